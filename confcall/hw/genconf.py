@@ -1,0 +1,130 @@
+"""Render DAHDI's ``/etc/dahdi/system.conf`` (and the modprobe option) from profile + plan.
+
+Why our own generator rather than ``dahdi_genconf``: dahdi_genconf guesses from the running
+hardware and gets MFC/R2 wrong (it still prints a dchan on timeslot 16, which carries the
+ABCD bits). We generate from a validated plan instead, following HARDWARE.md:
+
+* all ``span=`` lines first, then per span its channel lines, tone zone last;
+* PRI: ``bchan=`` + ``hardhdlc=`` (wct4xxp/wcb4xxp) or ``dchan=``;
+* MFC/R2: one ``cas=<run>:1101`` per contiguous run and no D-channel;
+* ``echocanceller=<name>,<chans>`` only for the hardware or a kernel echo canceller; none
+  when confcall's own (software) echo canceller runs in dsp/;
+* channel numbers are global across spans (E1 span 2 starts at 32).
+
+Everything here is a pure function of (profile, plan) → text, so it is tested line by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confcall.hw.channels import basechans, format_ranges, run_text, runs, span_channels
+from confcall.hw.plan import SpanPlan, TrunkPlan
+from confcall.hw.profile import CardProfile
+from confcall.hw.spanconf import render_span_config, span_config_from_plan
+
+CAS_R2_IDLE_BITS = "1101"  # ABCD bits an idle MFC/R2 channel sends (DAHDI `cas=` syntax)
+MODPROBE_FILE = "/etc/modprobe.d/dahdi.conf"
+
+
+@dataclass(frozen=True)
+class GeneratedConfig:
+    """Everything `hw genconf` writes: system.conf, the optional modprobe line, our config."""
+
+    system_conf: str
+    modprobe_conf: str | None
+    span_config: str
+
+
+def generate(profile: CardProfile, plan: TrunkPlan) -> GeneratedConfig:
+    """All generated files for one card."""
+    return GeneratedConfig(system_conf=system_conf(profile, plan),
+                           modprobe_conf=modprobe_conf(profile, plan),
+                           span_config=render_span_config(span_config_from_plan(profile, plan)))
+
+
+def modprobe_conf(profile: CardProfile, plan: TrunkPlan) -> str | None:
+    """``options <driver> <param>=e1`` when the driver powers up in the other line type.
+
+    Why: TE13x/TE43x start in T1 mode; E1 spans need the option before spans are assigned.
+    The plan guarantees one line type per such card, so one option suffices.
+    """
+    line = plan.lines[0]
+    if not profile.needs_linemode_option(line) or profile.linemode_option is None:
+        return None
+    return f"options {profile.driver} {profile.linemode_option}={line.lower()}\n"
+
+
+def system_conf(profile: CardProfile, plan: TrunkPlan) -> str:
+    """The text of /etc/dahdi/system.conf for this card and plan."""
+    bases = basechans(plan.lines)
+    out = _header(profile, plan)
+    for s in plan.spans:
+        out.append(f"# Span {s.span} ({profile.span_label(s.span)}): {_describe(s)}")
+        out.append(span_line(s))
+    for s in plan.spans:
+        out.append("")
+        out.extend(channel_lines(profile, s, bases[s.span - 1]))
+    out += ["", f"loadzone={plan.tonezone}", f"defaultzone={plan.tonezone}"]
+    return "\n".join(out) + "\n"
+
+
+def span_line(s: SpanPlan) -> str:
+    """``span=<num>,<timing>,<LBO>,<framing>,<coding>[,crc4]``."""
+    fields = [str(s.span), str(s.timing), str(s.lbo), s.framing, s.coding]
+    if s.crc4:
+        fields.append("crc4")
+    return "span=" + ",".join(fields)
+
+
+def channel_lines(profile: CardProfile, s: SpanPlan, basechan: int) -> list[str]:
+    """Channel lines of one span (bchan/dchan/hardhdlc or cas, then echocanceller)."""
+    chans = span_channels(basechan, s.line, s.signaling)
+    last = basechan + chans.total - 1
+    lines = [f"# Span {s.span}: {s.kind}, channels {basechan}-{last}"]
+    if s.signaling == "pri":
+        lines.append(f"bchan={format_ranges(chans.bearer)}")
+        lines.append(f"{profile.dchannel}={chans.dchannel}")
+    else:
+        lines += [f"cas={run_text(a, b)}:{CAS_R2_IDLE_BITS}" for a, b in runs(chans.bearer)]
+    ec = ec_name(profile, s)
+    if ec is not None:
+        lines.append(f"echocanceller={ec},{format_ranges(chans.bearer)}")
+    return lines
+
+
+def ec_name(profile: CardProfile, s: SpanPlan) -> str | None:
+    """The DAHDI echo canceller for the span's voice channels, or None for no kernel EC."""
+    if s.echo_canceller == "hw":
+        return profile.echo.dahdi_name
+    if s.echo_canceller.startswith("kernel:"):
+        return s.echo_canceller.split(":", 1)[1]
+    return None
+
+
+def _describe(s: SpanPlan) -> str:
+    what = s.kind
+    if s.signaling == "pri":
+        what += f" {s.switchtype} {s.side}"
+    else:
+        what += f" variant {s.r2_variant}"
+    clock = "we are the clock source" if s.timing == 0 else f"clock priority {s.timing}"
+    label = f" [{s.label}]" if s.label else ""
+    return f"{what}, {clock}{label}"
+
+
+def _header(profile: CardProfile, plan: TrunkPlan) -> list[str]:
+    out = [f"# /etc/dahdi/system.conf for {profile.model} (profile {profile.name}, driver "
+           f"{profile.driver})",
+           f"# Generated by `confcall hw genconf` from {plan.source}; regenerate, do not edit."]
+    option = modprobe_conf(profile, plan)
+    if option:
+        out.append(f"# The driver starts in {profile.power_on_line} mode: {MODPROBE_FILE} "
+                   f"must contain: {option.strip()}")
+    ecs = {s.echo_canceller for s in plan.spans}
+    if "software" in ecs:
+        out.append("# Spans without an echocanceller line use confcall's own echo canceller.")
+    if not plan.spans:
+        out.append("# The plan configures no span.")
+    out.append("")
+    return out
