@@ -1,0 +1,280 @@
+"""Simulated E1/T1 spans: timeslots, signalling types, alarms, counters and the far end.
+
+What it models (DAHDI's view of a digital span):
+- E1: 31 timeslots, A-law; PRI puts the HDLC D-channel on timeslot 16, MFC/R2 (CAS) leaves
+  16 unconfigured (it carries the ABCD bits). T1: 24 timeslots, μ-law, PRI D-channel on 24.
+- Alarms (RED/LOS, BLUE/AIS, YELLOW/RAI, LOOPBACK) raise DAHDI_EVENT_ALARM on every open
+  channel of the span and DAHDI_EVENT_NOALARM when they clear, as dahdi_alarm_notify does.
+- Error counters (BPV, CRC4, E-bit, FAS) that SPANSTAT reports.
+- The far end of each B-channel: a ``source`` producing the audio confcall receives and a
+  ``sink`` getting the audio confcall sends, once per 20 ms tick. The D-channel is relayed
+  frame by frame between confcall's fd and the carrier side's fd (``dchannel_peer``), and the
+  relay stops while the line is down.
+"""
+from __future__ import annotations
+
+import errno
+import socket
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from confcall.dahdi import device
+from confcall.dahdi.constants import Alarm, Event, Law, SigType
+
+__all__ = ["SimSpan", "SimChannel", "LineType", "SAMPLES_PER_TICK"]
+
+SAMPLES_PER_TICK = 160  # 20 ms at 8 kHz
+_HEARD_CAP = 8000 * 120  # keep the last two minutes of what confcall sent per channel
+
+LineType = str  # "E1" | "T1"
+_LINE_DOWN = Alarm.RED | Alarm.BLUE | Alarm.LOS | Alarm.LFA
+
+
+@dataclass
+class SimChannel:
+    """One timeslot as DAHDI presents it, plus the simulated far end of its wire."""
+
+    channo: int
+    span: "SimSpan"
+    chanpos: int
+    sigtype: int
+    law: Law
+    blocksize: int = SAMPLES_PER_TICK
+    linear: bool = False
+    audiomode: bool = False
+    ec_taps: int = 128
+    bufinfo: tuple[int, int] = (4, SAMPLES_PER_TICK)
+    rxbits: int = 0x1  # CAS idle towards us (ABCD = 0001 on R2 "idle")
+    txbits: int = 0x9
+    txbits_set: bool = False
+    fd: int = -1
+    far: socket.socket | None = None
+    events: deque[int] = field(default_factory=deque)
+    source: Callable[[int], bytes] | None = None
+    sink: Callable[[bytes], None] | None = None
+    heard: bytearray = field(default_factory=bytearray)
+    _due: int = 0
+    overruns: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.fd >= 0
+
+    @property
+    def is_dchannel(self) -> bool:
+        return SigType(self.sigtype).is_dchannel
+
+    @property
+    def idle_code(self) -> int:
+        return self.law.idle_code
+
+    def name(self) -> str:
+        return f"{self.span.name}/{self.chanpos}"
+
+    # -- events ---------------------------------------------------------------------------
+    def queue_event(self, event: int) -> None:
+        if not self.is_open:
+            return
+        self.events.append(event)
+        device.set_event_pending(self.fd, True)
+
+    def pop_event(self) -> int:
+        ev = self.events.popleft() if self.events else Event.NONE
+        if not self.events and self.fd >= 0:
+            device.set_event_pending(self.fd, False)
+        return int(ev)
+
+    def set_rx_bits(self, bits: int) -> None:
+        """The far end changes the ABCD bits it sends (CAS)."""
+        if bits != self.rxbits:
+            self.rxbits = bits & 0xF
+            self.queue_event(Event.BITSCHANGED)
+
+    # -- the 20 ms tick -------------------------------------------------------------------
+    def tick(self, line_down: bool) -> None:
+        assert self.far is not None
+        self._due += SAMPLES_PER_TICK
+        while self._due >= self.blocksize:
+            self._due -= self.blocksize
+            if line_down or self.source is None:
+                block = bytes([self.idle_code]) * self.blocksize
+            else:
+                block = self.source(self.blocksize)
+            try:
+                self.far.send(block)
+            except BlockingIOError:
+                self.overruns += 1  # confcall is not reading: the driver would drop too
+        while True:
+            try:
+                data = self.far.recv(65536)
+            except BlockingIOError:
+                break
+            if not data or line_down:
+                continue
+            if self.sink is not None:
+                self.sink(data)
+            self.heard += data
+            if len(self.heard) > _HEARD_CAP:
+                del self.heard[: len(self.heard) - _HEARD_CAP]
+
+    def attach(self, fd: int, far: socket.socket) -> None:
+        self.fd, self.far = fd, far
+        self._due = 0
+        self.events.clear()
+
+    def detach(self) -> None:
+        if self.fd >= 0:
+            device.set_event_pending(self.fd, False)
+        self.fd, self.far = -1, None
+        self.events.clear()
+        self.txbits_set = False
+
+
+class SimSpan:
+    """A simulated digital span with global channel numbers starting at ``basechan``."""
+
+    def __init__(self, spanno: int, line: LineType = "E1", signalling: str = "pri", *,
+                 basechan: int = 1, name: str | None = None, crc4: bool = True,
+                 syncsrc: int = 0) -> None:
+        if line not in ("E1", "T1"):
+            raise ValueError(f"span {spanno}: line type must be E1 or T1, got {line!r}")
+        if signalling not in ("pri", "cas"):
+            raise ValueError(f"span {spanno}: signalling must be pri or cas, got {signalling!r}")
+        if signalling == "cas" and line != "E1":
+            raise ValueError(f"span {spanno}: MFC/R2 (cas) is simulated on E1 only")
+        self.spanno = spanno
+        self.line = line
+        self.signalling = signalling
+        self.basechan = basechan
+        self.name = name or f"SIM/0/{spanno}"
+        self.desc = f"Simulated {line} {signalling.upper()} span {spanno} (confcall fake_span)"
+        self.crc4 = crc4 and line == "E1"
+        self.syncsrc = syncsrc
+        self.alarms = 0
+        self.counters = {"bpv": 0, "crc4": 0, "ebit": 0, "fas": 0}
+        law = Law.ALAW if line == "E1" else Law.MULAW
+        total = 31 if line == "E1" else 24
+        dpos = 16 if line == "E1" else 24
+        self.channels: list[SimChannel] = []
+        for pos in range(1, total + 1):
+            if pos == dpos:
+                sig = SigType.HDLCFCS if signalling == "pri" else SigType.NONE
+            else:
+                sig = SigType.CLEAR if signalling == "pri" else SigType.CAS
+            self.channels.append(SimChannel(basechan + pos - 1, self, pos, int(sig), law))
+        # The carrier side of the D-channel: a SOCK_SEQPACKET pair relayed at each tick.
+        self._dpeer_near: socket.socket | None = None
+        self.dchannel_peer: socket.socket | None = None
+        if signalling == "pri":
+            self._dpeer_near, self.dchannel_peer = socket.socketpair(
+                socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            self._dpeer_near.setblocking(False)
+            self.dchannel_peer.setblocking(False)
+        self.dframes_dropped = 0
+
+    # -- facts ----------------------------------------------------------------------------
+    @property
+    def totalchans(self) -> int:
+        return len(self.channels)
+
+    @property
+    def numchans(self) -> int:
+        return sum(1 for c in self.channels if c.sigtype != SigType.NONE)
+
+    @property
+    def line_down(self) -> bool:
+        return bool(self.alarms & _LINE_DOWN)
+
+    @property
+    def dchannel(self) -> SimChannel | None:
+        return next((c for c in self.channels if c.is_dchannel), None)
+
+    def bchannels(self) -> list[SimChannel]:
+        return [c for c in self.channels if c.sigtype in (SigType.CLEAR, SigType.CAS)]
+
+    def channel(self, chanpos: int) -> SimChannel:
+        return self.channels[chanpos - 1]
+
+    # -- what a test (or the demo) does to the line -----------------------------------------
+    def raise_alarm(self, *alarms: str) -> None:
+        """E.g. raise_alarm("RED", "LOS"): the line went down; every open channel hears it."""
+        self._set_alarms(self.alarms | _parse_alarms(alarms))
+
+    def clear_alarm(self, *alarms: str) -> None:
+        """Clear the named alarms (all when none named)."""
+        bits = _parse_alarms(alarms) if alarms else self.alarms
+        self._set_alarms(self.alarms & ~bits)
+
+    def _set_alarms(self, bits: int) -> None:
+        before, self.alarms = self.alarms, bits
+        if before == bits:
+            return
+        event = Event.ALARM if bits & ~Alarm.RECOVER else Event.NOALARM
+        for ch in self.channels:
+            ch.queue_event(event)
+
+    def add_errors(self, *, bpv: int = 0, crc4: int = 0, ebit: int = 0, fas: int = 0) -> None:
+        for key, n in (("bpv", bpv), ("crc4", crc4), ("ebit", ebit), ("fas", fas)):
+            if n < 0:
+                raise ValueError(f"error counts only grow, got {key}={n}")
+            self.counters[key] += n
+
+    # -- the 20 ms tick -------------------------------------------------------------------
+    def tick(self) -> None:
+        down = self.line_down
+        for ch in self.channels:
+            if ch.is_open and not ch.is_dchannel and ch.sigtype != SigType.NONE:
+                ch.tick(down)
+        self.pump_dchannel()
+
+    def pump_dchannel(self) -> None:
+        """Relay whole HDLC frames both ways; while the line is down they are lost."""
+        d = self.dchannel
+        if d is None or self._dpeer_near is None:
+            return
+        down = self.line_down
+        if d.is_open and d.far is not None:
+            _relay(d.far, self._dpeer_near, down, self)
+            _relay(self._dpeer_near, d.far, down, self)
+        else:
+            _relay(self._dpeer_near, None, True, self)
+
+    def close(self) -> None:
+        for s in (self._dpeer_near, self.dchannel_peer):
+            if s is not None:
+                s.close()
+
+
+def _relay(src: socket.socket, dst: socket.socket | None, drop: bool, span: SimSpan) -> None:
+    while True:
+        try:
+            frame = src.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno in (errno.EBADF, errno.ENOTCONN):
+                return
+            raise
+        if drop or dst is None:
+            span.dframes_dropped += 1
+            continue
+        try:
+            dst.send(frame)
+        except BlockingIOError:
+            span.dframes_dropped += 1
+
+
+_ALARM_NAMES = {"RED": Alarm.RED, "LOS": Alarm.LOS, "BLUE": Alarm.BLUE, "AIS": Alarm.BLUE,
+                "YELLOW": Alarm.YELLOW, "RAI": Alarm.YELLOW, "LOOPBACK": Alarm.LOOPBACK,
+                "LFA": Alarm.LFA, "LMFA": Alarm.LMFA, "RECOVER": Alarm.RECOVER}
+
+
+def _parse_alarms(names: tuple[str, ...]) -> int:
+    bits = 0
+    for n in names:
+        try:
+            bits |= _ALARM_NAMES[n.upper()]
+        except KeyError:
+            raise ValueError(f"unknown alarm {n!r}; known: {', '.join(sorted(_ALARM_NAMES))}")
+    return bits
