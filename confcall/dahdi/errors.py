@@ -24,6 +24,9 @@ class DahdiError(OSError):
         self.channel = channel
         self.span = span
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
 
 def _describe(err: int) -> str:
     if err == 500:  # ELAST: DAHDI's own "an event is pending, call DAHDI_GETEVENT"

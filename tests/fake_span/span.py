@@ -148,7 +148,7 @@ class SimSpan:
         self.signalling = signalling
         self.basechan = basechan
         self.name = name or f"SIM/0/{spanno}"
-        self.desc = f"Simulated {line} {signalling.upper()} span {spanno} (confcall fake_span)"
+        self.desc = f"Simulated {line} {signalling.upper()} span {spanno}"
         self.crc4 = crc4 and line == "E1"
         self.syncsrc = syncsrc
         self.alarms = 0
