@@ -6,7 +6,7 @@ from enum import IntEnum, IntFlag
 from ._shim import lib
 
 __all__ = ["Law", "Event", "Alarm", "SigType", "IOCTL_NAMES", "ELAST", "MAX_BLOCKSIZE",
-           "alarm_names", "sigtype_name", "event_name"]
+           "alarm_names", "sigtype_name", "event_name", "lineconfig_names"]
 
 ELAST: int = lib.ELAST
 MAX_BLOCKSIZE: int = lib.DAHDI_MAX_BLOCKSIZE
@@ -95,3 +95,17 @@ def event_name(ev: int) -> str:
         return Event(ev).name
     except ValueError:
         return f"EVENT_{ev}"
+
+
+_LINECONFIG = (("B8ZS", lib.DAHDI_CONFIG_B8ZS), ("AMI", lib.DAHDI_CONFIG_AMI),
+               ("HDB3", lib.DAHDI_CONFIG_HDB3), ("CCS", lib.DAHDI_CONFIG_CCS),
+               ("D4", lib.DAHDI_CONFIG_D4), ("ESF", lib.DAHDI_CONFIG_ESF),
+               ("CRC4", lib.DAHDI_CONFIG_CRC4))
+
+
+def lineconfig_names(bits: int) -> tuple[str, ...]:
+    """Coding/framing as /proc/dahdi prints them: e.g. ('HDB3', 'CCS', 'CRC4'); E1 CAS has no CCS."""
+    names = tuple(n for n, b in _LINECONFIG if bits & b)
+    if "HDB3" in names and "CCS" not in names:
+        names = names[:1] + ("CAS",) + names[1:]
+    return names

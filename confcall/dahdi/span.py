@@ -33,6 +33,7 @@ class SpanStatus:
     syncsrc: int
     numchans: int
     totalchans: int
+    totalspans: int
     lbo: int
     lineconfig: int
     spantype: str
@@ -87,6 +88,7 @@ def span_status(spanno: int) -> SpanStatus:
         return SpanStatus(spanno=s.spanno, name=_s(s.name), desc=_s(s.desc), alarms=s.alarms,
                           bpv=s.bpvcount, crc4=s.crc4count, ebit=s.ebitcount, fas=s.fascount,
                           syncsrc=s.syncsrc, numchans=s.numchans, totalchans=s.totalchans,
+                          totalspans=s.totalspans,
                           lbo=s.lbo, lineconfig=s.lineconfig, spantype=_s(s.spantype),
                           manufacturer=_s(s.manufacturer), devicetype=_s(s.devicetype),
                           location=_s(s.location))

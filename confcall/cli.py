@@ -1,0 +1,104 @@
+"""`confcall`: the NOC's command line. Thin: every command calls into the packages.
+
+Groups: `span` (line status), `hw` (card profiles → DAHDI config), `demo` (the simulated box),
+plus the money groups (`db`, `account`, `card`, `rate`, `cdr`) when installed.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from confcall.dahdi import DahdiError
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.version_option(package_name="confcall")
+def main() -> None:
+    """confcall — conference callback over E1/T1 trunks."""
+
+
+@main.group()
+def span() -> None:
+    """E1/T1 spans: alarms, error counters, channels."""
+
+
+def _parse_sim(spec: str) -> list[tuple[str, str]]:
+    spans = []
+    for part in spec.split(","):
+        line, _, sig = part.strip().partition(":")
+        line, sig = line.upper(), (sig or "pri").lower()
+        if line not in ("E1", "T1") or sig not in ("pri", "cas"):
+            raise click.BadParameter(
+                f"{part!r}: each span is LINE[:SIGNALLING] with LINE E1|T1 and SIGNALLING "
+                "pri|cas, e.g. E1:pri,E1:cas", param_hint="--sim")
+        spans.append((line, sig))
+    return spans
+
+
+@span.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--sim", metavar="SPANS", default=None,
+              help="Show a simulated card instead of /dev/dahdi, e.g. E1:pri,E1:pri.")
+def span_status_cmd(as_json: bool, sim: str | None) -> None:
+    """Each span's alarms, counters and channel states."""
+    from confcall.console import render_reports, reports_json
+    from confcall.dahdi.inventory import inventory
+
+    card = None
+    if sim is not None:
+        from fake_span import SimCard
+        card = SimCard(_parse_sim(sim)).install()
+    try:
+        reports = inventory()
+    except DahdiError as e:
+        hint = (" (no DAHDI driver loaded? check `lsmod | grep dahdi` and "
+                "/etc/dahdi/system.conf, or use --sim to see a simulated card)"
+                if e.errno == 2 else "")
+        raise click.ClickException(f"{e}{hint}")
+    finally:
+        if card is not None:
+            card.uninstall()
+    click.echo(reports_json(reports) if as_json else render_reports(reports))
+
+
+@main.command()
+@click.option("--duration", type=float, default=20.0, show_default=True,
+              help="Seconds to run; 0 runs until Ctrl-C.")
+def demo(duration: float) -> None:
+    """Run the box on a simulated card, in real time, and show what happens."""
+    from twisted.internet import reactor
+
+    from confcall.demo import DemoSession
+
+    if duration < 0:
+        raise click.BadParameter("must be 0 (forever) or positive", param_hint="--duration")
+    session = DemoSession(reactor, sys.stdout, duration=duration)
+    reactor.callWhenRunning(session.start)
+    if duration > 0:
+        reactor.callLater(duration + 0.5, reactor.stop)
+    reactor.addSystemEventTrigger("before", "shutdown", session.stop)
+    reactor.run()
+
+
+def _register_optional_groups() -> None:
+    """Groups owned by other packages; registered here so `confcall --help` lists them all."""
+    import importlib
+
+    for module, names in (("confcall.cli_hw", ("hw",)),
+                          ("confcall.cli_money", ("db", "account", "card", "rate", "cdr"))):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        for name in names:
+            cmd = getattr(mod, name, None)
+            if cmd is not None:
+                main.add_command(cmd)
+
+
+_register_optional_groups()
