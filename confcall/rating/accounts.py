@@ -1,0 +1,121 @@
+"""Subscriber accounts: E.164 number, home area, status, keypad PIN (argon2id + pepper).
+
+Functions take an open session.  Those that must *record* a failure (wrong PIN) return the
+refusal instead of raising it, so the failure counter commits; ``ops`` raises it afterwards.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from confcall.store.models import Account, RatePlan
+
+from . import secrets_
+from .errors import MoneyError
+from .numbers import area_of_number, normalize
+
+__all__ = ["check_pin_format", "create_account", "get_account", "set_status", "authenticate",
+           "change_pin", "PIN_MIN", "PIN_MAX", "MAX_PIN_FAILURES", "PIN_LOCK"]
+
+PIN_MIN, PIN_MAX = 6, 12
+MAX_PIN_FAILURES = 5
+PIN_LOCK = timedelta(minutes=15)
+
+
+def check_pin_format(pin: object) -> str:
+    if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit() or \
+            not PIN_MIN <= len(pin) <= PIN_MAX:
+        raise MoneyError("pin.format", low=PIN_MIN, high=PIN_MAX)
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    if steps in ({0}, {1}, {-1}):
+        raise MoneyError("pin.weak")
+    return pin
+
+
+def get_account(session: Session, number: str, *, for_update: bool = False) -> Account:
+    e164 = normalize(number)
+    stmt = select(Account).where(Account.number == e164)
+    if for_update:
+        stmt = stmt.with_for_update()
+    account = session.scalar(stmt.execution_options(populate_existing=True))
+    if account is None:
+        raise MoneyError("account.unknown", number=e164)
+    return account
+
+
+def create_account(session: Session, number: str, pin: str, now: datetime,
+                   home_area: str | None = None, plan: str | None = None) -> Account:
+    e164 = normalize(number)
+    check_pin_format(pin)
+    if home_area is None:
+        home_area = area_of_number(session, e164)
+        if home_area is None:
+            raise MoneyError("area.invalid", area=f"unknown for {e164}; give the home area")
+    elif not home_area.isdigit() or not 2 <= len(home_area) <= 4:
+        raise MoneyError("area.invalid", area=home_area)
+    if session.scalar(select(Account.id).where(Account.number == e164)) is not None:
+        raise MoneyError("account.exists", number=e164)
+    plan_id = None
+    if plan is not None:
+        plan_id = session.scalar(select(RatePlan.id).where(RatePlan.name == plan))
+        if plan_id is None:
+            raise MoneyError("rate.plan_unknown", plan=plan)
+    account = Account(number=e164, home_area=home_area, status="active",
+                      pin_hash=secrets_.hash_pin(pin), balance_fen=0, reserved_fen=0,
+                      plan_id=plan_id, pin_failures=0, card_failures=0, created_at=now)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def set_status(session: Session, number: str, status: str) -> Account:
+    if status not in ("active", "locked"):
+        raise ValueError(status)
+    account = get_account(session, number)
+    account.status = status
+    if status == "active":
+        account.pin_failures, account.pin_locked_until = 0, None
+        account.card_failures, account.card_locked_until = 0, None
+    return account
+
+
+def authenticate(session: Session, number: str, pin: str,
+                 now: datetime) -> Account | MoneyError:
+    """The account if ``pin`` is right; otherwise the refusal (failures are counted and
+    committed: after MAX_PIN_FAILURES the account refuses PINs for PIN_LOCK)."""
+    account = get_account(session, number)
+    if account.status != "active":
+        return MoneyError("account.locked", number=account.number)
+    if account.pin_locked_until is not None and account.pin_locked_until > now:
+        return MoneyError("account.pin_locked", number=account.number,
+                          until=f"{account.pin_locked_until:%Y-%m-%d %H:%M} UTC")
+    if secrets_.verify_pin(account.pin_hash, pin):
+        if account.pin_failures:
+            account.pin_failures, account.pin_locked_until = 0, None
+        if secrets_.needs_rehash(account.pin_hash):
+            account.pin_hash = secrets_.hash_pin(pin)
+        return account
+    failures = session.execute(update(Account).where(Account.id == account.id)
+                               .values(pin_failures=Account.pin_failures + 1)
+                               .returning(Account.pin_failures)).scalar_one()
+    if failures >= MAX_PIN_FAILURES:
+        until = now + PIN_LOCK
+        session.execute(update(Account).where(Account.id == account.id)
+                        .values(pin_locked_until=until, pin_failures=0))
+        return MoneyError("account.pin_locked", number=account.number,
+                          until=f"{until:%Y-%m-%d %H:%M} UTC")
+    return MoneyError("pin.wrong")
+
+
+def change_pin(session: Session, number: str, old: str, new: str, confirm: str,
+               now: datetime) -> Account | MoneyError:
+    if new != confirm:
+        raise MoneyError("pin.mismatch")
+    check_pin_format(new)
+    result = authenticate(session, number, old, now)
+    if isinstance(result, MoneyError):
+        return result
+    result.pin_hash = secrets_.hash_pin(new)
+    return result

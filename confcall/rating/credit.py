@@ -1,0 +1,140 @@
+"""Credit control: hold credit for legs in flight, so conferences sharing one balance can never
+spend more than it holds.
+
+``authorize_leg`` (before dialling a leg) holds credit for up to ``quota_s`` seconds, priced at
+the dearest period of the leg's tariff row, with one conditional ``UPDATE accounts SET
+reserved = reserved + x WHERE balance - reserved >= x``.  ``extend_leg`` (before the grant runs
+out) holds more.  When the free balance allows no more, the grant is ``final``: the call control
+plays warnings at ``warnings_s`` (seconds after answer) and clears the leg at ``granted_s``.
+``cdr.settle_leg`` debits the rated cost and gives the hold back in the same statement;
+``release_leg`` gives it back for a leg that failed.
+
+The balance is never below zero and ``reserved`` never above the balance (``balance -
+reserved >= 0`` is what each hold checks), on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from confcall.store.models import Account, Reservation
+
+from .accounts import get_account
+from .errors import MoneyError
+from .ledger import available
+from .numbers import classify_dialled
+from .rates import plan_for_account
+from .tariff import MAX_CALL_S
+
+__all__ = ["Grant", "authorize_leg", "extend_leg", "release_leg", "DEFAULT_QUOTA_S",
+           "DEFAULT_WARNINGS_S"]
+
+DEFAULT_QUOTA_S = 300
+DEFAULT_WARNINGS_S = (60, 30)
+_ACC = Account.__table__.c
+
+
+@dataclass(frozen=True)
+class Grant:
+    reference: str
+    destination: str
+    number_class: str
+    granted_s: int  # seconds after answer the leg may run on the credit held now
+    reserved_fen: int  # credit held for this leg
+    final: bool  # the balance allows no more: clear the leg at granted_s
+    warnings_s: tuple[int, ...]  # when final: seconds after answer to warn the subscriber
+
+
+def _grant(res: Reservation, cls: str, final: bool, warnings: tuple[int, ...]) -> Grant:
+    warn = tuple(res.granted_s - w for w in sorted(warnings, reverse=True)
+                 if res.granted_s - w > 0) if final else ()
+    return Grant(res.reference, res.destination, cls, res.granted_s, res.amount_fen, final,
+                 warn)
+
+
+def _hold(session: Session, account_id: int, amount: int) -> bool:
+    if amount <= 0:
+        return True
+    return session.execute(update(Account.__table__)
+                           .where(_ACC.id == account_id,
+                                  _ACC.balance_fen - _ACC.reserved_fen >= amount)
+                           .values(reserved_fen=_ACC.reserved_fen + amount)).rowcount == 1
+
+
+def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: str,
+                  dialled: str, now: datetime, quota_s: int = DEFAULT_QUOTA_S,
+                  warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S) -> Grant:
+    """Hold credit for a new leg of ``number``'s conference.  Raises ``number.blocked``,
+    ``number.malformed``, ``account.locked``, ``funds.insufficient``."""
+    account = get_account(session, number)
+    if account.status != "active":
+        raise MoneyError("account.locked", number=account.number)
+    c = classify_dialled(session, dialled, account.home_area)
+    if c.cls == "blocked":
+        raise MoneyError("number.blocked", number=c.number, reason=c.reason)
+    existing = session.scalar(select(Reservation).where(Reservation.reference == leg_ref))
+    plan = plan_for_account(session, account.plan_id, c.number, c.cls)
+    if existing is not None:  # a retried request: same answer
+        balance, reserved = available(session, account.id)
+        more = plan.max_duration(c.number, c.cls, balance - reserved + existing.amount_fen)
+        return _grant(existing, c.cls, more <= existing.granted_s, warnings_s)
+    balance, reserved = available(session, account.id)
+    max_s = plan.max_duration(c.number, c.cls, balance - reserved)
+    if max_s == 0:
+        raise MoneyError("funds.insufficient", needed=plan.worst_charge(c.number, c.cls, 1),
+                         available=balance - reserved)
+    granted = min(quota_s, max_s)
+    amount = plan.worst_charge(c.number, c.cls, granted)
+    if not _hold(session, account.id, amount):
+        balance, reserved = available(session, account.id)
+        raise MoneyError("funds.insufficient", needed=amount, available=balance - reserved)
+    res = Reservation(reference=leg_ref, account_id=account.id, conference_ref=conference_ref,
+                      destination=c.number, amount_fen=amount, granted_s=granted,
+                      state="held", created_at=now)
+    session.add(res)
+    session.flush()
+    return _grant(res, c.cls, granted >= max_s and granted < MAX_CALL_S, warnings_s)
+
+
+def _held(session: Session, leg_ref: str) -> Reservation:
+    res = session.scalar(select(Reservation).where(Reservation.reference == leg_ref)
+                         .execution_options(populate_existing=True))
+    if res is None:
+        raise MoneyError("credit.unknown", reference=leg_ref)
+    return res
+
+
+def extend_leg(session: Session, leg_ref: str, quota_s: int = DEFAULT_QUOTA_S,
+               warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S) -> Grant:
+    """Hold credit for ``quota_s`` more seconds if the balance allows (else a final grant)."""
+    res = _held(session, leg_ref)
+    account = session.get(Account, res.account_id, populate_existing=True)
+    assert account is not None
+    c = classify_dialled(session, res.destination, account.home_area)
+    if res.state != "held":
+        return _grant(res, c.cls, True, warnings_s)
+    plan = plan_for_account(session, account.plan_id, c.number, c.cls)
+    balance, reserved = available(session, account.id)
+    max_s = plan.max_duration(c.number, c.cls, balance - reserved + res.amount_fen)
+    target = min(res.granted_s + quota_s, max_s)
+    if target > res.granted_s:
+        amount = plan.worst_charge(c.number, c.cls, target)
+        if _hold(session, account.id, amount - res.amount_fen):
+            res.amount_fen, res.granted_s = amount, target
+        else:  # a concurrent conference took the credit first
+            max_s = res.granted_s
+    return _grant(res, c.cls, res.granted_s >= max_s and res.granted_s < MAX_CALL_S,
+                  warnings_s)
+
+
+def release_leg(session: Session, leg_ref: str) -> None:
+    """Give the held credit back (the leg failed or was never answered). Idempotent."""
+    res = _held(session, leg_ref)
+    if res.state != "held":
+        return
+    session.execute(update(Account.__table__).where(_ACC.id == res.account_id)
+                    .values(reserved_fen=_ACC.reserved_fen - res.amount_fen))
+    res.state = "released"

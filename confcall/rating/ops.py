@@ -1,0 +1,248 @@
+"""Operations the CLI, the web site and the IVR call.  Each runs in its own transaction on a
+``Store`` (from Twisted: ``DbRunner.call_plain(ops.balance, number)``), takes an optional
+``now`` (UTC-aware; tests inject it) and raises ``MoneyError`` with a readable reason.
+
+Failed attempts (wrong PIN, wrong card PIN) are committed before the refusal is raised.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from confcall.store import Store
+from confcall.store.models import Conference, LedgerEntry, Leg
+from confcall.store.types import utc
+
+from . import accounts, cards, cdr, credit, ledger, rates
+from .errors import MoneyError
+from .numbers import classify_dialled
+
+__all__ = ["Balance", "Quote", "Statement", "create_account", "lock_account", "unlock_account",
+           "authenticate", "change_password", "balance", "recharge_by_card", "adjust",
+           "statement", "generate_cards", "activate_batch", "void_card", "void_batch",
+           "quote", "import_rates", "export_rates", "authorize_leg", "extend_leg",
+           "release_leg", "settle_leg", "close_conference", "rate_conference"]
+
+T = TypeVar("T")
+
+
+def _now(now: datetime | None) -> datetime:
+    return datetime.now(timezone.utc) if now is None else utc(now)
+
+
+def _run(store: Store, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run; a returned MoneyError is raised after its failure counters committed."""
+    result = store.run(fn, *args, **kwargs)
+    if isinstance(result, MoneyError):
+        raise result
+    return result
+
+
+@dataclass(frozen=True)
+class Balance:
+    number: str
+    balance_fen: int
+    reserved_fen: int
+
+    @property
+    def available_fen(self) -> int:
+        return self.balance_fen - self.reserved_fen
+
+
+@dataclass(frozen=True)
+class Quote:
+    destination: str
+    number_class: str
+    area: str | None
+    duration_s: int
+    billed_s: int
+    amount_fen: int
+    max_duration_s: int  # what the caller's free balance allows (worst period)
+
+
+@dataclass(frozen=True)
+class Statement:
+    number: str
+    start: datetime
+    end: datetime
+    opening_fen: int
+    closing_fen: int
+    entries: tuple[tuple[datetime, str, int, int, str, str], ...]  # time, kind, amt, after, ref, note
+    legs: tuple[tuple[str, datetime, str, str, int, int], ...]  # conf, start, dest, class, s, fen
+
+
+def create_account(store: Store, number: str, pin: str, home_area: str | None = None,
+                   plan: str | None = None, now: datetime | None = None) -> str:
+    return _run(store, lambda s: accounts.create_account(s, number, pin, _now(now), home_area,
+                                                         plan).number)
+
+
+def lock_account(store: Store, number: str) -> None:
+    _run(store, lambda s: accounts.set_status(s, number, "locked") and None)
+
+
+def unlock_account(store: Store, number: str) -> None:
+    _run(store, lambda s: accounts.set_status(s, number, "active") and None)
+
+
+def authenticate(store: Store, number: str, pin: str, now: datetime | None = None) -> str:
+    return _run(store, lambda s: _number(accounts.authenticate(s, number, pin, _now(now))))
+
+
+def _number(result: Any) -> Any:
+    return result if isinstance(result, MoneyError) else result.number
+
+
+def change_password(store: Store, number: str, old: str, new: str, confirm: str,
+                    now: datetime | None = None) -> None:
+    _run(store, lambda s: _number(accounts.change_pin(s, number, old, new, confirm, _now(now))))
+
+
+def balance(store: Store, number: str) -> Balance:
+    def fn(s: Session) -> Balance:
+        acc = accounts.get_account(s, number)
+        return Balance(acc.number, acc.balance_fen, acc.reserved_fen)
+    return _run(store, fn)
+
+
+def recharge_by_card(store: Store, number: str, serial: str, pin: str,
+                     now: datetime | None = None) -> Balance:
+    def fn(s: Session) -> Any:
+        result = cards.redeem(s, number, serial, pin, _now(now))
+        if isinstance(result, MoneyError):
+            return result
+        acc = accounts.get_account(s, number)
+        return Balance(acc.number, acc.balance_fen, acc.reserved_fen)
+    return _run(store, fn)
+
+
+def adjust(store: Store, number: str, amount_fen: int, reference: str, note: str,
+           actor: str = "operator", kind: str = "adjustment",
+           now: datetime | None = None) -> Balance:
+    """Operator credit (+) or debit (-): kind ``adjustment`` or ``refund`` (credit only)."""
+    if kind not in ("adjustment", "refund"):
+        raise MoneyError("rate.invalid", reason=f"kind must be adjustment or refund, not {kind}")
+    ledger.check_amount(abs(amount_fen) if type(amount_fen) is int else amount_fen)
+    if kind == "refund" and amount_fen < 0:
+        raise MoneyError("amount.range", value=amount_fen, low=1, high=ledger.MAX_AMOUNT_FEN)
+    if not reference or not note:
+        raise MoneyError("rate.invalid", reason="an adjustment needs a reference and a note")
+
+    def fn(s: Session) -> Balance:
+        acc = accounts.get_account(s, number)
+        ledger.post(s, acc.id, kind, amount_fen, f"{kind}:{reference}", _now(now),
+                    actor=actor, note=note)
+        acc = accounts.get_account(s, number)
+        return Balance(acc.number, acc.balance_fen, acc.reserved_fen)
+    return _run(store, fn)
+
+
+def statement(store: Store, number: str, start: datetime, end: datetime) -> Statement:
+    start, end = utc(start), utc(end)
+
+    def fn(s: Session) -> Statement:
+        acc = accounts.get_account(s, number)
+        rows = s.scalars(select(LedgerEntry).where(LedgerEntry.account_id == acc.id,
+                                                   LedgerEntry.created_at >= start,
+                                                   LedgerEntry.created_at < end)
+                         .order_by(LedgerEntry.id)).all()
+        before = s.scalar(select(LedgerEntry.balance_after_fen)
+                          .where(LedgerEntry.account_id == acc.id,
+                                 LedgerEntry.created_at < start)
+                          .order_by(LedgerEntry.id.desc()).limit(1)) or 0
+        legs = s.execute(select(Conference.reference, Leg.started_at, Leg.destination,
+                                Leg.number_class, Leg.duration_s, Leg.amount_fen)
+                         .join(Conference, Leg.conference_id == Conference.id)
+                         .where(Conference.account_id == acc.id, Leg.started_at >= start,
+                                Leg.started_at < end).order_by(Leg.started_at)).all()
+        closing = rows[-1].balance_after_fen if rows else before
+        return Statement(acc.number, start, end, before, closing,
+                         tuple((r.created_at, r.kind, r.amount_fen, r.balance_after_fen,
+                                r.reference, r.note) for r in rows),
+                         tuple(tuple(leg) for leg in legs))  # type: ignore[misc]
+    return _run(store, fn)
+
+
+def generate_cards(store: Store, label: str, count: int, value_fen: int,
+                   expires_at: datetime, now: datetime | None = None
+                   ) -> tuple[int, list[tuple[str, str]]]:
+    """(batch id, [(serial, PIN)]) — the only time the PINs exist in clear."""
+    def fn(s: Session) -> tuple[int, list[tuple[str, str]]]:
+        batch, printed = cards.generate_batch(s, label, count, value_fen, utc(expires_at),
+                                              _now(now))
+        return batch.id, printed
+    return _run(store, fn)
+
+
+def activate_batch(store: Store, batch_id: int) -> int:
+    return _run(store, cards.activate_batch, batch_id)
+
+
+def void_card(store: Store, serial: str) -> None:
+    _run(store, cards.void_card, serial)
+
+
+def void_batch(store: Store, batch_id: int) -> int:
+    return _run(store, cards.void_batch, batch_id)
+
+
+def quote(store: Store, payer: str, dialled: str, duration_s: int,
+          at: datetime | None = None) -> Quote:
+    def fn(s: Session) -> Quote:
+        acc = accounts.get_account(s, payer)
+        c = classify_dialled(s, dialled, acc.home_area)
+        if c.cls == "blocked":
+            raise MoneyError("number.blocked", number=c.number, reason=c.reason)
+        plan = rates.plan_for_account(s, acc.plan_id, c.number, c.cls)
+        charge = plan.charge(c.number, c.cls, _now(at), duration_s)
+        max_s = plan.max_duration(c.number, c.cls, acc.balance_fen - acc.reserved_fen)
+        return Quote(c.number, c.cls, c.area, duration_s, charge.billed_s, charge.amount_fen,
+                     max_s)
+    return _run(store, fn)
+
+
+def import_rates(store: Store, plan: str, text: str, rounding: str = "up") -> int:
+    return _run(store, rates.import_rates, plan, text, rounding)
+
+
+def export_rates(store: Store, plan: str) -> str:
+    return _run(store, rates.export_rates, plan)
+
+
+# -- credit control and CDRs: what the call control uses -------------------------------------
+
+def authorize_leg(store: Store, payer: str, conference_ref: str, leg_ref: str, dialled: str,
+                  now: datetime | None = None, quota_s: int = credit.DEFAULT_QUOTA_S,
+                  warnings_s: tuple[int, ...] = credit.DEFAULT_WARNINGS_S) -> credit.Grant:
+    return _run(store, credit.authorize_leg, payer, conference_ref, leg_ref, dialled,
+                _now(now), quota_s, warnings_s)
+
+
+def extend_leg(store: Store, leg_ref: str, quota_s: int = credit.DEFAULT_QUOTA_S,
+               warnings_s: tuple[int, ...] = credit.DEFAULT_WARNINGS_S) -> credit.Grant:
+    return _run(store, credit.extend_leg, leg_ref, quota_s, warnings_s)
+
+
+def release_leg(store: Store, leg_ref: str) -> None:
+    _run(store, credit.release_leg, leg_ref)
+
+
+def settle_leg(store: Store, payer: str, conference_ref: str, leg: cdr.LegRecord,
+               now: datetime | None = None) -> cdr.LegBill:
+    return _run(store, cdr.settle_leg, payer, conference_ref, leg, _now(now))
+
+
+def close_conference(store: Store, payer: str, conference_ref: str, started_at: datetime,
+                     ended_at: datetime) -> cdr.ConferenceBill:
+    return _run(store, cdr.close_conference, payer, conference_ref, started_at, ended_at)
+
+
+def rate_conference(store: Store, payer: str, conference_ref: str, started_at: datetime,
+                    ended_at: datetime, legs: list[cdr.LegRecord],
+                    now: datetime | None = None) -> cdr.ConferenceBill:
+    return _run(store, cdr.rate_conference, payer, conference_ref, started_at, ended_at, legs,
+                _now(now))

@@ -1,0 +1,201 @@
+"""SQLAlchemy 2 models of the money side.  Amounts are integer fen (BigInteger), times UTC.
+
+The schema itself is created by the Alembic migrations in ``migrations/``; a test checks
+that these models and the migrated schema agree.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer,
+                        MetaData, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import UTCDateTime
+
+__all__ = ["Base", "Account", "LedgerEntry", "AreaPrefix", "NumberRule", "RatePlan", "Rate",
+           "Conference", "Leg", "CardBatch", "Card", "Reservation"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("balance_fen >= 0", name="balance_nonneg"),
+        CheckConstraint("reserved_fen >= 0", name="reserved_nonneg"),
+        CheckConstraint("status IN ('active', 'locked')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # E.164
+    home_area: Mapped[str] = mapped_column(String(8))  # area code without trunk 0, e.g. "10"
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    balance_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("rate_plans.id"), nullable=True)
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    card_failures: Mapped[int] = mapped_column(Integer, default=0)
+    card_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerEntry(Base):
+    """Append-only: the migrations install triggers refusing UPDATE and DELETE."""
+    __tablename__ = "ledger"
+    __table_args__ = (
+        CheckConstraint("kind IN ('recharge', 'debit', 'refund', 'adjustment')", name="kind"),
+        Index("ix_ledger_account_time", "account_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # signed: + credit, - debit
+    balance_after_fen: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), nullable=True)
+    conference_id: Mapped[int | None] = mapped_column(ForeignKey("conferences.id"),
+                                                      nullable=True)
+    actor: Mapped[str] = mapped_column(String(60), default="system")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AreaPrefix(Base):
+    """National-number prefix → area code.  Seeded from phonenumbers; operators edit it."""
+    __tablename__ = "area_prefixes"
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    area: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    source: Mapped[str] = mapped_column(String(16), default="phonenumbers")
+
+
+class NumberRule(Base):
+    """Operator rules on national-number prefixes: block (premium, ...) or free."""
+    __tablename__ = "number_rules"
+    __table_args__ = (CheckConstraint("action IN ('block', 'free')", name="action"),)
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    action: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(120), default="")
+
+
+class RatePlan(Base):
+    __tablename__ = "rate_plans"
+    __table_args__ = (CheckConstraint("rounding IN ('up', 'half_up', 'down')", name="rounding"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    utc_offset_minutes: Mapped[int] = mapped_column(Integer, default=480)  # China: UTC+8
+    rounding: Mapped[str] = mapped_column(String(8), default="up")
+
+
+class Rate(Base):
+    """One tariff row.  ``match`` is a class name (``local``...) or ``+`` digits (prefix)."""
+    __tablename__ = "rates"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "match", "days", "start_minute", name="uq_rates_key"),
+        CheckConstraint("price_per_min_fen >= 0 AND connect_fee_fen >= 0 AND "
+                        "min_charge_fen >= 0 AND free_seconds >= 0", name="nonneg"),
+        CheckConstraint("initial_s > 0 AND subsequent_s > 0", name="increments"),
+        CheckConstraint("start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute",
+                        name="window"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rate_plans.id", ondelete="CASCADE"))
+    match: Mapped[str] = mapped_column(String(24))
+    days: Mapped[str] = mapped_column(String(7), default="1234567")  # ISO weekdays
+    start_minute: Mapped[int] = mapped_column(Integer, default=0)  # local time of day
+    end_minute: Mapped[int] = mapped_column(Integer, default=1440)
+    price_per_min_fen: Mapped[int] = mapped_column(BigInteger)
+    initial_s: Mapped[int] = mapped_column(Integer, default=60)
+    subsequent_s: Mapped[int] = mapped_column(Integer, default=60)
+    connect_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    min_charge_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    free_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Conference(Base):
+    __tablename__ = "conferences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Leg(Base):
+    """A rated CDR: one outbound leg of a conference, rated for the payer."""
+    __tablename__ = "legs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"))
+    destination: Mapped[str] = mapped_column(String(20))
+    number_class: Mapped[str] = mapped_column(String(24))
+    area: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    area_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_s: Mapped[int] = mapped_column(Integer, default=0)
+    billed_s: Mapped[int] = mapped_column(Integer, default=0)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_id: Mapped[int | None] = mapped_column(ForeignKey("rates.id"), nullable=True)
+
+
+class CardBatch(Base):
+    __tablename__ = "card_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    value_fen: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint("state IN ('generated', 'active', 'used', 'void', 'expired')",
+                        name="state"),
+        CheckConstraint("value_fen > 0", name="value_pos"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("card_batches.id"))
+    serial: Mapped[str] = mapped_column(String(24), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(10), default="generated")
+    value_fen: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), nullable=True)
+
+
+class Reservation(Base):
+    """Credit held for a leg in flight; ``accounts.reserved_fen`` is the sum of held ones."""
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("state IN ('held', 'settled', 'released')", name="state"),
+        CheckConstraint("amount_fen >= 0", name="amount_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    conference_ref: Mapped[str] = mapped_column(String(120))
+    destination: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    granted_s: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(10), default="held")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
