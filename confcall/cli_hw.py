@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,7 @@ def _print_report(r: DetectReport, echo: Callable[[str], Any]) -> None:
     _table(rows, echo)
 
 
-def _table(rows: list[tuple[str, ...]], echo: Callable[[str], Any] = click.echo) -> None:
+def _table(rows: Sequence[tuple[str, ...]], echo: Callable[[str], Any] = click.echo) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

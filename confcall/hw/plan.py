@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confcall.hw._fields import Table, read_toml
-from confcall.hw.profile import CardProfile, E1_CODINGS, T1_CODINGS, T1_FRAMINGS
+from confcall.hw.profile import E1_CODINGS, T1_CODINGS, T1_FRAMINGS, CardProfile
 
 SIGNALINGS = ("pri", "mfcr2")
 PRI_SIDES = ("cpe", "net")

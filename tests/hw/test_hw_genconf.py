@@ -6,7 +6,7 @@ from typing import Any
 
 from _hw_helpers import PLANS, config_lines
 
-from confcall.hw import default_plan, load_profile, generate, load_plan, modprobe_conf, system_conf
+from confcall.hw import default_plan, generate, load_plan, load_profile, modprobe_conf, system_conf
 from confcall.hw.genconf import span_line
 
 

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _hw_helpers import REPO_PROFILES
 
 from confcall.hw import HwConfigError, ProfileNotFound, load_profile, load_profiles
 from confcall.hw.profile import available_profiles, profiles_dir
-
-from _hw_helpers import REPO_PROFILES
 
 
 def test_all_shipped_profiles_load() -> None:
