@@ -130,3 +130,21 @@ def test_generate_bundles_all_outputs(te133: Any) -> None:
     assert gen.modprobe_conf == "options wcte13xp default_linemode=e1\n"
     assert 'signaling = "pri_net"' in gen.span_config
     assert gen.system_conf.endswith("defaultzone=cn\n")
+
+
+def test_hardware_md_examples_on_dchan_card(a104d: Any) -> None:
+    """HARDWARE.md's E1 PRI / E1 R2 / T1 PRI lines, exactly, with confcall's software EC."""
+    text = system_conf(a104d, load_plan(PLANS / "a104d_mixed.toml", a104d))
+    assert config_lines(text) == [
+        "span=1,1,0,ccs,hdb3,crc4",
+        "span=2,2,0,cas,hdb3",
+        "span=3,0,0,esf,b8zs",
+        "bchan=1-15,17-31",
+        "dchan=16",
+        "cas=32-46:1101",
+        "cas=48-62:1101",
+        "bchan=63-85",
+        "dchan=86",
+        "loadzone=cn",
+        "defaultzone=cn",
+    ]
