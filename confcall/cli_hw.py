@@ -30,6 +30,7 @@ from confcall.hw.profile import profiles_dir
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
+_META_KEY = "confcall.hw.profiles"
 
 
 @contextmanager
@@ -46,11 +47,11 @@ def _friendly_errors() -> Iterator[None]:
 @click.pass_context
 def hw(ctx: click.Context, profiles: Path | None) -> None:
     """Card profiles, DAHDI system.conf generation and hardware detection."""
-    ctx.obj = {"profiles": profiles}
+    ctx.meta[_META_KEY] = profiles  # meta, not obj: leave the main group's ctx.obj alone
 
 
 def _profiles_dir(ctx: click.Context) -> Path:
-    return (ctx.obj or {}).get("profiles") or profiles_dir()
+    return ctx.meta.get(_META_KEY) or profiles_dir()
 
 
 @hw.command("list")
