@@ -1,0 +1,225 @@
+"""Line echo canceller (ITU-T G.168 style) for the hybrid echo of each trunk channel.
+
+What it does
+------------
+Removes the echo of what we send (``ref``, the far-end signal from the canceller's point of view)
+from what comes back on the same channel (``rx``), for echo paths up to ``TAPS`` = 1024 samples
+(128 ms tail) and an echo return loss of 6 dB or more. It detects double talk so the filter does
+not diverge while the line's subscriber talks, and a non-linear processor (NLP) replaces the
+small residual echo by comfort noise at the line's own background level.
+
+How it works
+------------
+* Adaptive FIR filter, improved proportionate NLMS (IPNLMS, Benesty & Gay 2002): each tap's step
+  is proportional to a mix of its magnitude and a uniform share, so the few active taps of a
+  hybrid echo path (a dispersive part a few ms long after a bulk delay) converge much faster than
+  with plain NLMS over 1024 taps. Gains are refreshed every ``SB`` = 40 samples (5 ms).
+* Double-talk detector, per 5 ms sub-block: (a) power form of the Geigel test: the rx power
+  exceeds the largest far-end sub-block power of the last tail (``GEIGEL``) (checked on the coming
+  sub-block before adapting on it when the chunk holds it whole); (b) once converged, the
+  error power exceeds -10 dB of the rx power (echo alone leaves a residual 15+ dB down) while
+  the rx power is above the background and within 30 dB of the far end. A
+  detection freezes adaptation for ``DT_HANG`` samples.
+* Adaptation runs only while the far end is active (above -45 dBm0 in the last tail).
+* NLP, decided per sub-block on that sub-block's own error: while the far end is active, no
+  double talk is present and the error is at least ``NLP_DB`` below the far-end level, the
+  sub-block is replaced by comfort noise at the background level
+  (minimum of the rx sub-block power, rising 4 dB/s), else the error passes.
+
+How to use it
+-------------
+``st = init(nchan)``; per chunk ``process(st, rx, ref, out)`` with float32 ``(nchan, n)`` arrays:
+``rx`` the decoded line audio, ``ref`` what was sent on the line time-aligned with ``rx`` (the
+engine passes the previous tick's output), ``out`` the echo-free audio. ``st.enabled[c]`` turns
+the canceller of a channel on or off (off: ``out = rx``), ``st.nlp[c]`` the NLP.
+``status(st, c)`` reports the ERLE estimate (dB) and the double-talk state.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TAPS = 1024  # samples, 128 ms tail
+SB = 40  # samples per sub-block (5 ms)
+BUF = TAPS + 512  # reference buffer length per channel
+NFB = TAPS // SB + 2  # far-end sub-block powers kept (one tail)
+MU = 0.7  # NLMS step
+ALPHA = -0.5  # IPNLMS proportionality (-1 = NLMS, 1 = PNLMS)
+DT_HANG = 240  # samples (30 ms) adaptation stays frozen after double talk
+NLP_DB = 20.0  # residual must be this much below the far-end level to be suppressed
+GEIGEL = 1.0  # rx sub-block power above this share of the far-end maximum: double talk
+_DBM0_MS = (32768.0 * 10.0 ** (-3.14 / 20.0)) ** 2 / 2.0
+FAR_ACTIVE = _DBM0_MS * 10.0 ** (-45.0 / 10.0)
+DELTA = TAPS * _DBM0_MS * 10.0 ** (-60.0 / 10.0)  # regularisation of the normalisation
+
+
+class EchoState:
+    def __init__(self, nchan: int, seed: int = 168):
+        self.nchan = nchan
+        self.w = np.zeros((nchan, TAPS), np.float32)  # w[j] weighs buf[p - TAPS + 1 + j]
+        self.g = np.full((nchan, TAPS), 1.0 / TAPS, np.float32)
+        self.buf = np.zeros((nchan, BUF), np.float32)
+        self.bp = np.full(nchan, TAPS - 1, np.int64)  # where the next ref sample goes
+        self.fpow = np.zeros((nchan, NFB), np.float32)  # far-end sub-block powers (ring)
+        self.fidx = np.zeros(nchan, np.int32)
+        self.sbpos = np.zeros(nchan, np.int32)
+        self.acc = np.zeros((nchan, 4), np.float64)  # sub-block sums: far, rx, e, echo est
+        self.hang = np.zeros(nchan, np.int32)
+        self.dt = np.zeros(nchan, np.uint8)
+        self.far_max = np.zeros(nchan, np.float32)
+        self.erle = np.zeros(nchan, np.float32)  # smoothed ERLE, dB
+        self.noise = np.full(nchan, _DBM0_MS * 1e-7, np.float32)  # background power
+        self.supp = np.zeros(nchan, np.uint8)  # NLP suppressing in the current sub-block
+        self.seed = np.arange(nchan, dtype=np.uint32) * np.uint32(2654435761) + np.uint32(seed)
+        self.enabled = np.ones(nchan, np.uint8)
+        self.nlp_on = np.ones(nchan, np.uint8)
+        self.pre = np.zeros((nchan, SB), np.float32)  # error of the sub-block before NLP
+
+
+def init(nchan: int) -> EchoState:
+    return EchoState(nchan)
+
+
+def reset(st: EchoState, chans=None) -> None:
+    sel = slice(None) if chans is None else np.asarray(chans)
+    st.w[sel] = 0.0
+    st.g[sel] = 1.0 / TAPS
+    st.buf[sel] = 0.0
+    st.bp[sel] = TAPS - 1
+    st.fpow[sel] = 0.0
+    st.sbpos[sel] = 0
+    st.acc[sel] = 0.0
+    st.hang[sel] = 0
+    st.erle[sel] = 0.0
+
+
+def status(st: EchoState, c: int) -> dict:
+    return {"enabled": bool(st.enabled[c]), "erle_db": float(st.erle[c]),
+            "double_talk": bool(st.dt[c]), "nlp": bool(st.nlp_on[c])}
+
+
+def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
+    """Cancel echo for all channels; ``pre_nlp`` (optional, like ``out``) gets the error."""
+    if pre_nlp is None:
+        pre_nlp = out
+        keep = False
+    else:
+        keep = True
+    return _process(rx, ref, out, pre_nlp, keep, st.w, st.g, st.buf, st.bp, st.fpow, st.fidx,
+                    st.sbpos, st.acc, st.hang, st.dt, st.far_max, st.erle, st.noise, st.supp,
+                    st.seed, st.enabled, st.nlp_on)
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _gains(w, g, c):
+    s = 0.0
+    for j in range(TAPS):
+        s += abs(w[c, j])
+    a = (1.0 - ALPHA) / (2.0 * TAPS)
+    b = (1.0 + ALPHA) / (2.0 * s + 1e-3)
+    for j in range(TAPS):
+        g[c, j] = a + b * abs(w[c, j])
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, hang, dt, far_max,
+             erle, noise, supp, seed, enabled, nlp_on):
+    nch, n = rx.shape
+    for c in range(nch):
+        if not enabled[c]:
+            for i in range(n):
+                out[c, i] = rx[c, i]
+                if keep:
+                    pre[c, i] = rx[c, i]
+            continue
+        wc = w[c]
+        gc = g[c]
+        bc = buf[c]
+        for i in range(n):
+            p = bp[c]
+            if p == BUF:
+                for j in range(TAPS - 1):
+                    bc[j] = bc[BUF - TAPS + 1 + j]
+                p = TAPS - 1
+            xr = ref[c, i]
+            bc[p] = xr
+            o = p - TAPS + 1
+            y = np.float32(0.0)
+            for j in range(TAPS):
+                y += wc[j] * bc[o + j]
+            d = rx[c, i]
+            e = d - y
+            acc[c, 0] += xr * xr
+            acc[c, 1] += d * d
+            acc[c, 2] += e * e
+            acc[c, 3] += y * y
+            # adapt unless double talk or far end idle
+            if sbpos[c] == 0 and i + SB <= n and far_max[c] > FAR_ACTIVE:
+                # power Geigel test on the coming sub-block, before adapting on it
+                pa = 0.0
+                for j in range(SB):
+                    pa += rx[c, i + j] * rx[c, i + j]
+                if pa / SB > GEIGEL * far_max[c]:
+                    hang[c] = DT_HANG
+                    dt[c] = 1
+            if hang[c] == 0 and far_max[c] > FAR_ACTIVE:
+                den = np.float32(DELTA)
+                for j in range(TAPS):
+                    v = bc[o + j]
+                    den += gc[j] * v * v
+                k = np.float32(MU) * e / den
+                for j in range(TAPS):
+                    wc[j] += k * gc[j] * bc[o + j]
+            elif hang[c] > 0:
+                hang[c] -= 1
+            bp[c] = p + 1
+            out[c, i] = e
+            if keep:
+                pre[c, i] = e
+            sbpos[c] += 1
+            if sbpos[c] == SB:
+                sbpos[c] = 0
+                _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp)
+                _gains(w, g, c)
+                if supp[c] and nlp_on[c]:
+                    # NLP: this sub-block (its part in this chunk) becomes comfort noise
+                    a = np.float32(np.sqrt(12.0 * noise[c]))
+                    for j in range(max(0, i + 1 - SB), i + 1):
+                        s = (np.int64(seed[c]) * 1664525 + 1013904223) & 0xFFFFFFFF
+                        seed[c] = s
+                        out[c, j] = np.float32((s >> 8) / 16777216.0 - 0.5) * a
+    return nch
+
+
+@njit(nogil=True, cache=True)
+def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp):
+    pf = acc[c, 0] / SB
+    pr = acc[c, 1] / SB
+    pe = acc[c, 2] / SB
+    for k in range(4):
+        acc[c, k] = 0.0
+    fpow[c, fidx[c]] = pf
+    fidx[c] = (fidx[c] + 1) % NFB
+    fm = 0.0
+    for k in range(NFB):
+        if fpow[c, k] > fm:
+            fm = fpow[c, k]
+    far_max[c] = fm
+    active = fm > FAR_ACTIVE
+    converged = erle[c] > 15.0
+    double = active and (pr > GEIGEL * fm or (converged and pe > 0.1 * pr and pr > 4.0 * noise[c]
+                                            and pr > 0.001 * fm))
+    if double:
+        hang[c] = DT_HANG
+        dt[c] = 1
+    elif hang[c] == 0:
+        dt[c] = 0
+    if active and not dt[c] and pr > 10.0 * noise[c]:
+        r = 10.0 * np.log10((pr + 1e-3) / (pe + 1e-3))
+        erle[c] = np.float32(0.9 * erle[c] + 0.1 * r)
+    # background level (minimum tracking): fast fall, slow rise (about 4 dB/s)
+    if pr < noise[c]:
+        noise[c] = np.float32(pr + 1e-3)
+    else:
+        noise[c] = np.float32(noise[c] * 1.005)
+    supp[c] = 1 if (active and not dt[c] and pe * 10.0 ** (NLP_DB / 10.0) < fm) else 0

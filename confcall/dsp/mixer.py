@@ -1,0 +1,203 @@
+"""Conference mixer: N-1 mixing, gains, mute/deaf, prompts and music over all channels.
+
+What it does
+------------
+Mixes any number of conferences (2–60 members each, any channel may be in at most one) held in
+one channel array: every member hears the sum of the *other* members (N-1), never itself, with a
+per-member talk gain (what it contributes) and listen gain (what it hears); a muted member
+contributes nothing, a deaf member hears nothing of the conference. On top of that:
+per-channel prompt playout (heard only by that channel, in or out of a conference), per-
+conference waiting music (heard by members whose ``hear_music`` flag is set, e.g. everyone
+but the initiator while the initiator is inviting) and background music under the conversation
+at a configurable level. Output saturates at the 16-bit range instead of wrapping.
+
+How it works
+------------
+Sounds (prompts, music) are registered once into one float32 *bank* (``Bank``); a playing
+prompt is a (position, end) pair into it, music a (sound, offset) pair looped. Per tick: one
+pass sums each conference's contributions into ``csum`` (rows zeroed on first use in the tick,
+tracked by a tick stamp), one pass renders each conference's music into ``cmus`` once, one pass
+writes each channel's ``listen * (csum - own) + music + prompt``, clipped.
+
+How to use it
+-------------
+``st = init(nchan, block=160)``, ``bank = Bank()``; set the per-channel arrays (``conf``,
+``talk``, ``listen``, ``mute``, ``deaf``, ``hear_music``) and per-conference arrays
+(``wait_src``, ``bg_src``, ``bg_gain`` ...) between ticks (the engine does this from its command
+queue); per tick ``n = mix(st, bank, x, out, done, done_id)`` with ``x`` the (delayed, key-suppressed)
+float32 input and ``out`` the float32 output; ``done``/``done_id`` (int32, nchan) receive the
+channels whose prompt finished and the prompt ids, ``n`` of them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+CLIP = 32767.0
+
+
+class Bank:
+    """All registered sounds, concatenated (float32, 16-bit scale); ids are indexes."""
+
+    def __init__(self) -> None:
+        self.data = np.zeros(1, np.float32)
+        self.off = np.zeros(0, np.int64)
+        self.length = np.zeros(0, np.int64)
+
+    def add(self, audio: np.ndarray) -> int:
+        """Append one sound (int16 or float, 8 kHz linear); returns its id. Not for the tick."""
+        a = np.asarray(audio).astype(np.float32).ravel()
+        if a.size == 0:
+            raise ValueError("empty sound")
+        self.off = np.append(self.off, self.data.size)
+        self.length = np.append(self.length, a.size)
+        self.data = np.concatenate([self.data, a])
+        return int(self.off.size - 1)
+
+
+class MixerState:
+    def __init__(self, nchan: int, block: int = 160):
+        self.nchan = nchan
+        self.block = block
+        self.conf = np.full(nchan, -1, np.int32)
+        self.talk = np.ones(nchan, np.float32)
+        self.listen = np.ones(nchan, np.float32)
+        self.mute = np.zeros(nchan, np.uint8)
+        self.deaf = np.zeros(nchan, np.uint8)
+        self.hear_music = np.ones(nchan, np.uint8)
+        self.prompt_id = np.full(nchan, -1, np.int32)
+        self.prompt_pos = np.zeros(nchan, np.int64)  # index into bank.data
+        self.prompt_end = np.zeros(nchan, np.int64)
+        self.prompt_gain = np.ones(nchan, np.float32)
+        self.wait_src = np.full(nchan, -1, np.int32)  # per conference (ids < nchan)
+        self.wait_pos = np.zeros(nchan, np.int64)
+        self.wait_gain = np.ones(nchan, np.float32)
+        self.bg_src = np.full(nchan, -1, np.int32)
+        self.bg_pos = np.zeros(nchan, np.int64)
+        self.bg_gain = np.full(nchan, 0.25, np.float32)
+        self.stamp = np.full(nchan, -1, np.int64)  # tick at which csum row was zeroed
+        self.mstamp = np.full(nchan, -1, np.int64)
+        self.tick = np.zeros(1, np.int64)
+        self.csum = np.zeros((nchan, block), np.float32)
+        self.cmus = np.zeros((nchan, block), np.float32)
+        self.own = np.zeros((nchan, block), np.float32)
+
+
+def init(nchan: int, block: int = 160) -> MixerState:
+    return MixerState(nchan, block)
+
+
+def reset(st: MixerState, chans=None) -> None:
+    sel = slice(None) if chans is None else np.asarray(chans)
+    st.conf[sel] = -1
+    st.talk[sel] = 1.0
+    st.listen[sel] = 1.0
+    st.mute[sel] = 0
+    st.deaf[sel] = 0
+    st.hear_music[sel] = 1
+    st.prompt_id[sel] = -1
+
+
+def status(st: MixerState, c: int) -> dict:
+    return {"conf": int(st.conf[c]), "talk": float(st.talk[c]), "listen": float(st.listen[c]),
+            "mute": bool(st.mute[c]), "deaf": bool(st.deaf[c]),
+            "prompt": int(st.prompt_id[c])}
+
+
+def mix(st: MixerState, bank: Bank, x, out, done, done_id) -> int:
+    return _mix(x, out, done, done_id, st.conf, st.talk, st.listen, st.mute, st.deaf, st.hear_music,
+                st.prompt_id, st.prompt_pos, st.prompt_end, st.prompt_gain, st.wait_src,
+                st.wait_pos, st.wait_gain, st.bg_src, st.bg_pos, st.bg_gain, st.stamp,
+                st.mstamp, st.tick, st.csum, st.cmus, st.own, bank.data, bank.off,
+                bank.length)
+
+
+@njit(nogil=True, cache=True)
+def _loop(data, off, length, src, pos, gain, row, n, add):
+    """Render n samples of looped sound ``src`` from offset ``pos`` into row; returns new pos."""
+    o = off[src]
+    ln = length[src]
+    p = pos % ln
+    for i in range(n):
+        v = data[o + p] * gain
+        row[i] = row[i] + v if add else v
+        p += 1
+        if p == ln:
+            p = 0
+    return p
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _mix(x, out, done, done_id, conf, talk, listen, mute, deaf, hear_music, prompt_id, prompt_pos,
+         prompt_end, prompt_gain, wait_src, wait_pos, wait_gain, bg_src, bg_pos, bg_gain,
+         stamp, mstamp, tick, csum, cmus, own, data, off, length):
+    nch, n = x.shape
+    t = tick[0]
+    # 1. contributions and conference sums
+    for c in range(nch):
+        k = conf[c]
+        if k < 0:
+            continue
+        if stamp[k] != t:
+            stamp[k] = t
+            for i in range(n):
+                csum[k, i] = 0.0
+        if mute[c]:
+            for i in range(n):
+                own[c, i] = 0.0
+            continue
+        g = talk[c]
+        for i in range(n):
+            v = x[c, i] * g
+            own[c, i] = v
+            csum[k, i] += v
+    # 2. music, once per conference in use
+    for c in range(nch):
+        k = conf[c]
+        if k < 0 or mstamp[k] == t:
+            continue
+        mstamp[k] = t
+        for i in range(n):
+            cmus[k, i] = 0.0
+        if wait_src[k] >= 0:
+            wait_pos[k] = _loop(data, off, length, wait_src[k], wait_pos[k], wait_gain[k],
+                                cmus[k], n, True)
+        if bg_src[k] >= 0:
+            bg_pos[k] = _loop(data, off, length, bg_src[k], bg_pos[k], bg_gain[k], cmus[k], n,
+                              True)
+    # 3. outputs: N-1, music, prompt, saturation
+    ndone = 0
+    for c in range(nch):
+        k = conf[c]
+        if k >= 0 and not deaf[c]:
+            lg = listen[c]
+            for i in range(n):
+                out[c, i] = (csum[k, i] - own[c, i]) * lg
+        else:
+            for i in range(n):
+                out[c, i] = 0.0
+        if k >= 0 and hear_music[c]:
+            for i in range(n):
+                out[c, i] += cmus[k, i]
+        if prompt_id[c] >= 0:
+            p = prompt_pos[c]
+            e = prompt_end[c]
+            g = prompt_gain[c]
+            m = min(n, e - p)
+            for i in range(m):
+                out[c, i] += data[p + i] * g
+            p += m
+            prompt_pos[c] = p
+            if p >= e:
+                done[ndone] = c
+                done_id[ndone] = prompt_id[c]
+                prompt_id[c] = -1
+                ndone += 1
+        for i in range(n):
+            v = out[c, i]
+            if v > CLIP:
+                out[c, i] = CLIP
+            elif v < -CLIP - 1.0:
+                out[c, i] = -CLIP - 1.0
+    tick[0] = t + 1
+    return ndone
