@@ -41,6 +41,12 @@ CLASSES = ("local", "long_distance", "mobile_local", "mobile_long_distance", "in
            "free", "blocked")
 EMERGENCY = {"110": "police", "119": "fire", "120": "ambulance", "122": "traffic accident",
              "112": "emergency", "999": "emergency"}
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
 _SEPARATORS = re.compile(r"[\s\-().]")
 
 
@@ -93,7 +99,7 @@ def normalize(dialled: str, home_area: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException as exc:
-        raise _malformed(dialled, str(exc)) from None
+        raise _malformed(dialled, _PARSE_REASONS.get(exc.error_type, "not a number")) from None
     if not phonenumbers.is_valid_number(parsed):
         raise _malformed(dialled, "no such number range")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -124,7 +130,7 @@ def classify(session: Session, e164: str, home_area: str) -> Classification:
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException as exc:
-        raise _malformed(e164, str(exc)) from None
+        raise _malformed(e164, _PARSE_REASONS.get(exc.error_type, "not a number")) from None
     if parsed.country_code != 86:
         return Classification(e164, "international")
     national = str(parsed.national_number)
