@@ -226,6 +226,9 @@ def reset_pg(url: str) -> None:
             s.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers/FKs
             for table in RESET_TABLES:
                 s.execute(text(f"DELETE FROM {table}"))
+                if table != "number_rules":
+                    s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   "1, false)"))
             s.execute(text("DELETE FROM area_prefixes WHERE source = 'operator'"))
             seeded = s.execute(text("SELECT count(*) FROM area_prefixes")).scalar_one()
             if seeded != len(area_table()):

@@ -1,0 +1,147 @@
+"""Accounts, PINs and the append-only ledger, on both engines."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from confcall.rating import MoneyError, ops
+from confcall.rating.accounts import MAX_PIN_FAILURES, PIN_LOCK
+from confcall.rating.ledger import audit, post
+from confcall.store.models import Account
+
+from tests.rating.helpers import BEIJING, NOW, PIN, funded
+
+
+def test_create_account_with_home_area_from_number(store):
+    assert ops.create_account(store, "010-8888-0000", PIN, now=NOW) == BEIJING
+    assert ops.create_account(store, "13912345678", PIN, now=NOW) == "+8613912345678"
+    with store.transaction() as s:
+        homes = dict(s.query(Account.number, Account.home_area).all())
+    assert homes == {BEIJING: "10", "+8613912345678": "519"}
+    assert ops.balance(store, BEIJING).balance_fen == 0
+
+
+@pytest.mark.parametrize("number,pin,key", [
+    ("abc", PIN, "number.malformed"), (BEIJING, "12345", "pin.format"),
+    (BEIJING, "12a456", "pin.format"), (BEIJING, "1234567890123", "pin.format"),
+    (BEIJING, "111111", "pin.weak"), (BEIJING, "123456", "pin.weak"),
+    (BEIJING, "987654", "pin.weak"), ("19912345678", PIN, "area.invalid"),
+])
+def test_bad_account_input(store, number, pin, key):
+    with pytest.raises(MoneyError) as err:
+        ops.create_account(store, number, pin, now=NOW)
+    assert err.value.key == key and err.value.text("zh")
+    with store.transaction() as s:
+        assert s.query(Account).count() == 0
+
+
+def test_duplicate_account(store):
+    funded(store, amount=0)
+    with pytest.raises(MoneyError, match="already exists"):
+        ops.create_account(store, "01088880000", PIN, now=NOW)
+
+
+def test_authenticate_and_wrong_pin_lockout(store):
+    funded(store, amount=0)
+    assert ops.authenticate(store, BEIJING, PIN, now=NOW) == BEIJING
+    for _ in range(MAX_PIN_FAILURES - 1):
+        with pytest.raises(MoneyError, match="wrong password"):
+            ops.authenticate(store, BEIJING, "000001", now=NOW)
+    with pytest.raises(MoneyError, match="too many wrong passwords"):
+        ops.authenticate(store, BEIJING, "000001", now=NOW)
+    with pytest.raises(MoneyError, match="too many wrong passwords"):  # even the right PIN
+        ops.authenticate(store, BEIJING, PIN, now=NOW + timedelta(minutes=1))
+    assert ops.authenticate(store, BEIJING, PIN, now=NOW + PIN_LOCK) == BEIJING
+
+
+def test_change_password(store):
+    funded(store, amount=0)
+    with pytest.raises(MoneyError, match="differ"):
+        ops.change_password(store, BEIJING, PIN, "593017", "593018", now=NOW)
+    with pytest.raises(MoneyError, match="wrong password"):
+        ops.change_password(store, BEIJING, "000001", "593017", "593017", now=NOW)
+    with pytest.raises(MoneyError, match="too easy"):
+        ops.change_password(store, BEIJING, PIN, "222222", "222222", now=NOW)
+    ops.change_password(store, BEIJING, PIN, "593017", "593017", now=NOW)
+    assert ops.authenticate(store, BEIJING, "593017", now=NOW) == BEIJING
+    with pytest.raises(MoneyError, match="wrong password"):
+        ops.authenticate(store, BEIJING, PIN, now=NOW)
+
+
+def test_pin_is_hashed_with_argon2id_and_pepper(store):
+    funded(store, amount=0)
+    with store.transaction() as s:
+        stored = s.query(Account.pin_hash).scalar()
+    assert stored.startswith("$argon2id$") and PIN not in stored
+
+
+def test_locked_account_refuses(store):
+    funded(store, amount=0)
+    ops.lock_account(store, BEIJING)
+    with pytest.raises(MoneyError, match="is locked"):
+        ops.authenticate(store, BEIJING, PIN, now=NOW)
+    ops.unlock_account(store, BEIJING)
+    assert ops.authenticate(store, BEIJING, PIN, now=NOW) == BEIJING
+
+
+def test_ledger_reference_makes_a_retry_harmless(store):
+    funded(store, amount=0)
+    with store.transaction() as s:
+        acc = s.query(Account).one()
+        first = post(s, acc.id, "adjustment", 500, "ref-1", NOW, note="goodwill")
+        again = post(s, acc.id, "adjustment", 500, "ref-1", NOW, note="goodwill")
+        assert first.applied and not again.applied and again.entry.id == first.entry.id
+        with pytest.raises(MoneyError, match="already used"):
+            post(s, acc.id, "adjustment", 700, "ref-1", NOW)
+    ops.adjust(store, BEIJING, 500, "ref-2", "goodwill", now=NOW)
+    ops.adjust(store, BEIJING, 500, "ref-2", "goodwill", now=NOW)
+    assert ops.balance(store, BEIJING).balance_fen == 1000
+
+
+def test_conditional_debit_never_goes_negative(store):
+    funded(store, amount=100)
+    with pytest.raises(MoneyError, match="balance too low: 101 fen needed, 100 fen"):
+        ops.adjust(store, BEIJING, -101, "d1", "test", now=NOW)
+    ops.adjust(store, BEIJING, -100, "d2", "test", now=NOW)
+    assert ops.balance(store, BEIJING).balance_fen == 0
+    with store.transaction() as s:
+        assert audit(s, 1) == (0, 0)
+
+
+@pytest.mark.parametrize("amount", [0, 1.5, "100", True, 10**12, None])
+def test_absurd_amounts_refused(store, amount):
+    funded(store, amount=0)
+    with pytest.raises(MoneyError) as err:
+        ops.adjust(store, BEIJING, amount, "x", "test", now=NOW)
+    assert err.value.key in ("amount.type", "amount.range")
+    assert ops.balance(store, BEIJING).balance_fen == 0
+
+
+def test_ledger_is_append_only(store):
+    funded(store, amount=100)
+    for sql in ("UPDATE ledger SET amount_fen = 1000000", "DELETE FROM ledger"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with store.transaction() as s:
+                s.execute(text(sql))
+    assert ops.balance(store, BEIJING).balance_fen == 100
+
+
+def test_balance_check_constraint_is_the_last_guard(store):
+    funded(store, amount=100)
+    with pytest.raises(DBAPIError):
+        with store.transaction() as s:
+            s.execute(text("UPDATE accounts SET balance_fen = -1"))
+
+
+def test_naive_times_refused(store):
+    with pytest.raises(MoneyError, match="no time zone"):
+        ops.create_account(store, BEIJING, PIN, now=NOW.replace(tzinfo=None))
+
+
+def test_statement(store):
+    funded(store, amount=1000)
+    ops.adjust(store, BEIJING, -300, "d1", "correction", now=NOW + timedelta(days=1))
+    st = ops.statement(store, BEIJING, NOW + timedelta(hours=1), NOW + timedelta(days=2))
+    assert (st.opening_fen, st.closing_fen) == (1000, 700)
+    assert [e[1:3] for e in st.entries] == [("adjustment", -300)]

@@ -1,0 +1,162 @@
+"""Prepaid cards: generation, states, redemption, lockouts, and the redemption race."""
+import csv
+import threading
+from datetime import timedelta
+
+import pytest
+
+from confcall.rating import MoneyError, ops
+from confcall.rating.cards import (MAX_ACCOUNT_FAILURES, MAX_CARD_FAILURES, luhn_digit,
+                                   valid_serial, write_print_file)
+from confcall.rating.ledger import audit
+from confcall.store.models import Card, CardBatch, LedgerEntry
+
+from tests.rating.helpers import BEIJING, NOW, funded
+
+EXPIRES = NOW + timedelta(days=365)
+
+
+def batch(store, count=3, value=5000, activate=True):
+    batch_id, printed = ops.generate_cards(store, "test batch", count, value, EXPIRES, now=NOW)
+    if activate:
+        assert ops.activate_batch(store, batch_id) == count
+    return batch_id, printed
+
+
+def test_generation_serials_pins_and_print_file(store, tmp_path):
+    batch_id, printed = batch(store, count=20, activate=False)
+    serials = [s for s, _ in printed]
+    assert len(set(serials)) == 20 and all(valid_serial(s) for s in serials)
+    assert all(len(p) == 12 and p.isdigit() for _, p in printed)
+    assert len({p for _, p in printed}) == 20
+    with store.transaction() as s:
+        stored = s.query(Card.pin_hash, Card.state).all()
+        b = s.get(CardBatch, batch_id)
+        write_print_file(str(tmp_path / "print.csv"), b, printed)
+    assert all(pin not in h for (h, _), (_, pin) in zip(stored, printed))
+    assert {state for _, state in stored} == {"generated"}
+    rows = list(csv.DictReader(open(tmp_path / "print.csv")))
+    assert [(r["serial"], r["pin"]) for r in rows] == printed
+    with pytest.raises(FileExistsError):  # exported once: never overwritten
+        with store.transaction() as s:
+            write_print_file(str(tmp_path / "print.csv"), s.get(CardBatch, batch_id), printed)
+
+
+def test_luhn_catches_a_typo():
+    body = "00001000001"
+    serial = body + luhn_digit(body)
+    assert valid_serial(serial)
+    assert not valid_serial(serial[:-1] + str((int(serial[-1]) + 1) % 10))
+    assert not valid_serial(serial[1:] + serial[0]) or serial[1:] + serial[0] == serial
+
+
+def test_redeem_once(store):
+    funded(store, amount=0)
+    _, [(serial, pin), *_] = batch(store)
+    assert ops.recharge_by_card(store, "01088880000", serial, pin, now=NOW).balance_fen == 5000
+    with pytest.raises(MoneyError, match="it is used"):
+        ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW)
+    with store.transaction() as s:
+        entry = s.query(LedgerEntry).filter_by(reference=f"card:{serial}").one()
+        card = s.query(Card).filter_by(serial=serial).one()
+        assert (entry.kind, entry.amount_fen, entry.card_id, entry.actor) == \
+            ("recharge", 5000, card.id, BEIJING)
+        assert entry.created_at == NOW and card.used_at == NOW and card.used_by == 1
+        assert audit(s, 1) == (5000, 5000)
+
+
+def test_card_states_and_errors(store):
+    funded(store, amount=0)
+    gen_id, [(g_serial, g_pin)] = batch(store, count=1, activate=False)
+    with pytest.raises(MoneyError, match="it is generated"):
+        ops.recharge_by_card(store, BEIJING, g_serial, g_pin, now=NOW)
+    _, [(a, a_pin), (b, b_pin), (c, c_pin)] = batch(store)
+    ops.void_card(store, a)
+    with pytest.raises(MoneyError, match="it is void"):
+        ops.recharge_by_card(store, BEIJING, a, a_pin, now=NOW)
+    with pytest.raises(MoneyError, match="expired on"):
+        ops.recharge_by_card(store, BEIJING, b, b_pin, now=EXPIRES + timedelta(seconds=1))
+    with pytest.raises(MoneyError, match="it is expired"):
+        ops.recharge_by_card(store, BEIJING, b, b_pin, now=NOW)
+    unknown = "99999000001"
+    with pytest.raises(MoneyError, match="does not exist"):
+        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin, now=NOW)
+    with pytest.raises(MoneyError, match="check digit"):
+        ops.recharge_by_card(store, BEIJING, c[:-1] + str((int(c[-1]) + 1) % 10), c_pin,
+                             now=NOW)
+    with pytest.raises(MoneyError, match="no account"):
+        ops.recharge_by_card(store, "+862188880000", c, c_pin, now=NOW)
+    assert ops.balance(store, BEIJING).balance_fen == 0
+    with pytest.raises(MoneyError, match="cannot be used"):
+        ops.void_card(store, a)
+
+
+@pytest.mark.parametrize("count,value,expires,key", [
+    (0, 100, EXPIRES, "card.batch_count"), (100_001, 100, EXPIRES, "card.batch_count"),
+    (1, 0, EXPIRES, "amount.range"), (1, -5, EXPIRES, "amount.range"),
+    (1, 10.5, EXPIRES, "amount.type"), (1, 100, NOW, "card.expiry"),
+])
+def test_bad_batches(store, count, value, expires, key):
+    with pytest.raises(MoneyError) as err:
+        ops.generate_cards(store, "x", count, value, expires, now=NOW)
+    assert err.value.key == key
+    with store.transaction() as s:
+        assert s.query(CardBatch).count() == 0
+
+
+def test_wrong_pin_lockout_per_card(store):
+    funded(store, amount=0)
+    funded(store, "+862188880000", amount=0)
+    _, [(serial, pin)] = batch(store, count=1)
+    for i in range(MAX_CARD_FAILURES):
+        who = BEIJING if i % 2 else "+862188880000"  # two accounts, so no account lockout
+        with pytest.raises(MoneyError, match="wrong card PIN"):
+            ops.recharge_by_card(store, who, serial, "000000000000", now=NOW)
+    with pytest.raises(MoneyError, match="blocked after too many wrong PINs"):
+        ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW)
+    assert ops.balance(store, BEIJING).balance_fen == 0
+
+
+def test_wrong_pin_lockout_per_account(store):
+    funded(store, amount=0)
+    _, printed = batch(store, count=MAX_ACCOUNT_FAILURES + 1)
+    for serial, _ in printed[:MAX_ACCOUNT_FAILURES]:
+        with pytest.raises(MoneyError, match="wrong card PIN"):
+            ops.recharge_by_card(store, BEIJING, serial, "000000000000", now=NOW)
+    serial, pin = printed[-1]
+    with pytest.raises(MoneyError, match="too many wrong card PINs"):
+        ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW + timedelta(minutes=5))
+    later = NOW + timedelta(minutes=31)
+    assert ops.recharge_by_card(store, BEIJING, serial, pin, now=later).balance_fen == 5000
+
+
+def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
+    funded(store, amount=0)
+    funded(store, "+862188880000", amount=0)
+    for round_ in range(5):
+        _, [(serial, pin)] = batch(store, count=1)
+        barrier = threading.Barrier(2)
+        results: list[object] = []
+
+        def redeem(number):
+            barrier.wait()
+            try:
+                results.append(ops.recharge_by_card(store, number, serial, pin, now=NOW))
+            except MoneyError as err:
+                results.append(err)
+
+        threads = [threading.Thread(target=redeem, args=(n,))
+                   for n in (BEIJING, "+862188880000")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ok = [r for r in results if not isinstance(r, MoneyError)]
+        refused = [r for r in results if isinstance(r, MoneyError)]
+        assert len(ok) == 1 and len(refused) == 1, results
+        assert refused[0].key == "card.state"
+    total = ops.balance(store, BEIJING).balance_fen + \
+        ops.balance(store, "+862188880000").balance_fen
+    assert total == 5 * 5000
+    with store.transaction() as s:
+        assert s.query(LedgerEntry).filter(LedgerEntry.kind == "recharge").count() == 5
