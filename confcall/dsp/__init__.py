@@ -1,4 +1,32 @@
-"""confcall.dsp: the media engine's numba kernels (filled in below)."""
-from . import dtmf, g711
+"""confcall.dsp: the media engine and its numba DSP stages.
 
-__all__ = ["dtmf", "g711"]
+One module per stage, each holding per-channel state as arrays over *all* channels so one
+numba call per 20 ms tick processes every channel (``g711``, ``echo``, ``dtmf``,
+``keysuppress``, ``mixer``), and ``engine.MediaEngine`` chaining them. The public surface:
+
+* ``MediaEngine(nchan, laws, deliver, on_event)`` – ``process_tick(rx_codes, tx_codes)``,
+  ``start(read, write)``/``stop()``, commands ``register_sound``, ``join``, ``leave``, ``mute``,
+  ``deaf``, ``set_gains``, ``hear_music``, ``play``, ``stop_prompt``, ``waiting_music``,
+  ``background_music``, ``echo_canceller``, ``key_suppression``, ``set_law``,
+  ``reset_channel``, ``status``; events ``DigitEvent`` and ``PromptDone``.
+* ``LAW_MULAW`` (1) / ``LAW_ALAW`` (2), as DAHDI.
+* ``dtmf.generate(digits, level_dbm0, on_ms, off_ms)`` and ``dtmf.tones`` for simulated
+  subscribers; ``g711.alaw_encode``/``ulaw_encode``/``alaw_decode``/``ulaw_decode``.
+"""
+from . import dtmf, echo, g711, keysuppress, mixer
+from .engine import BLOCK, DigitEvent, MediaEngine, PromptDone
+from .g711 import LAW_ALAW, LAW_MULAW
+
+__all__ = [
+    "BLOCK",
+    "DigitEvent",
+    "LAW_ALAW",
+    "LAW_MULAW",
+    "MediaEngine",
+    "PromptDone",
+    "dtmf",
+    "echo",
+    "g711",
+    "keysuppress",
+    "mixer",
+]

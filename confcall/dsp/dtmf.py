@@ -20,8 +20,10 @@ import: the 8 DTMF tones plus 10 *guard* frequencies half-way (geometrically) be
 tones and just outside each group. Half-block DFTs are phase-rotated and summed into sliding
 windows every 51 samples:
 
-* evidence window, 102 samples (12.75 ms): both groups have a peak above -45 dBm0 carrying at
-  least half the window's energy, within a loose twist. Used only for key suppression.
+* evidence window, 102 samples (12.75 ms): each group's peak is above -45 dBm0, is the
+  strongest of its group by 6 dB and beats its two guard frequencies, twist within ±10 dB, and
+  the two tones carry ≥ 75 % of the window's energy. It drives key suppression, and a
+  detection window only counts if the evidence window ending with it passes too.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
   is the strongest of its group by 6 dB, beats *both* of its guard frequencies (this sets the
   accept/reject boundary at about ±2.5 %, between Q.24's ±1.5 % and ±3.5 %), twist within
@@ -65,8 +67,9 @@ def _db2ms(dbm0: float) -> float:
 
 
 EV_MIN = _db2ms(-45.0)  # evidence: per-tone floor
-EV_RATIO = 0.5  # evidence: two tones' share of window energy
-EV_TWIST = 10.0 ** (12.0 / 10.0)  # evidence: max twist either way (power ratio)
+EV_RATIO = 0.75  # evidence: two tones' share of window energy
+EV_REL_PEAK = 4.0  # evidence: 6 dB over the rest of its group
+EV_TWIST = 10.0 ** (10.0 / 10.0)  # evidence: max twist either way (power ratio)
 DET_MIN = _db2ms(-42.0)  # detection: per-tone floor
 DET_RATIO = 0.55
 DET_NORMAL_TWIST = 10.0 ** (10.0 / 10.0)  # row stronger than column
@@ -225,6 +228,13 @@ def _evidence(P, e):
         return False
     if pr > pc * EV_TWIST or pc > pr * EV_TWIST:
         return False
+    for i in range(4):
+        if i != r and P[i] * EV_REL_PEAK > pr:
+            return False
+        if i != k and P[4 + i] * EV_REL_PEAK > pc:
+            return False
+    if pr <= P[8 + r] or pr <= P[9 + r] or pc <= P[13 + k] or pc <= P[14 + k]:
+        return False
     return pr + pc >= EV_RATIO * e
 
 
@@ -251,9 +261,9 @@ def _hit(P, e):
 
 
 @njit(nogil=True, cache=True)
-def _detect(c, t_end, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpres,
+def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpres,
             ev_chan, ev_kind, ev_digit, ev_time, nev):
-    d = _hit(P, e)
+    d = _hit(P, e) if evid else -1
     hist[c, 0] = hist[c, 1]
     hist[c, 1] = hist[c, 2]
     hist[c, 2] = d
@@ -342,15 +352,17 @@ def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dp
             hpos[c] = 0
             _halfblock(c, hbuf, hre, him, hen)
             nhb[c] += 1
+            evid = False
             if nhb[c] >= 2:
                 e = _powers(c, 2, hre, him, hen, P)
-                if _evidence(P, e):
+                evid = _evidence(P, e)
+                if evid:
                     if kfirst[c] < 0:
                         kfirst[c] = i
                     klast[c] = i
             if nhb[c] >= 3:
                 e = _powers(c, 3, hre, him, hen, P)
-                nev = _detect(c, nsamp[c] + i, P, e, hist, hpr, hpc, digit, dpr, dpc, miss,
+                nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss,
                               lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
         nsamp[c] += n
     return nev

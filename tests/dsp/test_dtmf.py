@@ -137,3 +137,21 @@ def test_10_generator_level_duration():
         t = np.arange(s.size) / FS
         amp = 2 * abs(np.sum(s * np.exp(-2j * np.pi * f * t))) / s.size
         assert abs(20 * np.log10(amp / dtmf.DBM0_PEAK) - (-10.0)) < 0.2
+
+
+# 11. talk-off: ≤ 2 false digits per hour over ≥ 30 minutes of Mandarin and English speech
+#     (espeak-ng, 12 voices incl. high-pitched female ones) and synthetic music (sox)
+@pytest.mark.slow
+def test_11_talk_off():
+    from . import corpus
+
+    if not corpus.available():
+        pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
+    audio = corpus.load()
+    minutes = sum(a.size for a in audio.values()) / FS / 60
+    assert minutes >= 30
+    assert any(k.startswith("music") for k in audio)
+    assert {k.split("_")[2][:3] for k in audio if k.startswith("speech")} >= {"cmn", "en-"}
+    events = detect(list(audio.values()))
+    false = sum(len(digits_of(e)) for e in events)
+    assert false <= 2 * minutes / 60, f"{false} false digits in {minutes:.0f} min"

@@ -1,0 +1,312 @@
+"""The media engine: every B-channel of every span through the DSP chain, once per 20 ms tick.
+
+What it does
+------------
+Takes one ``(nchan, 160)`` uint8 array of G.711 codes read from all open B-channels (each
+channel with its own law, 1 = μ-law, 2 = A-law) and fills one same-shaped array to write back,
+running decode → echo cancel → DTMF detect → key suppression → N-1 mix (+ prompts, music) →
+encode. Commands from call control (join/leave, mute, deaf, gains, prompts, music, echo
+canceller on/off, law) are queued from any thread and applied at the next tick boundary;
+events (digit start/end, prompt finished) go out through an injected ``deliver(fn, *args)``
+(``reactor.callFromThread`` in production, a direct call in tests).
+
+How it works
+------------
+All state lives in the stage modules' per-channel arrays (``g711``, ``echo``, ``dtmf``,
+``keysuppress``, ``mixer``), allocated once here with the work buffers; a tick is six numba
+calls over all channels (each releases the GIL) and a Python loop over the *events* of that
+tick only (none in the usual tick). The echo canceller's reference for this tick's rx is the
+linear audio sent in the previous tick. Commands are closures on a ``SimpleQueue`` run by the
+media thread before the tick, so the arrays are only ever touched by one thread.
+
+How to use it
+-------------
+::
+
+    eng = MediaEngine(nchan, laws, deliver=reactor.callFromThread, on_event=call_control.event)
+    pid = eng.register_sound(int16_audio)      # once, at start-up (prompts and music)
+    eng.join(ch, conf=3); eng.play(ch, pid)    # from any thread
+    eng.process_tick(rx_codes, tx_codes)       # tests: step in virtual time
+    eng.start(read, write)                     # production: own thread; read(rx) blocks for
+    eng.stop()                                 # the next tick and returns False to stop
+
+``on_event`` receives ``DigitEvent`` and ``PromptDone`` records.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import dtmf, echo, g711, keysuppress, mixer
+
+BLOCK = 160  # samples per tick (20 ms at 8 kHz)
+
+
+@dataclass(frozen=True)
+class DigitEvent:
+    """A DTMF digit started (``start``) or ended on ``chan``; ``sample`` is the engine sample
+    clock (8 kHz, ``tick * 160 + offset``) of the tone edge, ``tick`` when it was reported."""
+
+    chan: int
+    digit: str
+    start: bool
+    tick: int
+    sample: int
+
+
+@dataclass(frozen=True)
+class PromptDone:
+    chan: int
+    sound: int
+    tick: int
+
+
+def _direct(fn: Callable, *args) -> None:
+    fn(*args)
+
+
+class MediaEngine:
+    """Owns the DSP state of ``nchan`` channels and runs the per-tick pipeline."""
+
+    def __init__(self, nchan: int, laws, deliver: Callable = _direct,
+                 on_event: Callable | None = None, echo_cancel: bool = True):
+        if nchan <= 0:
+            raise ValueError("nchan must be positive")
+        self.nchan = nchan
+        self.law = np.ascontiguousarray(np.broadcast_to(np.asarray(laws, np.int8), (nchan,)))
+        if not np.all(np.isin(self.law, (g711.LAW_MULAW, g711.LAW_ALAW))):
+            raise ValueError("laws must be 1 (mu-law) or 2 (A-law)")
+        self.deliver = deliver
+        self.on_event = on_event or (lambda ev: None)
+        self.tick = 0
+        self.dtmf = dtmf.init(nchan)
+        self.echo = echo.init(nchan)
+        self.echo.enabled[:] = 1 if echo_cancel else 0
+        self.ks = keysuppress.init(nchan)
+        self.mix = mixer.init(nchan, BLOCK)
+        self.bank = mixer.Bank()
+        shape = (nchan, BLOCK)
+        self.lin = np.zeros(shape, np.float32)
+        self.clean = np.zeros(shape, np.float32)
+        self.delayed = np.zeros(shape, np.float32)
+        self.out = np.zeros(shape, np.float32)
+        self.sent = np.zeros(shape, np.float32)  # echo reference: last tick's output
+        self.events = dtmf.Events(max(256, 4 * nchan))
+        self.done = np.zeros(nchan, np.int32)
+        self.done_id = np.zeros(nchan, np.int32)
+        self._cmds: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pending_bank = self.bank
+        self._thread: threading.Thread | None = None
+        self._running = False
+
+    # ------------------------------------------------------------------ tick
+    def process_tick(self, rx_codes: np.ndarray, tx_codes: np.ndarray) -> None:
+        """Apply pending commands, then process one 20 ms tick of every channel."""
+        if rx_codes.shape != (self.nchan, BLOCK) or tx_codes.shape != rx_codes.shape:
+            raise ValueError(f"expected ({self.nchan}, {BLOCK}) arrays")
+        self._apply_commands()
+        g711.decode(rx_codes, self.law, self.lin)
+        echo.process(self.echo, self.lin, self.sent, self.clean)
+        nev = dtmf.rx(self.dtmf, self.clean, self.events)
+        keysuppress.process(self.ks, self.clean, self.dtmf.kfirst, self.dtmf.klast, self.delayed)
+        ndone = mixer.mix(self.mix, self.bank, self.delayed, self.out, self.done, self.done_id)
+        g711.encode(self.out, self.law, tx_codes)
+        self.sent, self.out = self.out, self.sent
+        if nev or ndone:
+            self._emit(nev, ndone)
+        self.tick += 1
+
+    def _emit(self, nev: int, ndone: int) -> None:
+        ev = self.events
+        for j in range(nev):
+            self.deliver(self.on_event, DigitEvent(
+                int(ev.chan[j]), dtmf.DIGITS[ev.digit[j]], bool(ev.kind[j] == dtmf.START),
+                self.tick, int(ev.time[j])))
+        for j in range(ndone):
+            self.deliver(self.on_event, PromptDone(int(self.done[j]), int(self.done_id[j]),
+                                                   self.tick))
+
+    # --------------------------------------------------------------- thread
+    def start(self, read: Callable, write: Callable) -> None:
+        """Run ticks in a daemon thread: ``read(rx)`` fills rx and returns False to stop."""
+        if self._thread is not None:
+            raise RuntimeError("already running")
+        rx = np.zeros((self.nchan, BLOCK), np.uint8)
+        tx = np.zeros((self.nchan, BLOCK), np.uint8)
+        self._running = True
+
+        def loop() -> None:
+            while self._running and read(rx):
+                self.process_tick(rx, tx)
+                write(tx)
+
+        self._thread = threading.Thread(target=loop, name="media", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # ------------------------------------------------------------- commands
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                cmd = self._cmds.get_nowait()
+            except queue.Empty:
+                return
+            cmd()
+
+    def _chan(self, chan: int) -> int:
+        if not 0 <= chan < self.nchan:
+            raise ValueError(f"no channel {chan}")
+        return chan
+
+    def _post(self, fn: Callable) -> None:
+        self._cmds.put(fn)
+
+    def register_sound(self, audio: np.ndarray) -> int:
+        """Register a prompt or music (8 kHz linear int16); returns its id. Call at start-up:
+        the bank grows at the next tick boundary."""
+        a = np.asarray(audio)
+        if a.ndim != 1 or a.size == 0:
+            raise ValueError("sound must be a non-empty 1-D array")
+        with self._lock:
+            cur = self._pending_bank
+            new = mixer.Bank()
+            new.data, new.off, new.length = cur.data, cur.off, cur.length
+            sid = new.add(a)
+            self._pending_bank = new
+        self._post(lambda: setattr(self, "bank", new))
+        if self._thread is None:
+            self.bank = new  # not running: usable at once
+        return sid
+
+    def join(self, chan: int, conf: int, talk: float = 1.0, listen: float = 1.0) -> None:
+        c = self._chan(chan)
+        if not 0 <= conf < self.nchan:
+            raise ValueError("conference ids are 0..nchan-1")
+        m = self.mix
+
+        def f() -> None:
+            m.conf[c] = conf
+            m.talk[c] = talk
+            m.listen[c] = listen
+        self._post(f)
+
+    def leave(self, chan: int) -> None:
+        c = self._chan(chan)
+        self._post(lambda: self.mix.conf.__setitem__(c, -1))
+
+    def mute(self, chan: int, on: bool = True) -> None:
+        c = self._chan(chan)
+        self._post(lambda: self.mix.mute.__setitem__(c, 1 if on else 0))
+
+    def deaf(self, chan: int, on: bool = True) -> None:
+        c = self._chan(chan)
+        self._post(lambda: self.mix.deaf.__setitem__(c, 1 if on else 0))
+
+    def set_gains(self, chan: int, talk_db: float = 0.0, listen_db: float = 0.0) -> None:
+        c = self._chan(chan)
+        t, li = 10 ** (talk_db / 20), 10 ** (listen_db / 20)
+
+        def f() -> None:
+            self.mix.talk[c] = t
+            self.mix.listen[c] = li
+        self._post(f)
+
+    def hear_music(self, chan: int, on: bool = True) -> None:
+        c = self._chan(chan)
+        self._post(lambda: self.mix.hear_music.__setitem__(c, 1 if on else 0))
+
+    def play(self, chan: int, sound: int, level_db: float = 0.0) -> None:
+        """Play a registered sound to ``chan`` only (replaces any prompt playing there)."""
+        c = self._chan(chan)
+        g = 10 ** (level_db / 20)
+
+        def f() -> None:
+            b = self.bank
+            if not 0 <= sound < b.off.size:
+                raise ValueError(f"no sound {sound}")
+            m = self.mix
+            m.prompt_id[c] = sound
+            m.prompt_pos[c] = b.off[sound]
+            m.prompt_end[c] = b.off[sound] + b.length[sound]
+            m.prompt_gain[c] = g
+        self._check_sound(sound)
+        self._post(f)
+
+    def stop_prompt(self, chan: int) -> None:
+        c = self._chan(chan)
+        self._post(lambda: self.mix.prompt_id.__setitem__(c, -1))
+
+    def waiting_music(self, conf: int, sound: int | None, level_db: float = 0.0) -> None:
+        """Start (``sound``) or stop (None) the waiting music of a conference."""
+        self._music(self.mix.wait_src, self.mix.wait_pos, self.mix.wait_gain, conf, sound,
+                    level_db)
+
+    def background_music(self, conf: int, sound: int | None, level_db: float = -20.0) -> None:
+        """Set (``sound``) or clear (None) a conference's background music and its level."""
+        self._music(self.mix.bg_src, self.mix.bg_pos, self.mix.bg_gain, conf, sound, level_db)
+
+    def _music(self, src, pos, gain, conf: int, sound: int | None, level_db: float) -> None:
+        if not 0 <= conf < self.nchan:
+            raise ValueError("conference ids are 0..nchan-1")
+        if sound is not None:
+            self._check_sound(sound)
+        g = 10 ** (level_db / 20)
+
+        def f() -> None:
+            src[conf] = -1 if sound is None else sound
+            pos[conf] = 0
+            gain[conf] = g
+        self._post(f)
+
+    def _check_sound(self, sound: int) -> None:
+        with self._lock:
+            known = self._pending_bank.off.size
+        if not 0 <= sound < known:
+            raise ValueError(f"no sound {sound}")
+
+    def echo_canceller(self, chan: int, on: bool = True, nlp: bool = True) -> None:
+        c = self._chan(chan)
+
+        def f() -> None:
+            if on and not self.echo.enabled[c]:
+                echo.reset(self.echo, [c])
+            self.echo.enabled[c] = 1 if on else 0
+            self.echo.nlp_on[c] = 1 if nlp else 0
+        self._post(f)
+
+    def key_suppression(self, chan: int, on: bool = True) -> None:
+        c = self._chan(chan)
+        self._post(lambda: self.ks.enabled.__setitem__(c, 1 if on else 0))
+
+    def set_law(self, chan: int, law: int) -> None:
+        c = self._chan(chan)
+        if law not in (g711.LAW_MULAW, g711.LAW_ALAW):
+            raise ValueError("law must be 1 (mu-law) or 2 (A-law)")
+        self._post(lambda: self.law.__setitem__(c, law))
+
+    def reset_channel(self, chan: int) -> None:
+        """A new call on ``chan``: forget everything of the previous one."""
+        c = self._chan(chan)
+
+        def f() -> None:
+            for mod, st in ((dtmf, self.dtmf), (echo, self.echo), (keysuppress, self.ks),
+                            (mixer, self.mix)):
+                mod.reset(st, [c])
+            self.sent[c] = 0.0
+        self._post(f)
+
+    def status(self, chan: int) -> dict:
+        c = self._chan(chan)
+        return {"law": int(self.law[c]), "dtmf": dtmf.status(self.dtmf, c),
+                "echo": echo.status(self.echo, c), "keys": keysuppress.status(self.ks, c),
+                "mixer": mixer.status(self.mix, c)}
