@@ -91,15 +91,98 @@ int dshim_write_blocks(int n, const int *fds, const uint8_t *buf, int stride, in
 """
 )
 
+PRI_CONSTANTS = """
+PRI_NETWORK PRI_CPE PRI_SWITCH_NI2 PRI_SWITCH_DMS100 PRI_SWITCH_LUCENT5E PRI_SWITCH_ATT4ESS
+PRI_SWITCH_EUROISDN_E1 PRI_SWITCH_EUROISDN_T1 PRI_SWITCH_NI1 PRI_SWITCH_QSIG
+PRI_EVENT_DCHAN_UP PRI_EVENT_DCHAN_DOWN PRI_EVENT_RESTART PRI_EVENT_CONFIG_ERR PRI_EVENT_RING
+PRI_EVENT_HANGUP PRI_EVENT_RINGING PRI_EVENT_ANSWER PRI_EVENT_HANGUP_ACK PRI_EVENT_RESTART_ACK
+PRI_EVENT_FACILITY PRI_EVENT_INFO_RECEIVED PRI_EVENT_PROCEEDING PRI_EVENT_SETUP_ACK
+PRI_EVENT_HANGUP_REQ PRI_EVENT_NOTIFY PRI_EVENT_PROGRESS PRI_EVENT_KEYPAD_DIGIT
+PRI_EVENT_SERVICE PRI_EVENT_SERVICE_ACK PRI_EVENT_CONNECT_ACK
+PRI_PROG_INBAND_AVAILABLE PRI_TRANS_CAP_SPEECH PRI_LAYER_1_ULAW PRI_LAYER_1_ALAW
+PRI_UNKNOWN PRI_NATIONAL_ISDN PRI_LOCAL_ISDN PRI_INTERNATIONAL_ISDN
+PRES_ALLOWED_USER_NUMBER_NOT_SCREENED PRES_PROHIB_USER_NUMBER_NOT_SCREENED
+PRES_NUMBER_NOT_AVAILABLE PRI_PRES_RESTRICTION PRI_PRES_ALLOWED PRI_PRES_RESTRICTED
+PRI_PRES_UNAVAILABLE PRI_DEBUG_Q921_STATE PRI_DEBUG_Q931_STATE PRI_DEBUG_Q931_DUMP
+PRI_DEBUG_Q921_DUMP PRI_DEBUG_Q921_RAW
+""".split()
+
+PRI_CDEF = "\n".join(f"#define {n} ..." for n in PRI_CONSTANTS) + """
+struct pri;
+typedef struct q931_call q931_call;
+typedef struct { int e; int channel; int callingpres; int callingplan; char callingnum[256];
+                 char callednum[256]; int calledplan; int cref; int ctype; int layer1;
+                 int complete; int flexible; q931_call *call; int progressmask; ...; }
+        pri_event_ring;
+typedef struct { int e; int channel; int cause; int cref; q931_call *call; ...; } pri_event_hangup;
+typedef struct { int e; int channel; int cref; int progress; int progressmask; q931_call *call;
+                 ...; } pri_event_ringing;
+typedef struct { int e; int channel; int cref; int progress; int progressmask; q931_call *call;
+                 ...; } pri_event_answer;
+typedef struct { int e; int channel; int cref; int progress; int progressmask; int cause;
+                 q931_call *call; ...; } pri_event_proceeding;
+typedef struct { int e; int channel; ...; } pri_event_restart;
+typedef struct { int e; char err[256]; ...; } pri_event_error;
+typedef struct { int e; int channel; q931_call *call; char digits[64]; ...; }
+        pri_event_keypad_digit;
+typedef union { int e; pri_event_ring ring; pri_event_hangup hangup; pri_event_ringing ringing;
+                pri_event_answer answer; pri_event_proceeding proceeding;
+                pri_event_restart restart; pri_event_error err;
+                pri_event_keypad_digit digit; ...; } pri_event;
+struct pri_sr;
+
+struct pri *dshim_pri_new(int fd, int nodetype, int switchtype);
+void dshim_pri_set_now(long long usec);
+int dshim_pri_next_timer(struct pri *pri, long *sec, long *usec);
+pri_event *pri_schedule_run(struct pri *pri);
+pri_event *pri_check_event(struct pri *pri);
+int pri_fd(struct pri *pri);
+void pri_set_debug(struct pri *pri, int debug);
+void pri_set_message(void (*)(struct pri *pri, char *));
+void pri_set_error(void (*)(struct pri *pri, char *));
+extern "Python" void _pri_message(struct pri *, char *);
+extern "Python" void _pri_error(struct pri *, char *);
+char *pri_event2str(int id);
+char *pri_cause2str(int cause);
+char *pri_switch2str(int id);
+q931_call *pri_new_call(struct pri *pri);
+struct pri_sr *pri_sr_new(void);
+void pri_sr_free(struct pri_sr *sr);
+int pri_sr_set_channel(struct pri_sr *sr, int channel, int exclusive, int nonisdn);
+int pri_sr_set_bearer(struct pri_sr *sr, int transmode, int userl1);
+int pri_sr_set_called(struct pri_sr *sr, char *called, int calledplan, int complete);
+int pri_sr_set_caller(struct pri_sr *sr, char *caller, char *callername, int callerplan,
+                      int callerpres);
+int pri_setup(struct pri *pri, q931_call *call, struct pri_sr *req);
+int pri_proceeding(struct pri *pri, q931_call *c, int channel, int info);
+int pri_progress(struct pri *pri, q931_call *c, int channel, int info);
+int pri_acknowledge(struct pri *pri, q931_call *call, int channel, int info);
+int pri_answer(struct pri *pri, q931_call *call, int channel, int nonisdn);
+int pri_hangup(struct pri *pri, q931_call *call, int cause);
+void pri_destroycall(struct pri *pri, q931_call *call);
+void pri_set_inbanddisconnect(struct pri *pri, unsigned int enable);
+int pri_restart(struct pri *pri);
+int pri_reset(struct pri *pri, int channel);
+"""
+
+
+
+def _src(name: str) -> str:
+    """setuptools wants source paths relative to setup.py when building from the tree."""
+    path = HERE / name
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
+ffibuilder.cdef(CDEF + PRI_CDEF)
 ffibuilder.set_source(
     "confcall.dahdi._shim",
-    '#include "dahdi_shim.h"',
-    sources=[str((HERE / "dahdi_shim.c").relative_to(Path.cwd()))
-             if (HERE / "dahdi_shim.c").is_relative_to(Path.cwd())
-             else str(HERE / "dahdi_shim.c")],
+    '#include "dahdi_shim.h"\n#include "pri_glue.h"',
+    sources=[_src("dahdi_shim.c"), _src("pri_glue.c")],
     include_dirs=[str(HERE)],
+    # libpri statically, so that --wrap gives its timers our reactor's clock (see pri_glue.c)
+    extra_objects=["/usr/lib/libpri.a"],
+    extra_link_args=["-Wl,--wrap=gettimeofday", "-Wl,--exclude-libs,libpri.a"],
     extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
 )
 

@@ -8,6 +8,7 @@ from .card import SimCard
 from .clock import TICK_MS, TICK_S, VirtualMediaClock
 from .device import FakeDahdi
 from .span import SAMPLES_PER_TICK, SimChannel, SimSpan
+from .switch import CallRecord, SimPhone, SimSwitch
 
 __all__ = ["SimCard", "SimSpan", "SimChannel", "FakeDahdi", "VirtualMediaClock", "TICK_MS",
-           "TICK_S", "SAMPLES_PER_TICK"]
+           "TICK_S", "SAMPLES_PER_TICK", "SimSwitch", "SimPhone", "CallRecord"]

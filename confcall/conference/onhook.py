@@ -1,0 +1,132 @@
+"""The access number: answer nothing, say why, clear — and ask for a callback.
+
+What a caller hears: PROCEEDING, then PROGRESS with in-band information (early media: the
+caller's meter never starts), an announcement, then the network clears the call with the
+trunk's configured cause (16 normal clearing by default; 17 or 21 where a carrier prefers).
+CONNECT is never sent. When the request is good the callback flow gets a ``CallbackRequest``.
+
+Guard: one number may ask for at most ``rate_limit`` callbacks per ``rate_window_s``; beyond that
+the caller hears "too many requests" and nothing is dialled, so a stuck auto-dialler cannot start
+a storm of outgoing calls. A withheld or missing ANI cannot be called back and is told so.
+Further checks (unknown account, locked, balance) plug in as ``screen`` and return a prompt
+name to refuse with.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from confcall.dahdi.legs import CallLeg, Cause, LegEvent, Presentation
+
+from .media import MediaService
+
+__all__ = ["OnHookPolicy", "OnHookRejector", "CallbackRequest", "AniRateLimiter"]
+
+log = logging.getLogger("confcall.onhook")
+
+ALLOWED_CAUSES = (Cause.NORMAL_CLEARING, Cause.USER_BUSY, Cause.CALL_REJECTED)
+
+
+@dataclass(frozen=True)
+class OnHookPolicy:
+    cause: int = Cause.NORMAL_CLEARING
+    rate_limit: int = 3
+    rate_window_s: float = 600.0
+    max_announcement_s: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.cause not in ALLOWED_CAUSES:
+            raise ValueError(f"reject cause must be one of {[int(c) for c in ALLOWED_CAUSES]}"
+                             f" (normal clearing, user busy, call rejected), got {self.cause}")
+        if self.rate_limit < 1 or self.rate_window_s <= 0:
+            raise ValueError("rate limit needs at least 1 call per a positive window")
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    ani: str
+    dnis: str
+    at: float
+    trunk: str
+
+
+class AniRateLimiter:
+    """Sliding window of accepted requests per calling number."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, ani: str, now: float) -> bool:
+        q = self._seen[ani]
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        if len(q) >= self.limit:
+            return False
+        q.append(now)
+        return True
+
+
+class OnHookRejector:
+    """Handles every call to the access number (install as ``trunk.on_incoming``)."""
+
+    def __init__(self, reactor: Any, media: MediaService, *, policy: OnHookPolicy = OnHookPolicy(),
+                 on_request: Callable[[CallbackRequest], None],
+                 screen: Callable[[CallLeg], str | None] | None = None) -> None:
+        self.reactor = reactor
+        self.media = media
+        self.policy = policy
+        self.on_request = on_request
+        self.screen = screen
+        self.limiter = AniRateLimiter(policy.rate_limit, policy.rate_window_s)
+        self.handled: list[tuple[CallLeg, str]] = []
+
+    def offer(self, leg: CallLeg) -> None:
+        verdict = self._verdict(leg)
+        self.handled.append((leg, verdict))
+        log.info("access call from %r to %s on B%s: %s", leg.ani, leg.dnis, leg.chanpos, verdict)
+        leg.proceeding()
+        leg.progress(inband=True)
+        guard = self.reactor.callLater(self.policy.max_announcement_s, self._clear, leg, verdict)
+
+        def done() -> None:
+            if guard.active():
+                guard.cancel()
+            self._clear(leg, verdict)
+
+        def on_leg(_: CallLeg, ev: LegEvent) -> None:  # the caller hung up first
+            if ev.kind in ("failed", "hangup", "cleared") and leg.channo is not None:
+                if guard.active():
+                    guard.cancel()
+                self.media.stop(leg.channo)
+                self._request(leg, verdict)
+
+        leg.listener = on_leg
+        assert leg.channo is not None
+        self.media.play(leg.channo, verdict, on_done=done)
+
+    def _verdict(self, leg: CallLeg) -> str:
+        if leg.presentation is not Presentation.ALLOWED or not leg.ani:
+            return "no_ani"
+        if self.screen is not None:
+            refusal = self.screen(leg)
+            if refusal:
+                return refusal
+        if not self.limiter.allow(leg.ani, float(self.reactor.seconds())):
+            return "rate_limited"
+        return "confirmed"
+
+    def _clear(self, leg: CallLeg, verdict: str) -> None:
+        if leg.active:
+            leg.reject(self.policy.cause)
+        self._request(leg, verdict)
+
+    def _request(self, leg: CallLeg, verdict: str) -> None:
+        if verdict != "confirmed" or getattr(leg, "_callback_requested", False):
+            return
+        leg._callback_requested = True  # type: ignore[attr-defined]
+        self.on_request(CallbackRequest(leg.ani, leg.dnis, float(self.reactor.seconds()),
+                                        leg.trunk.name))

@@ -1,0 +1,363 @@
+"""An ISDN PRI span (CPE side, towards the carrier) as a ``Trunk`` of ``CallLeg``s.
+
+What it adds to ``PriLink``: B-channel ownership (which leg holds which timeslot), outbound
+channel selection from the top of the span (the network picks from the bottom, so glare is rare)
+with glare handling (the network's SETUP wins; our call is retried on another channel), the
+mapping of libpri events to leg events, and line faults: a DAHDI alarm or a D-channel going
+down clears every call with cause 38 and reports it; when the link returns, the channels that
+were in use are RESTARTed so both sides agree they are idle.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable
+
+from ._shim import ffi, lib
+from .constants import Event, Law
+from .legs import CallLeg, Cause, LegEvent, LegState, Presentation
+from .pri import PriEvent, PriLink, cause_text
+from .span import Span
+
+__all__ = ["PriTrunk"]
+
+log = logging.getLogger("confcall.pri")
+
+_DIGITS = re.compile(r"^[0-9*#]{1,31}$")
+_RELEASE_GUARD_S = 40.0  # libpri's own T305+T308 are shorter; this only catches a lost link
+
+
+def _key(call: Any) -> int:
+    return int(ffi.cast("uintptr_t", call))
+
+
+class PriTrunk:
+    """Our side of one PRI span."""
+
+    def __init__(self, span: Span, reactor: Any, *, switchtype: str, name: str = "",
+                 on_incoming: Callable[[CallLeg], None] | None = None,
+                 on_status: Callable[[str], None] | None = None) -> None:
+        if span.dchannel is None:
+            raise ValueError(f"span {span.spanno}: no D-channel open, cannot run PRI on it")
+        self.span = span
+        self.reactor = reactor
+        self.name = name or f"pri{span.spanno}"
+        self.on_incoming = on_incoming
+        self.on_status = on_status
+        self.bchans = {ch.params().chanpos: ch for ch in span.bchannels}
+        self.law = Law(span.bchannels[0].params().curlaw) if span.bchannels else Law.ALAW
+        self.owner: dict[int, CallLeg] = {}
+        self.legs: dict[int, CallLeg] = {}
+        self.alarmed = False
+        self.status_log: list[tuple[float, str]] = []
+        self._restart_when_up: set[int] = set()
+        self._guards: dict[int, Any] = {}
+        self.link = PriLink(span.dchannel.fileno(), network=False, switchtype=switchtype,
+                            reactor=reactor, on_event=self._on_event,
+                            on_fd_event=self._on_dahdi_event, name=self.name)
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def up(self) -> bool:
+        return self.link.up and not self.alarmed
+
+    def free_channels(self) -> int:
+        return len(self.bchans) - len(self.owner) if self.up else 0
+
+    def _now(self) -> float:
+        return float(self.reactor.seconds())
+
+    def _report(self, text: str) -> None:
+        self.status_log.append((self._now(), text))
+        log.info("%s: %s", self.name, text)
+        if self.on_status is not None:
+            self.on_status(f"{self.name}: {text}")
+
+    def service(self) -> None:
+        self.link.service()
+
+    # -- outbound -------------------------------------------------------------------------------
+    def dial(self, number: str, caller_id: str = "", *,
+             listener: Callable[[CallLeg, LegEvent], None] | None = None) -> CallLeg:
+        """Place a call. The result arrives as leg events (failed with cause 34 when full)."""
+        if not _DIGITS.match(number):
+            raise ValueError(f"cannot dial {number!r}: 1 to 31 digits (0-9, * and #) expected")
+        if caller_id and not _DIGITS.match(caller_id):
+            raise ValueError(f"bad caller id {caller_id!r}: digits only")
+        leg = CallLeg(self, "out", number, caller_id=caller_id, state=LegState.DIALING,
+                      seized_at=self._now(), listener=listener)
+        self._setup(leg, retries=2)
+        return leg
+
+    def _pick_channel(self) -> int | None:
+        for chanpos in sorted(self.bchans, reverse=True):
+            if chanpos not in self.owner:
+                return chanpos
+        return None
+
+    def _setup(self, leg: CallLeg, retries: int) -> None:
+        chanpos = self._pick_channel() if self.up else None
+        if chanpos is None:
+            cause = Cause.CONGESTION if self.up else Cause.NETWORK_OUT_OF_ORDER
+            self.reactor.callLater(0, self._fail_local, leg, cause)
+            return
+        leg.retries = retries  # type: ignore[attr-defined]
+        call = self.link.call(lib.pri_new_call)
+        if call == ffi.NULL:
+            self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)
+            return
+        self._bind(leg, chanpos, call)
+        sr = lib.pri_sr_new()
+        try:
+            lib.pri_sr_set_channel(sr, chanpos, 1, 0)
+            lib.pri_sr_set_bearer(sr, lib.PRI_TRANS_CAP_SPEECH,
+                                  lib.PRI_LAYER_1_ALAW if self.law == Law.ALAW
+                                  else lib.PRI_LAYER_1_ULAW)
+            called = ffi.new("char[]", leg.number.encode())
+            lib.pri_sr_set_called(sr, called, lib.PRI_UNKNOWN, 1)
+            caller = ffi.new("char[]", leg.caller_id.encode())
+            pres = (lib.PRES_ALLOWED_USER_NUMBER_NOT_SCREENED if leg.caller_id
+                    else lib.PRES_NUMBER_NOT_AVAILABLE)
+            lib.pri_sr_set_caller(sr, caller, ffi.NULL, lib.PRI_UNKNOWN, pres)
+            rc = self.link.call(lib.pri_setup, call, sr)
+        finally:
+            lib.pri_sr_free(sr)
+        if rc != 0:
+            self._unbind(leg)
+            self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)
+
+    def _fail_local(self, leg: CallLeg, cause: int) -> None:
+        leg.cause = cause
+        leg.state = LegState.CLEARED
+        leg.ended_at = self._now()
+        leg._emit("failed", leg.ended_at, cause)
+        leg._emit("cleared", leg.ended_at, cause)
+
+    # -- leg actions ----------------------------------------------------------------------------
+    def leg_proceeding(self, leg: CallLeg) -> None:
+        if leg.active and leg.handle is not None:
+            self.link.call(lib.pri_proceeding, leg.handle, leg.chanpos, 0)
+            leg.state = LegState.PROCEEDING
+
+    def leg_progress(self, leg: CallLeg, inband: bool) -> None:
+        if leg.active and leg.handle is not None:
+            self.link.call(lib.pri_progress, leg.handle, leg.chanpos, 1 if inband else 0)
+            leg.state = LegState.EARLY_MEDIA
+            if inband and not leg.has_media:
+                leg.has_media = True
+                leg._emit("media", self._now())
+
+    def leg_answer(self, leg: CallLeg) -> None:
+        if not leg.active or leg.handle is None or leg.direction != "in":
+            raise RuntimeError(f"leg {leg.id} cannot be answered in state {leg.state.value}")
+        self.link.call(lib.pri_answer, leg.handle, leg.chanpos, 0)
+        self._answered(leg)
+
+    def leg_hangup(self, leg: CallLeg, cause: int) -> None:
+        if not leg.active:
+            return
+        leg.state = LegState.CLEARING
+        if leg.cause is None:
+            leg.cause = int(cause)
+        if leg.ended_at is None:
+            leg.ended_at = self._now()
+        if leg.handle is None:
+            self._cleared(leg)
+            return
+        self.link.call(lib.pri_hangup, leg.handle, int(cause))
+        self._guards[leg.id] = self.reactor.callLater(_RELEASE_GUARD_S, self._force_clear, leg)
+
+    def _force_clear(self, leg: CallLeg) -> None:
+        """The far end never completed the release (link lost): free the channel ourselves."""
+        self._guards.pop(leg.id, None)
+        if leg.state is not LegState.CLEARED:
+            self._report(f"leg {leg.id} on B{leg.chanpos}: release never completed, forced")
+            if leg.handle is not None:
+                self.link.call(lib.pri_destroycall, leg.handle)
+            self._restart_when_up.add(leg.chanpos or 0)
+            self._cleared(leg)
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+    def _bind(self, leg: CallLeg, chanpos: int, call: Any) -> None:
+        leg.handle = call
+        leg.chanpos = chanpos
+        leg.channo = self.bchans[chanpos].channo
+        self.owner[chanpos] = leg
+        self.legs[_key(call)] = leg
+
+    def _unbind(self, leg: CallLeg) -> None:
+        if leg.handle is not None:
+            self.legs.pop(_key(leg.handle), None)
+        if leg.chanpos is not None and self.owner.get(leg.chanpos) is leg:
+            del self.owner[leg.chanpos]
+
+    def _cleared(self, leg: CallLeg) -> None:
+        guard = self._guards.pop(leg.id, None)
+        if guard is not None and guard.active():
+            guard.cancel()
+        self._unbind(leg)
+        leg.handle = None
+        leg.state = LegState.CLEARED
+        if leg.ended_at is None:
+            leg.ended_at = self._now()
+        leg._emit("cleared", self._now(), leg.cause)
+
+    def _answered(self, leg: CallLeg) -> None:
+        leg.state = LegState.ANSWERED
+        leg.answered = True
+        leg.answered_at = self._now()
+        if not leg.has_media:
+            leg.has_media = True
+            leg._emit("media", leg.answered_at)
+        leg._emit("answered", leg.answered_at)
+
+    def _far_end_cleared(self, leg: CallLeg, cause: int) -> None:
+        """DISCONNECT/RELEASE from the network: report once, then release our side."""
+        if leg.state in (LegState.CLEARING, LegState.CLEARED):
+            return
+        leg.cause = cause
+        leg.ended_at = self._now()
+        leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
+
+    # -- libpri events ------------------------------------------------------------------------------
+    def _on_event(self, ev: PriEvent) -> None:
+        k = ev.kind
+        if k == lib.PRI_EVENT_DCHAN_UP:
+            self._report("D-channel up")
+            for chanpos in sorted(self._restart_when_up):
+                if chanpos in self.bchans and chanpos not in self.owner:
+                    self.link.call(lib.pri_reset, chanpos)
+            self._restart_when_up.clear()
+            return
+        if k == lib.PRI_EVENT_DCHAN_DOWN:
+            self._report("D-channel down")
+            self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "D-channel down")
+            return
+        if k == lib.PRI_EVENT_RING:
+            self._incoming(ev)
+            return
+        if k in (lib.PRI_EVENT_RESTART, lib.PRI_EVENT_RESTART_ACK):
+            if k == lib.PRI_EVENT_RESTART:
+                leg = self.owner.get(ev.channel)
+                if leg is not None:
+                    self._report(f"network restarted B{ev.channel}: its call is cleared")
+                    self._far_end_cleared(leg, Cause.TEMPORARY_FAILURE)
+                    self._cleared(leg)
+            return
+        leg = self.legs.get(_key(ev.call)) if ev.call is not None else None
+        if leg is None:
+            if k not in (lib.PRI_EVENT_HANGUP_ACK, lib.PRI_EVENT_CONFIG_ERR):
+                log.debug("%s: %s for a call we do not hold", self.name, ev.name)
+            if k == lib.PRI_EVENT_CONFIG_ERR:
+                self._report(f"libpri configuration error: {ev.text}")
+            return
+        self._leg_event(leg, ev)
+
+    def _leg_event(self, leg: CallLeg, ev: PriEvent) -> None:
+        k, now = ev.kind, self._now()
+        if k == lib.PRI_EVENT_PROCEEDING:
+            leg.state = LegState.PROCEEDING if leg.state is LegState.DIALING else leg.state
+            leg._emit("proceeding", now)
+            self._media_if_inband(leg, ev)
+        elif k == lib.PRI_EVENT_PROGRESS:
+            leg._emit("progress", now)
+            self._media_if_inband(leg, ev)
+        elif k == lib.PRI_EVENT_RINGING:
+            leg.state = LegState.RINGING
+            leg._emit("ringing", now)
+            self._media_if_inband(leg, ev)
+        elif k == lib.PRI_EVENT_ANSWER:
+            self._answered(leg)
+        elif k == lib.PRI_EVENT_HANGUP_REQ:
+            if self._retry_after_glare(leg, ev.cause):
+                return
+            self._far_end_cleared(leg, ev.cause)
+            leg.state = LegState.CLEARING
+            self.link.call(lib.pri_hangup, leg.handle, ev.cause)
+        elif k == lib.PRI_EVENT_HANGUP:
+            if self._retry_after_glare(leg, ev.cause):
+                return
+            self._far_end_cleared(leg, ev.cause)
+            self.link.call(lib.pri_hangup, leg.handle, ev.cause)
+            self._cleared(leg)
+        elif k == lib.PRI_EVENT_HANGUP_ACK:
+            self._cleared(leg)
+
+    def _media_if_inband(self, leg: CallLeg, ev: PriEvent) -> None:
+        if ev.inband and not leg.has_media:
+            leg.has_media = True
+            leg._emit("media", self._now())
+
+    def _retry_after_glare(self, leg: CallLeg, cause: int) -> bool:
+        """Our SETUP lost the channel to the network's: place it again on another one."""
+        retries = getattr(leg, "retries", 0)
+        if (leg.direction != "out" or leg.answered or retries <= 0
+                or cause != Cause.REQUESTED_CHAN_UNAVAIL or leg.state is LegState.CLEARING):
+            return False
+        old = leg.chanpos
+        self.link.call(lib.pri_hangup, leg.handle, cause)
+        self.legs.pop(_key(leg.handle), None)
+        if old is not None and self.owner.get(old) is leg:
+            del self.owner[old]
+        leg.handle = None
+        self._report(f"glare on B{old}: call to {leg.number} retried on another channel")
+        leg._emit("retry", self._now(), cause)
+        self._setup(leg, retries - 1)
+        return True
+
+    # -- incoming -----------------------------------------------------------------------------------
+    def _incoming(self, ev: PriEvent) -> None:
+        restriction = ev.calling_pres & lib.PRI_PRES_RESTRICTION
+        pres = (Presentation.ALLOWED if restriction == lib.PRI_PRES_ALLOWED
+                else Presentation.RESTRICTED if restriction == lib.PRI_PRES_RESTRICTED
+                else Presentation.UNAVAILABLE)
+        leg = CallLeg(self, "in", ev.calling, dnis=ev.called, presentation=pres,
+                      seized_at=self._now())
+        chanpos = ev.channel if ev.channel > 0 else self._pick_channel()
+        if chanpos is None or chanpos not in self.bchans:
+            self._report(f"SETUP for B{ev.channel} which this span does not carry: refused")
+            self.link.call(lib.pri_hangup, ev.call, Cause.REQUESTED_CHAN_UNAVAIL)
+            return
+        holder = self.owner.get(chanpos)
+        if holder is not None:
+            if holder.direction == "out" and holder.state is LegState.DIALING:
+                holder.retries = max(getattr(holder, "retries", 0), 1)  # type: ignore[attr-defined]
+                self.owner.pop(chanpos)  # the network wins the glare
+            else:
+                self._report(f"SETUP for busy B{chanpos}: refused with cause 44")
+                self.link.call(lib.pri_hangup, ev.call, Cause.REQUESTED_CHAN_UNAVAIL)
+                return
+        self._bind(leg, chanpos, ev.call)
+        if self.on_incoming is None:
+            leg.reject(Cause.CALL_REJECTED)
+            return
+        self.on_incoming(leg)
+
+    # -- line faults ----------------------------------------------------------------------------------
+    def _on_dahdi_event(self) -> None:
+        assert self.span.dchannel is not None
+        for ev in self.span.dchannel.drain_events():
+            if ev == Event.ALARM:
+                if not self.alarmed:
+                    self.alarmed = True
+                    st = self.span.status()
+                    self._report(f"span alarm {'/'.join(st.alarm_names) or '?'}")
+                    self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "span alarm")
+            elif ev == Event.NOALARM:
+                if self.alarmed:
+                    self.alarmed = False
+                    self._report("span alarm cleared")
+
+    def _clear_all(self, cause: int, why: str) -> None:
+        legs = [leg for leg in list(self.legs.values()) if leg.state is not LegState.CLEARED]
+        if legs:
+            self._report(f"{why}: clearing {len(legs)} call(s) with cause "
+                         f"{cause} ({cause_text(cause)})")
+        for leg in legs:
+            self._far_end_cleared(leg, cause)
+            if leg.handle is not None:
+                self.link.call(lib.pri_hangup, leg.handle, cause)
+                self.link.call(lib.pri_destroycall, leg.handle)
+            if leg.chanpos is not None:
+                self._restart_when_up.add(leg.chanpos)
+            self._cleared(leg)
