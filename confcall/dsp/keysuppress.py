@@ -43,7 +43,7 @@ class KeySuppressState:
         self.ring = np.zeros((nchan, RING), np.float32)
         self.flag = np.zeros((nchan, RING), np.uint8)  # 1 = muted sample
         self.nsamp = np.zeros(nchan, np.int64)
-        self.mute_until = np.zeros(nchan, np.int64)
+        self.mute_until = np.full(nchan, -(1 << 40), np.int64)
         self.episodes = np.zeros(nchan, np.int64)
         self.muted = np.zeros(nchan, np.uint8)
         self.enabled = np.ones(nchan, np.uint8)
