@@ -44,7 +44,8 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # False (tests): no fsync; True (benchmarks): real commits
         self.bin = find_pg_bin()
         self.dir = Path(tempfile.mkdtemp(prefix="confcall-pg-"))
         self.data = self.dir / "data"
@@ -61,13 +62,15 @@ class PgCluster:
 
     def start(self) -> None:
         res = subprocess.run(self._cmd("initdb", "-D", str(self.data), "-A", "trust", "-U",
-                                       "postgres", "-E", "UTF8", "--no-sync"),
+                                       "postgres", "-E", "UTF8", "--no-sync",
+                                       "--no-instructions"),
                              capture_output=True, text=True)
         if res.returncode:
             pytest.fail(f"initdb failed: {res.stderr}", pytrace=False)
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
-                f"-c unix_socket_directories={self.dir} -c max_connections=60 "
-                "-c synchronous_commit=off -c full_page_writes=off")
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories={self.dir} -c max_connections=60")
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         res = subprocess.run(self._cmd("pg_ctl", "start", "-w", "-D", str(self.data), "-l",
                                        str(self.dir / "log"), "-o", opts),
                              capture_output=True, text=True)
