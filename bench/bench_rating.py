@@ -17,21 +17,21 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from confcall.rating import ops, secrets_  # noqa: E402
-from confcall.rating.cdr import LegRecord  # noqa: E402
-from confcall.rating.numbers import CLASSES  # noqa: E402
-from confcall.rating.tariff import Plan, RateRow  # noqa: E402
-from confcall.rating.vector import VectorRater  # noqa: E402
+from confcall.rating import ops, secrets_
+from confcall.rating.cdr import LegRecord
+from confcall.rating.numbers import CLASSES
+from confcall.rating.tariff import Plan, RateRow
+from confcall.rating.vector import VectorRater
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def make_plan(n_prefixes: int, rnd: random.Random) -> Plan:
@@ -78,10 +78,9 @@ def bench_bulk(n_legs: int, n_prefixes: int) -> None:
 
 
 def bench_db(label: str, url: str, n_cards: int, n_legs: int) -> None:
-    from tests.pgcluster import DEFAULT_RATES  # the same default plan the tests use
-
     from confcall.rating import areas, rates
     from confcall.store import Store, upgrade
+    from tests.pgcluster import DEFAULT_RATES  # the same default plan the tests use
     upgrade(url)
     store = Store(url)
     with store.transaction() as s:

@@ -7,15 +7,16 @@ Refusals print the reason and exit with status 1; nothing is written.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import click
 
 from confcall.rating import MoneyError, ops
 from confcall.store import DEFAULT_URL, Store
 
-__all__ = ["db", "account", "card", "rate", "cdr", "GROUPS"]
+__all__ = ["GROUPS", "account", "card", "cdr", "db", "rate"]
 
 _db_option = click.option("--db", "db_url", envvar="CONFCALL_DB", default=DEFAULT_URL,
                           show_default=True, help="database URL (env CONFCALL_DB)")
@@ -57,7 +58,7 @@ def _when(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO date/time") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # -- db --------------------------------------------------------------------------------------
@@ -207,6 +208,7 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
     batch_id, printed = ops.generate_cards(store, label, count, value_fen, _when(expires))
     with store.transaction() as s:
         batch = s.get(CardBatch, batch_id)
+        assert batch is not None
         write_print_file(out, batch, printed)
     click.echo(f"batch {batch_id}: {count} cards of {_fen(value_fen)} written to {out} "
                "(state generated; 'card activate' when sold)")

@@ -64,7 +64,7 @@ class PgCluster:
         res = subprocess.run(self._cmd("initdb", "-D", str(self.data), "-A", "trust", "-U",
                                        "postgres", "-E", "UTF8", "--no-sync",
                                        "--no-instructions"),
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         if res.returncode:
             pytest.fail(f"initdb failed: {res.stderr}", pytrace=False)
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
@@ -73,14 +73,14 @@ class PgCluster:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         res = subprocess.run(self._cmd("pg_ctl", "start", "-w", "-D", str(self.data), "-l",
                                        str(self.dir / "log"), "-o", opts),
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         if res.returncode:
             log = (self.dir / "log").read_text() if (self.dir / "log").exists() else ""
             pytest.fail(f"pg_ctl start failed: {res.stderr}\n{log}", pytrace=False)
 
     def stop(self) -> None:
         subprocess.run(self._cmd("pg_ctl", "stop", "-m", "immediate", "-D", str(self.data)),
-                       capture_output=True)
+                       capture_output=True, check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, db: str = "postgres") -> str:

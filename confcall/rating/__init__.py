@@ -4,4 +4,4 @@ from .errors import MoneyError
 from .numbers import CLASSES, Classification
 from .tariff import Charge, Plan, RateRow
 
-__all__ = ["MoneyError", "CLASSES", "Classification", "Plan", "RateRow", "Charge"]
+__all__ = ["CLASSES", "Charge", "Classification", "MoneyError", "Plan", "RateRow"]

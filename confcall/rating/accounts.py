@@ -6,6 +6,7 @@ refusal instead of raising it, so the failure counter commits; ``ops`` raises it
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,8 +17,18 @@ from . import secrets_
 from .errors import MoneyError
 from .numbers import area_of_number, normalize
 
-__all__ = ["check_pin_format", "create_account", "get_account", "set_status", "authenticate",
-           "change_pin", "PIN_MIN", "PIN_MAX", "MAX_PIN_FAILURES", "PIN_LOCK"]
+__all__ = [
+    "MAX_PIN_FAILURES",
+    "PIN_LOCK",
+    "PIN_MAX",
+    "PIN_MIN",
+    "authenticate",
+    "change_pin",
+    "check_pin_format",
+    "create_account",
+    "get_account",
+    "set_status",
+]
 
 PIN_MIN, PIN_MAX = 6, 12
 MAX_PIN_FAILURES = 5
@@ -28,7 +39,7 @@ def check_pin_format(pin: object) -> str:
     if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit() or \
             not PIN_MIN <= len(pin) <= PIN_MAX:
         raise MoneyError("pin.format", low=PIN_MIN, high=PIN_MAX)
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
     if steps in ({0}, {1}, {-1}):
         raise MoneyError("pin.weak")
     return pin

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from confcall.store.models import AreaPrefix
+from confcall.store.models import AreaPrefix, table_of
 
-__all__ = ["build_area_table", "seed_areas", "lookup_area", "set_area", "remove_area"]
+__all__ = ["build_area_table", "lookup_area", "remove_area", "seed_areas", "set_area"]
 
 # Area codes phonenumbers' fixed-line data lacks or names differently (city → code).
 _EXTRA_CITIES = {"Kaifeng, Henan": "378", "Zhuzhou, Hunan": "733", "Xiangfan, Hubei": "710"}
@@ -105,7 +105,7 @@ def seed_areas(session: Session, table: dict[str, tuple[str, str]] | None = None
     rows = [{"prefix": p, "area": a, "name": n[:120], "source": "phonenumbers"}
             for p, (a, n) in table.items() if p not in keep]
     for i in range(0, len(rows), 5000):
-        session.execute(AreaPrefix.__table__.insert(), rows[i:i + 5000])
+        session.execute(table_of(AreaPrefix).insert(), rows[i:i + 5000])
     return len(rows)
 
 

@@ -26,16 +26,30 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from confcall.store.models import Account, Card, CardBatch
+from confcall.store.engine import rowcount as _count
+from confcall.store.models import Account, Card, CardBatch, table_of
 
 from . import secrets_
 from .accounts import get_account
 from .errors import MoneyError
 from .ledger import Posting, check_amount, post
 
-__all__ = ["luhn_digit", "valid_serial", "generate_batch", "activate_batch", "void_card",
-           "void_batch", "expire_cards", "redeem", "write_print_file", "unblock_card",
-           "MAX_CARD_FAILURES", "MAX_ACCOUNT_FAILURES", "ACCOUNT_LOCK", "MAX_BATCH"]
+__all__ = [
+    "ACCOUNT_LOCK",
+    "MAX_ACCOUNT_FAILURES",
+    "MAX_BATCH",
+    "MAX_CARD_FAILURES",
+    "activate_batch",
+    "expire_cards",
+    "generate_batch",
+    "luhn_digit",
+    "redeem",
+    "unblock_card",
+    "valid_serial",
+    "void_batch",
+    "void_card",
+    "write_print_file",
+]
 
 PIN_DIGITS = 12
 MAX_BATCH = 100_000
@@ -88,7 +102,7 @@ def generate_batch(session: Session, label: str, count: int, value_fen: int,
                      "pin_hash": secrets_.card_pin_hash(serial, pin), "state": "generated",
                      "value_fen": value_fen, "expires_at": expires_at, "failures": 0})
     for i in range(0, len(rows), 5000):
-        session.execute(Card.__table__.insert(), rows[i:i + 5000])
+        session.execute(table_of(Card).insert(), rows[i:i + 5000])
     return batch, printed
 
 
@@ -112,16 +126,16 @@ def _batch(session: Session, batch_id: int) -> CardBatch:
 
 def activate_batch(session: Session, batch_id: int) -> int:
     _batch(session, batch_id)
-    return session.execute(update(Card).where(Card.batch_id == batch_id,
+    return _count(session, update(Card).where(Card.batch_id == batch_id,
                                               Card.state == "generated")
-                           .values(state="active")).rowcount
+                           .values(state="active"))
 
 
 def void_batch(session: Session, batch_id: int) -> int:
     _batch(session, batch_id)
-    return session.execute(update(Card).where(Card.batch_id == batch_id,
+    return _count(session, update(Card).where(Card.batch_id == batch_id,
                                               Card.state.in_(("generated", "active")))
-                           .values(state="void")).rowcount
+                           .values(state="void"))
 
 
 def _card(session: Session, serial: str) -> Card:
@@ -136,9 +150,9 @@ def _card(session: Session, serial: str) -> Card:
 
 def void_card(session: Session, serial: str) -> None:
     card = _card(session, serial)
-    if session.execute(update(Card).where(Card.id == card.id,
+    if _count(session, update(Card).where(Card.id == card.id,
                                           Card.state.in_(("generated", "active")))
-                       .values(state="void")).rowcount != 1:
+                       .values(state="void")) != 1:
         raise MoneyError("card.state", serial=serial, state=card.state)
 
 
@@ -148,9 +162,9 @@ def unblock_card(session: Session, serial: str) -> None:
 
 
 def expire_cards(session: Session, now: datetime) -> int:
-    return session.execute(update(Card).where(Card.expires_at <= now,
+    return _count(session, update(Card).where(Card.expires_at <= now,
                                               Card.state.in_(("generated", "active")))
-                           .values(state="expired")).rowcount
+                           .values(state="expired"))
 
 
 def _account_failure(session: Session, account: Account, now: datetime,

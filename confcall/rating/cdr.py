@@ -25,8 +25,15 @@ from .ledger import post
 from .numbers import classify, normalize
 from .rates import plan_for_account
 
-__all__ = ["LegRecord", "LegBill", "ConferenceBill", "settle_leg", "close_conference",
-           "rate_conference", "conference_bill"]
+__all__ = [
+    "ConferenceBill",
+    "LegBill",
+    "LegRecord",
+    "close_conference",
+    "conference_bill",
+    "rate_conference",
+    "settle_leg",
+]
 
 
 @dataclass(frozen=True)

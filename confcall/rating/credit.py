@@ -20,7 +20,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from confcall.store.models import Account, Reservation
+from confcall.store.engine import rowcount as _count
+from confcall.store.models import Account, Reservation, table_of
 
 from .accounts import get_account
 from .errors import MoneyError
@@ -29,12 +30,18 @@ from .numbers import classify_dialled
 from .rates import plan_for_account
 from .tariff import MAX_CALL_S
 
-__all__ = ["Grant", "authorize_leg", "extend_leg", "release_leg", "DEFAULT_QUOTA_S",
-           "DEFAULT_WARNINGS_S"]
+__all__ = [
+    "DEFAULT_QUOTA_S",
+    "DEFAULT_WARNINGS_S",
+    "Grant",
+    "authorize_leg",
+    "extend_leg",
+    "release_leg",
+]
 
 DEFAULT_QUOTA_S = 300
 DEFAULT_WARNINGS_S = (60, 30)
-_ACC = Account.__table__.c
+_ACC = table_of(Account).c
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,10 @@ def _grant(res: Reservation, cls: str, final: bool, warnings: tuple[int, ...]) -
 def _hold(session: Session, account_id: int, amount: int) -> bool:
     if amount <= 0:
         return True
-    return session.execute(update(Account.__table__)
+    return _count(session, update(table_of(Account))
                            .where(_ACC.id == account_id,
                                   _ACC.balance_fen - _ACC.reserved_fen >= amount)
-                           .values(reserved_fen=_ACC.reserved_fen + amount)).rowcount == 1
+                           .values(reserved_fen=_ACC.reserved_fen + amount)) == 1
 
 
 def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: str,
@@ -135,6 +142,6 @@ def release_leg(session: Session, leg_ref: str) -> None:
     res = _held(session, leg_ref)
     if res.state != "held":
         return
-    session.execute(update(Account.__table__).where(_ACC.id == res.account_id)
+    session.execute(update(table_of(Account)).where(_ACC.id == res.account_id)
                     .values(reserved_fen=_ACC.reserved_fen - res.amount_fen))
     res.state = "released"

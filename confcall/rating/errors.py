@@ -5,7 +5,7 @@ English and a Chinese text.  ``str(err)`` is the English text.
 """
 from __future__ import annotations
 
-__all__ = ["MoneyError", "MESSAGES", "message"]
+__all__ = ["MESSAGES", "MoneyError", "message"]
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "number.malformed": ("'{number}' is not a phone number: {reason}",

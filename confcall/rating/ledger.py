@@ -18,14 +18,14 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from confcall.store.models import Account, LedgerEntry
+from confcall.store.models import Account, LedgerEntry, table_of
 
 from .errors import MoneyError
 
-__all__ = ["post", "Posting", "check_amount", "MAX_AMOUNT_FEN", "audit", "available"]
+__all__ = ["MAX_AMOUNT_FEN", "Posting", "audit", "available", "check_amount", "post"]
 
 MAX_AMOUNT_FEN = 10_000_000  # 100,000 yuan: above this an entry is a typo, not a recharge
-_ACCOUNTS = Account.__table__
+_ACCOUNTS = table_of(Account)
 
 
 def check_amount(value: object, low: int = 1, high: int = MAX_AMOUNT_FEN) -> int:

@@ -34,8 +34,16 @@ from confcall.store.models import NumberRule
 from .areas import lookup_area
 from .errors import MoneyError
 
-__all__ = ["Classification", "normalize", "classify", "classify_dialled", "CLASSES",
-           "EMERGENCY", "national_number", "area_of_number"]
+__all__ = [
+    "CLASSES",
+    "EMERGENCY",
+    "Classification",
+    "area_of_number",
+    "classify",
+    "classify_dialled",
+    "national_number",
+    "normalize",
+]
 
 CLASSES = ("local", "long_distance", "mobile_local", "mobile_long_distance", "international",
            "free", "blocked")
@@ -86,9 +94,7 @@ def normalize(dialled: str, home_area: str | None = None) -> str:
         e164 = "+" + digits[2:]
     elif digits.startswith("0"):
         e164 = "+86" + digits[1:]
-    elif digits.startswith("1") and len(digits) == 11:
-        e164 = "+86" + digits
-    elif digits[:3] in ("400", "800") and len(digits) == 10:
+    elif digits.startswith("1") and len(digits) == 11 or digits[:3] in ("400", "800") and len(digits) == 10:
         e164 = "+86" + digits
     elif 7 <= len(digits) <= 8:
         if not home_area:

@@ -6,9 +6,10 @@ Failed attempts (wrong PIN, wrong card PIN) are committed before the refusal is 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,17 +22,39 @@ from . import accounts, cards, cdr, credit, ledger, rates
 from .errors import MoneyError
 from .numbers import classify_dialled
 
-__all__ = ["Balance", "Quote", "Statement", "create_account", "lock_account", "unlock_account",
-           "authenticate", "change_password", "balance", "recharge_by_card", "adjust",
-           "statement", "generate_cards", "activate_batch", "void_card", "void_batch",
-           "quote", "import_rates", "export_rates", "authorize_leg", "extend_leg",
-           "release_leg", "settle_leg", "close_conference", "rate_conference"]
+__all__ = [
+    "Balance",
+    "Quote",
+    "Statement",
+    "activate_batch",
+    "adjust",
+    "authenticate",
+    "authorize_leg",
+    "balance",
+    "change_password",
+    "close_conference",
+    "create_account",
+    "export_rates",
+    "extend_leg",
+    "generate_cards",
+    "import_rates",
+    "lock_account",
+    "quote",
+    "rate_conference",
+    "recharge_by_card",
+    "release_leg",
+    "settle_leg",
+    "statement",
+    "unlock_account",
+    "void_batch",
+    "void_card",
+]
 
 T = TypeVar("T")
 
 
 def _now(now: datetime | None) -> datetime:
-    return datetime.now(timezone.utc) if now is None else utc(now)
+    return datetime.now(UTC) if now is None else utc(now)
 
 
 def _run(store: Store, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -18,14 +18,22 @@ import io
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from confcall.store.models import Rate, RatePlan
+from confcall.store.models import Rate, RatePlan, table_of
 
 from .errors import MoneyError
 from .numbers import CLASSES
 from .tariff import ROUNDINGS, Plan, RateRow
 
-__all__ = ["CSV_COLUMNS", "parse_rates_csv", "rates_to_csv", "import_rates", "export_rates",
-           "load_plan", "ensure_plan", "plan_for_account"]
+__all__ = [
+    "CSV_COLUMNS",
+    "ensure_plan",
+    "export_rates",
+    "import_rates",
+    "load_plan",
+    "parse_rates_csv",
+    "plan_for_account",
+    "rates_to_csv",
+]
 
 CSV_COLUMNS = ["match", "days", "start", "end", "price_per_min_fen", "initial_s",
                "subsequent_s", "connect_fee_fen", "min_charge_fen", "free_seconds"]
@@ -123,7 +131,7 @@ def import_rates(session: Session, plan_name: str, text: str, rounding: str = "u
     plan = ensure_plan(session, plan_name, rounding)
     session.execute(delete(Rate).where(Rate.plan_id == plan.id))
     if rows:
-        session.execute(Rate.__table__.insert(), [
+        session.execute(table_of(Rate).insert(), [
             {"plan_id": plan.id, "match": r.match, "days": r.days,
              "start_minute": r.start_minute, "end_minute": r.end_minute,
              "price_per_min_fen": r.price_per_min_fen, "initial_s": r.initial_s,

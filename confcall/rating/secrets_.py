@@ -21,8 +21,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from .errors import MoneyError
 
-__all__ = ["configure", "hash_pin", "verify_pin", "needs_rehash", "card_pin_hash",
-           "check_card_pin", "set_pepper"]
+__all__ = [
+    "card_pin_hash",
+    "check_card_pin",
+    "configure",
+    "hash_pin",
+    "needs_rehash",
+    "set_pepper",
+    "verify_pin",
+]
 
 PROFILES = {
     "production": {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 1},
@@ -36,7 +43,9 @@ def configure(profile: str | None = None, **params: int) -> None:
     """Select the argon2 parameters (``production`` unless CONFCALL_ARGON2 says otherwise)."""
     global _hasher
     profile = profile or os.environ.get("CONFCALL_ARGON2", "production")
-    _hasher = PasswordHasher(**{**PROFILES[profile], **params})
+    chosen = {**PROFILES[profile], **params}
+    _hasher = PasswordHasher(time_cost=chosen["time_cost"], memory_cost=chosen["memory_cost"],
+                             parallelism=chosen["parallelism"])
 
 
 def set_pepper(pepper: bytes | None) -> None:

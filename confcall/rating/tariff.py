@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import MoneyError
 
-__all__ = ["RateRow", "Plan", "Charge", "billed_seconds", "round_fen", "ROUNDINGS"]
+__all__ = ["ROUNDINGS", "Charge", "Plan", "RateRow", "billed_seconds", "round_fen"]
 
 ROUNDINGS = ("up", "half_up", "down")
 MAX_CALL_S = 7 * 24 * 3600
@@ -241,4 +241,4 @@ class Plan:
         return lo
 
 
-_T0 = datetime(2000, 1, 3, tzinfo=timezone.utc)
+_T0 = datetime(2000, 1, 3, tzinfo=UTC)

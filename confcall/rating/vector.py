@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from .numbers import CLASSES
-from .tariff import Plan
+from .tariff import Plan, RateRow
 
 __all__ = ["VectorRater", "VectorResult", "encode_numbers"]
 
@@ -45,7 +45,7 @@ class VectorRater:
         keys: dict[str, list] = {}
         for r in plan.rows:
             keys.setdefault(r.match, []).append(r)
-        self.rows = []
+        self.rows: list[RateRow] = []
         multi: list[bool] = []
         key_row: dict[str, int] = {}
         for key, rows in keys.items():

@@ -5,5 +5,14 @@ from .engine import DEFAULT_URL, Store, default_url, make_engine
 from .migrate import current, downgrade, upgrade
 from .runner import DbRunner
 
-__all__ = ["Store", "make_engine", "default_url", "DEFAULT_URL", "upgrade", "downgrade",
-           "current", "DbRunner", "claim"]
+__all__ = [
+           "DEFAULT_URL",
+           "DbRunner",
+           "Store",
+           "claim",
+           "current",
+           "default_url",
+           "downgrade",
+           "make_engine",
+           "upgrade",
+]

@@ -14,13 +14,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "make_engine", "default_url", "DEFAULT_URL"]
+__all__ = ["DEFAULT_URL", "Store", "default_url", "make_engine"]
 
 DEFAULT_URL = "sqlite:///var/confcall.db"
 T = TypeVar("T")
@@ -55,6 +55,12 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)  # type: ignore[arg-type]
+
+
+def rowcount(session: Session, statement: Any) -> int:
+    """Execute an UPDATE/DELETE and return how many rows it touched."""
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0))
 
 
 def _retryable(exc: BaseException) -> bool:

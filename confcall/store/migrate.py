@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 
 from .engine import default_url, make_engine
 
-__all__ = ["upgrade", "downgrade", "current", "alembic_config"]
+__all__ = ["alembic_config", "current", "downgrade", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -7,14 +7,38 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer,
-                        MetaData, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
 
-__all__ = ["Base", "Account", "LedgerEntry", "AreaPrefix", "NumberRule", "RatePlan", "Rate",
-           "Conference", "Leg", "CardBatch", "Card", "Reservation"]
+__all__ = [
+    "Account",
+    "AreaPrefix",
+    "Base",
+    "Card",
+    "CardBatch",
+    "Conference",
+    "LedgerEntry",
+    "Leg",
+    "NumberRule",
+    "Rate",
+    "RatePlan",
+    "Reservation",
+    "table_of",
+]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -27,6 +51,13 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core ``Table`` of a model (typed, for bulk and conditional statements)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Account(Base):

@@ -1,10 +1,10 @@
 """Shared helpers for the money tests (fixed clock, accounts with money)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from confcall.rating import ops
 
 # Wednesday 2026-11-25 12:00 UTC = 20:00 Beijing time
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BEIJING = "+861088880000"
 PIN = "482913"
 
@@ -14,3 +14,20 @@ def funded(store, number=BEIJING, amount=10_000, pin=PIN):
     if amount:
         ops.adjust(store, number, amount, f"fund-{number}", "test funding", now=NOW)
     return number
+
+
+def redeem_in_process(url, number, serial, pin, barrier, results):
+    """Child-process body for the cross-process redemption race."""
+    from confcall.rating import MoneyError, secrets_
+    from confcall.store import Store
+    secrets_.configure("test")
+    secrets_.set_pepper(b"test-pepper")
+    store = Store(url)
+    barrier.wait()
+    try:
+        ops.recharge_by_card(store, number, serial, pin, now=NOW)
+        results.put("ok")
+    except MoneyError as err:
+        results.put(err.key)
+    finally:
+        store.dispose()

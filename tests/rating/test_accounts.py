@@ -9,7 +9,6 @@ from confcall.rating import MoneyError, ops
 from confcall.rating.accounts import MAX_PIN_FAILURES, PIN_LOCK
 from confcall.rating.ledger import audit, post
 from confcall.store.models import Account
-
 from tests.rating.helpers import BEIJING, NOW, PIN, funded
 
 
@@ -121,17 +120,15 @@ def test_absurd_amounts_refused(store, amount):
 def test_ledger_is_append_only(store):
     funded(store, amount=100)
     for sql in ("UPDATE ledger SET amount_fen = 1000000", "DELETE FROM ledger"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with store.transaction() as s:
-                s.execute(text(sql))
+        with pytest.raises(DBAPIError, match="append-only"), store.transaction() as s:
+            s.execute(text(sql))
     assert ops.balance(store, BEIJING).balance_fen == 100
 
 
 def test_balance_check_constraint_is_the_last_guard(store):
     funded(store, amount=100)
-    with pytest.raises(DBAPIError):
-        with store.transaction() as s:
-            s.execute(text("UPDATE accounts SET balance_fen = -1"))
+    with pytest.raises(DBAPIError), store.transaction() as s:
+        s.execute(text("UPDATE accounts SET balance_fen = -1"))
 
 
 def test_naive_times_refused(store):

@@ -6,11 +6,15 @@ from datetime import timedelta
 import pytest
 
 from confcall.rating import MoneyError, ops
-from confcall.rating.cards import (MAX_ACCOUNT_FAILURES, MAX_CARD_FAILURES, luhn_digit,
-                                   valid_serial, write_print_file)
+from confcall.rating.cards import (
+    MAX_ACCOUNT_FAILURES,
+    MAX_CARD_FAILURES,
+    luhn_digit,
+    valid_serial,
+    write_print_file,
+)
 from confcall.rating.ledger import audit
 from confcall.store.models import Card, CardBatch, LedgerEntry
-
 from tests.rating.helpers import BEIJING, NOW, funded
 
 EXPIRES = NOW + timedelta(days=365)
@@ -35,11 +39,11 @@ def test_generation_serials_pins_and_print_file(store, tmp_path):
         write_print_file(str(tmp_path / "print.csv"), b, printed)
     assert all(pin not in h for (h, _), (_, pin) in zip(stored, printed))
     assert {state for _, state in stored} == {"generated"}
-    rows = list(csv.DictReader(open(tmp_path / "print.csv")))
+    with open(tmp_path / "print.csv") as f:
+        rows = list(csv.DictReader(f))
     assert [(r["serial"], r["pin"]) for r in rows] == printed
-    with pytest.raises(FileExistsError):  # exported once: never overwritten
-        with store.transaction() as s:
-            write_print_file(str(tmp_path / "print.csv"), s.get(CardBatch, batch_id), printed)
+    with pytest.raises(FileExistsError), store.transaction() as s:  # written once, never over
+        write_print_file(str(tmp_path / "print.csv"), s.get(CardBatch, batch_id), printed)
 
 
 def test_luhn_catches_a_typo():
@@ -67,7 +71,7 @@ def test_redeem_once(store):
 
 def test_card_states_and_errors(store):
     funded(store, amount=0)
-    gen_id, [(g_serial, g_pin)] = batch(store, count=1, activate=False)
+    _, [(g_serial, g_pin)] = batch(store, count=1, activate=False)
     with pytest.raises(MoneyError, match="it is generated"):
         ops.recharge_by_card(store, BEIJING, g_serial, g_pin, now=NOW)
     _, [(a, a_pin), (b, b_pin), (c, c_pin)] = batch(store)
@@ -138,7 +142,7 @@ def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
         barrier = threading.Barrier(2)
         results: list[object] = []
 
-        def redeem(number):
+        def redeem(number, barrier=barrier, results=results, serial=serial, pin=pin):
             barrier.wait()
             try:
                 results.append(ops.recharge_by_card(store, number, serial, pin, now=NOW))
@@ -160,3 +164,26 @@ def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
     assert total == 5 * 5000
     with store.transaction() as s:
         assert s.query(LedgerEntry).filter(LedgerEntry.kind == "recharge").count() == 5
+
+
+def test_two_processes_redeeming_the_same_card_exactly_one_succeeds(store, db_url):
+    import multiprocessing
+
+    from tests.rating.helpers import redeem_in_process
+    funded(store, amount=0)
+    funded(store, "+862188880000", amount=0)
+    _, [(serial, pin)] = batch(store, count=1)
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    store.dispose()  # no inherited connections in the children
+    procs = [ctx.Process(target=redeem_in_process,
+                         args=(db_url, n, serial, pin, barrier, results))
+             for n in (BEIJING, "+862188880000")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    assert outcomes == ["card.state", "ok"]
+    assert ops.balance(store, BEIJING).balance_fen + \
+        ops.balance(store, "+862188880000").balance_fen == 5000

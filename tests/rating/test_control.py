@@ -6,7 +6,6 @@ from twisted.internet.defer import fail, succeed
 
 from confcall.rating import MoneyError, ops
 from confcall.rating.control import LegCredit
-
 from tests.rating.helpers import BEIJING, NOW, funded
 
 

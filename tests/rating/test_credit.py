@@ -9,7 +9,6 @@ from confcall.rating import MoneyError, cdr, ops
 from confcall.rating.cdr import LegRecord
 from confcall.rating.ledger import audit
 from confcall.store.models import Account, LedgerEntry, Leg
-
 from tests.rating.helpers import BEIJING, NOW, funded
 
 

@@ -1,12 +1,11 @@
 """Rating examples per increment rule and boundary, connect fee, minimum charge, free seconds,
 period change mid-call, rounding — with the rate table round-tripped through each engine."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from confcall.rating import MoneyError, ops, rates
-from confcall.rating.tariff import Plan, RateRow, billed_seconds, round_fen
-
+from confcall.rating.tariff import billed_seconds, round_fen
 from tests.rating.helpers import BEIJING, NOW, funded
 
 TABLE = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
@@ -59,19 +58,19 @@ def test_unanswered_costs_nothing(plan):
 
 def test_period_change_mid_call(plan):
     # 20:59 Beijing (12:59 UTC): first minute at day price 60, then night price 30
-    start = datetime(2026, 11, 25, 12, 59, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 25, 12, 59, tzinfo=UTC)
     ch = plan.charge("+869931234567", "long_distance", start, 150)
     assert ch.parts == ((60, 60), (120, 30))
     assert ch.amount_fen == 60 + 60
     # wholly in the night window after midnight local, and back to day at 07:00
-    early = datetime(2026, 11, 25, 22, 58, 30, tzinfo=timezone.utc)  # 06:58:30 local
+    early = datetime(2026, 11, 25, 22, 58, 30, tzinfo=UTC)  # 06:58:30 local
     ch = plan.charge("+869931234567", "long_distance", early, 180)
     assert ch.parts == ((120, 30), (60, 60))  # units starting 06:58:30, 06:59:30; 07:00:30
     assert ch.amount_fen == 60 + 60
 
 
 def test_weekday_periods(plan):
-    saturday = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
+    saturday = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
     assert plan.charge("+869921234567", "long_distance", saturday, 60).amount_fen == 20
     assert plan.charge("+869921234567", "long_distance", NOW, 60).amount_fen == 60
 

@@ -7,14 +7,13 @@ import numpy as np
 from confcall.rating import rates
 from confcall.rating.numbers import CLASSES
 from confcall.rating.vector import VectorRater, encode_numbers
-
 from tests.rating.helpers import NOW
 
 
 def test_vector_equals_scalar(store):
     rnd = random.Random(5)
-    lines = ["match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,"
-             "min_charge_fen,free_seconds"]
+    lines = [("match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,"
+              "min_charge_fen,free_seconds")]
     for cls in CLASSES[:-1]:
         lines.append(f"{cls},1234567,00:00,24:00,{rnd.randint(0, 300)},60,60,0,0,0")
     prefixes = set()

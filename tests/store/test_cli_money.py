@@ -1,6 +1,7 @@
 """The NOC commands, against both engines."""
 import csv
 
+import pytest
 from click.testing import CliRunner
 
 from confcall.cli_money import account, card, db, rate
@@ -12,8 +13,9 @@ def run(group, db_url, *args, input=None):
     return result
 
 
-def test_db_upgrade_on_empty(tmp_path):
-    url = f"sqlite:///{tmp_path / 'x.db'}"
+@pytest.mark.parametrize("empty_db_url", ["sqlite", "postgresql"], indirect=True)
+def test_db_upgrade_on_empty(empty_db_url):
+    url = empty_db_url
     res = run(db, url, "upgrade")
     assert res.exit_code == 0 and "revision 0002" in res.output
     assert "revision 0001" in run(db, url, "downgrade").output
@@ -28,7 +30,8 @@ def test_account_card_rate_flow(db_url, tmp_path):
     res = run(card, db_url, "generate", "--label", "Nov", "--count", "2", "--value", "5000",
               "--expires", "2099-01-01", "--out", str(out))
     assert res.exit_code == 0, res.output
-    rows = list(csv.DictReader(open(out)))
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
     assert run(card, db_url, "activate", "1").output.startswith("2 cards")
     res = run(card, db_url, "redeem", "+861088880000", rows[0]["serial"], "--pin",
               rows[0]["pin"])

@@ -1,6 +1,6 @@
 """Engine settings, UTC timestamps, row claiming and the Twisted runner, on both engines."""
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -10,7 +10,7 @@ from confcall.rating import MoneyError
 from confcall.store import DbRunner, claim
 from confcall.store.models import Account, Reservation
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def test_sqlite_pragmas_for_money(store):
@@ -34,20 +34,18 @@ def test_times_are_stored_utc_and_naive_refused(store):
     with store.transaction() as s:
         created = s.query(Account.created_at).scalar()
     assert created == NOW and created.tzinfo is not None and created.utcoffset() == timedelta(0)
-    with pytest.raises(Exception) as err:
-        with store.transaction() as s:
-            s.add(Account(number="+861088880001", home_area="10", status="active",
-                          pin_hash="x", balance_fen=0, reserved_fen=0, pin_failures=0,
-                          card_failures=0, created_at=datetime(2026, 1, 1)))
+    with pytest.raises(Exception) as err, store.transaction() as s:
+        s.add(Account(number="+861088880001", home_area="10", status="active",
+                      pin_hash="x", balance_fen=0, reserved_fen=0, pin_failures=0,
+                      card_failures=0, created_at=datetime(2026, 1, 1)))
     assert "no time zone" in str(err.value)
 
 
 def test_foreign_keys_enforced(store):
-    with pytest.raises(Exception, match="(?i)foreign key"):
-        with store.transaction() as s:
-            s.add(Reservation(reference="r", account_id=999, conference_ref="c",
-                              destination="+8610", amount_fen=0, granted_s=0, state="held",
-                              created_at=NOW))
+    with pytest.raises(Exception, match="(?i)foreign key"), store.transaction() as s:
+        s.add(Reservation(reference="r", account_id=999, conference_ref="c",
+                          destination="+8610", amount_fen=0, granted_s=0, state="held",
+                          created_at=NOW))
 
 
 def test_claiming_rows_never_hands_one_row_to_two_workers(store):
@@ -91,11 +89,11 @@ class FakeReactor:
         self.calls = []
         self.lock = threading.Lock()
 
-    def callFromThread(self, f, *args, **kwargs):  # noqa: N802 - Twisted's name
+    def callFromThread(self, f, *args, **kwargs):
         with self.lock:
             self.calls.append((f, args, kwargs))
 
-    def addSystemEventTrigger(self, *args):  # noqa: N802
+    def addSystemEventTrigger(self, *args):
         pass
 
     def drain(self):
