@@ -250,6 +250,28 @@ def card_redeem(ctx: click.Context, number: str, serial: str, pin: str) -> None:
     click.echo(f"{b.number}: balance {_fen(b.balance_fen)}")
 
 
+@card.command("expire")
+@click.pass_context
+@_money
+def card_expire(ctx: click.Context) -> None:
+    """Mark every card past its expiry as expired."""
+    from confcall.rating.cards import expire_cards
+    n = _store(ctx).run(expire_cards, datetime.now(timezone.utc))
+    click.echo(f"{n} cards expired")
+
+
+@account.command("release-holds")
+@click.option("--slack", type=int, default=3600, show_default=True,
+              help="seconds past a hold's granted time before it counts as abandoned")
+@click.pass_context
+@_money
+def account_release_holds(ctx: click.Context, slack: int) -> None:
+    """Give back credit held for calls that were never settled (a box died mid-call)."""
+    from confcall.rating.credit import release_stale
+    refs = _store(ctx).run(release_stale, datetime.now(timezone.utc), slack)
+    click.echo(f"{len(refs)} holds released" + "".join(f"\n  {r}" for r in refs))
+
+
 # -- rate ------------------------------------------------------------------------------------
 rate = _group("rate", "Rate plans, areas and quotes.")
 

@@ -15,7 +15,7 @@ reserved >= 0`` is what each hold checks), on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ __all__ = [
     "authorize_leg",
     "extend_leg",
     "release_leg",
+    "release_stale",
 ]
 
 DEFAULT_QUOTA_S = 300
@@ -135,6 +136,17 @@ def extend_leg(session: Session, leg_ref: str, quota_s: int = DEFAULT_QUOTA_S,
             max_s = res.granted_s
     return _grant(res, c.cls, res.granted_s >= max_s and res.granted_s < MAX_CALL_S,
                   warnings_s)
+
+
+def release_stale(session: Session, now: datetime, slack_s: int = 3600) -> list[str]:
+    """Give back holds whose leg was never settled (a box died mid-call): every hold older
+    than its granted time plus ``slack_s``.  Returns the references released."""
+    held = session.scalars(select(Reservation).where(Reservation.state == "held")).all()
+    stale = [r.reference for r in held
+             if r.created_at + timedelta(seconds=r.granted_s + slack_s) <= now]
+    for ref in stale:
+        release_leg(session, ref)
+    return stale
 
 
 def release_leg(session: Session, leg_ref: str) -> None:

@@ -152,3 +152,16 @@ def test_five_concurrent_conferences_on_one_balance_never_overdraw(store):
         assert sum(-d.amount_fen for d in debits) == 1000
         assert not any("uncollected" in d.note for d in debits)
         assert sum(x.amount_fen for x in s.query(Leg).all()) == 1000
+
+
+def test_abandoned_holds_are_released(store):
+    from confcall.rating.credit import release_stale
+    funded(store, amount=1000)
+    ops.authorize_leg(store, BEIJING, "c1", "c1/1", "02188887777", now=NOW, quota_s=120)
+    ops.authorize_leg(store, BEIJING, "c2", "c2/1", "02188887777", now=NOW + timedelta(hours=1),
+                      quota_s=120)
+    assert ops.balance(store, BEIJING).available_fen == 880
+    released = store.run(release_stale, NOW + timedelta(seconds=120 + 3600))
+    assert released == ["c1/1"]
+    assert ops.balance(store, BEIJING).available_fen == 940
+    assert store.run(release_stale, NOW + timedelta(seconds=120 + 3600)) == []

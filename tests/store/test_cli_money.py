@@ -4,7 +4,7 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from confcall.cli_money import account, card, db, rate
+from confcall.cli_money import account, card, cdr, db, rate
 from confcall.rating import ops
 
 
@@ -67,3 +67,25 @@ def test_statement_command(db_url):
     res = run(account, db_url, "statement", "+861088880000", "--start", "2000-01-01",
               "--end", "2100-01-01")
     assert res.exit_code == 0 and "closing balance 700 fen" in res.output
+
+
+def test_unknown_areas_report_and_conference_show(db_url):
+    from datetime import datetime, timedelta, timezone
+
+    from confcall.rating.cdr import LegRecord
+    from confcall.store import Store
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    store = Store(db_url)
+    try:
+        ops.create_account(store, "+861088880000", "482913", now=now)
+        ops.adjust(store, "+861088880000", 700, "r1", "opening credit", now=now)
+        ops.rate_conference(store, "+861088880000", "conf-1", now, now + timedelta(minutes=5),
+                            [LegRecord("l1", "19912345678", now, now + timedelta(seconds=65),
+                                       now + timedelta(seconds=5))], now=now)
+    finally:
+        store.dispose()
+    res = run(cdr, db_url, "unknown-areas")
+    assert res.exit_code == 0 and "+8619912\t1" in res.output
+    res = run(cdr, db_url, "show", "conf-1")
+    assert "mobile_long_distance" in res.output and "(area unknown)" in res.output
+    assert "total 20 fen" in res.output
