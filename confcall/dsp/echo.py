@@ -17,20 +17,27 @@ How it works
 * Double-talk detector, per 5 ms sub-block: (a) power form of the Geigel test: the rx power
   exceeds the largest far-end sub-block power of the last tail (``GEIGEL``) (checked on the coming
   sub-block before adapting on it when the chunk holds it whole); (b) once converged, the
-  error power exceeds -10 dB of the rx power (echo alone leaves a residual 15+ dB down) while
+  error power exceeds -3 dB of the rx power (echo alone leaves a residual far lower) while
   the rx power is above the background and within 30 dB of the far end. A
   detection freezes adaptation for ``DT_HANG`` samples.
-* Adaptation runs only while the far end is active (above -45 dBm0 in the last tail).
-* NLP, decided per sub-block on that sub-block's own error: while the far end is active, no
-  double talk is present and the error is at least ``NLP_DB`` below the far-end level, the
-  sub-block is replaced by comfort noise at the background level
-  (minimum of the rx sub-block power, rising 4 dB/s), else the error passes.
+* Adaptation runs only while the far end is active (above -45 dBm0 in the last tail), and
+  once converged the error driving it is clipped at ``ROBUST`` times the usual residual RMS
+  (a robust, Huber-like step), so the syllables of near-end speech that slip past the
+  detector before it reacts barely move the filter.
+* NLP, decided per sub-block on that sub-block's own error, while the far end is active: the
+  sub-block is replaced by comfort noise at the background level (minimum of the error's
+  sub-block power, rising 1 dB/s) if the error is ``NLP_DB`` (15 dB) below the far-end peak of
+  the last tail, or 9 dB below the rx level, or if the rx power left over by the echo estimate
+  (rx power - estimate power, the near end's share) is under a quarter of the error power. A
+  near-end talker makes up most of the error and is louder than that, so double talk passes;
+  a near-end talker more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
 
 How to use it
 -------------
 ``st = init(nchan)``; per chunk ``process(st, rx, ref, out)`` with float32 ``(nchan, n)`` arrays:
 ``rx`` the decoded line audio, ``ref`` what was sent on the line time-aligned with ``rx`` (the
-engine passes the previous tick's output), ``out`` the echo-free audio. ``st.enabled[c]`` turns
+engine passes the previous tick's output), ``out`` the echo-free audio; chunks of any length up
+to 512 samples. ``st.enabled[c]`` turns
 the canceller of a channel on or off (off: ``out = rx``), ``st.nlp[c]`` the NLP.
 ``status(st, c)`` reports the ERLE estimate (dB) and the double-talk state.
 """
@@ -46,7 +53,11 @@ NFB = TAPS // SB + 2  # far-end sub-block powers kept (one tail)
 MU = 0.7  # NLMS step
 ALPHA = -0.5  # IPNLMS proportionality (-1 = NLMS, 1 = PNLMS)
 DT_HANG = 240  # samples (30 ms) adaptation stays frozen after double talk
-NLP_DB = 20.0  # residual must be this much below the far-end level to be suppressed
+NLP_DB = 15.0  # an error this much below the far-end peak level is suppressed
+CONVERGED = 25.0  # dB of ERLE (estimate) from which the filter counts as converged
+DT_ERR = 0.5  # converged and error above this share of the rx power: double talk
+NLP_RX = 8.0  # ... or the error is 9 dB below the rx power (echo only, partly cancelled)
+ROBUST = 2.0  # error clip, in units of the usual residual's RMS, once converged
 GEIGEL = 1.0  # rx sub-block power above this share of the far-end maximum: double talk
 _DBM0_MS = (32768.0 * 10.0 ** (-3.14 / 20.0)) ** 2 / 2.0
 FAR_ACTIVE = _DBM0_MS * 10.0 ** (-45.0 / 10.0)
@@ -59,7 +70,7 @@ class EchoState:
         self.w = np.zeros((nchan, TAPS), np.float32)  # w[j] weighs buf[p - TAPS + 1 + j]
         self.g = np.full((nchan, TAPS), 1.0 / TAPS, np.float32)
         self.buf = np.zeros((nchan, BUF), np.float32)
-        self.bp = np.full(nchan, TAPS - 1, np.int64)  # where the next ref sample goes
+        self.bp = np.full(nchan, TAPS - 1, np.int64)  # where the next chunk's ref goes
         self.fpow = np.zeros((nchan, NFB), np.float32)  # far-end sub-block powers (ring)
         self.fidx = np.zeros(nchan, np.int32)
         self.sbpos = np.zeros(nchan, np.int32)
@@ -73,7 +84,7 @@ class EchoState:
         self.seed = np.arange(nchan, dtype=np.uint32) * np.uint32(2654435761) + np.uint32(seed)
         self.enabled = np.ones(nchan, np.uint8)
         self.nlp_on = np.ones(nchan, np.uint8)
-        self.pre = np.zeros((nchan, SB), np.float32)  # error of the sub-block before NLP
+        self.escale = np.full(nchan, _DBM0_MS, np.float32)  # usual residual power
 
 
 def init(nchan: int) -> EchoState:
@@ -91,6 +102,7 @@ def reset(st: EchoState, chans=None) -> None:
     st.acc[sel] = 0.0
     st.hang[sel] = 0
     st.erle[sel] = 0.0
+    st.escale[sel] = _DBM0_MS
 
 
 def status(st: EchoState, c: int) -> dict:
@@ -107,7 +119,7 @@ def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
         keep = True
     return _process(rx, ref, out, pre_nlp, keep, st.w, st.g, st.buf, st.bp, st.fpow, st.fidx,
                     st.sbpos, st.acc, st.hang, st.dt, st.far_max, st.erle, st.noise, st.supp,
-                    st.seed, st.enabled, st.nlp_on)
+                    st.seed, st.enabled, st.nlp_on, st.escale)
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -123,7 +135,7 @@ def _gains(w, g, c):
 
 @njit(nogil=True, cache=True, fastmath=True)
 def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, hang, dt, far_max,
-             erle, noise, supp, seed, enabled, nlp_on):
+             erle, noise, supp, seed, enabled, nlp_on, escale):
     nch, n = rx.shape
     for c in range(nch):
         if not enabled[c]:
@@ -135,20 +147,31 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
         wc = w[c]
         gc = g[c]
         bc = buf[c]
+        p0 = bp[c]
+        if p0 + n > BUF:  # keep the last TAPS-1 reference samples, make room for the chunk
+            for j in range(TAPS - 1):
+                bc[j] = bc[p0 - TAPS + 1 + j]
+            p0 = TAPS - 1
         for i in range(n):
-            p = bp[c]
-            if p == BUF:
-                for j in range(TAPS - 1):
-                    bc[j] = bc[BUF - TAPS + 1 + j]
-                p = TAPS - 1
+            bc[p0 + i] = ref[c, i]
+        for i in range(n):
+            p = p0 + i
             xr = ref[c, i]
-            bc[p] = xr
             o = p - TAPS + 1
             y = np.float32(0.0)
             for j in range(TAPS):
                 y += wc[j] * bc[o + j]
             d = rx[c, i]
             e = d - y
+            # robust step: once converged, errors far above the usual residual are clipped,
+            # so the onset of near-end speech moves the filter very little
+            ea = e
+            if erle[c] > CONVERGED:
+                lim = np.float32(ROBUST * np.sqrt(escale[c]))
+                if ea > lim:
+                    ea = lim
+                elif ea < -lim:
+                    ea = -lim
             acc[c, 0] += xr * xr
             acc[c, 1] += d * d
             acc[c, 2] += e * e
@@ -162,24 +185,36 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                 if pa / SB > GEIGEL * far_max[c]:
                     hang[c] = DT_HANG
                     dt[c] = 1
+                elif erle[c] > CONVERGED and pa / SB > 4.0 * noise[c] and pa / SB > 0.001 * far_max[c]:
+                    # error test on every 4th sample of the coming sub-block, current filter
+                    pe4 = 0.0
+                    for q in range(0, SB, 4):
+                        o4 = o + q
+                        y4 = np.float32(0.0)
+                        for j in range(TAPS):
+                            y4 += wc[j] * bc[o4 + j]
+                        e4 = rx[c, i + q] - y4
+                        pe4 += e4 * e4
+                    if pe4 * 4.0 / SB > DT_ERR * pa / SB:
+                        hang[c] = DT_HANG
+                        dt[c] = 1
             if hang[c] == 0 and far_max[c] > FAR_ACTIVE:
                 den = np.float32(DELTA)
                 for j in range(TAPS):
                     v = bc[o + j]
                     den += gc[j] * v * v
-                k = np.float32(MU) * e / den
+                k = np.float32(MU) * ea / den
                 for j in range(TAPS):
                     wc[j] += k * gc[j] * bc[o + j]
             elif hang[c] > 0:
                 hang[c] -= 1
-            bp[c] = p + 1
             out[c, i] = e
             if keep:
                 pre[c, i] = e
             sbpos[c] += 1
             if sbpos[c] == SB:
                 sbpos[c] = 0
-                _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp)
+                _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale)
                 _gains(w, g, c)
                 if supp[c] and nlp_on[c]:
                     # NLP: this sub-block (its part in this chunk) becomes comfort noise
@@ -188,14 +223,16 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                         s = (np.int64(seed[c]) * 1664525 + 1013904223) & 0xFFFFFFFF
                         seed[c] = s
                         out[c, j] = np.float32((s >> 8) / 16777216.0 - 0.5) * a
+        bp[c] = p0 + n
     return nch
 
 
 @njit(nogil=True, cache=True)
-def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp):
+def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale):
     pf = acc[c, 0] / SB
     pr = acc[c, 1] / SB
     pe = acc[c, 2] / SB
+    py = acc[c, 3] / SB
     for k in range(4):
         acc[c, k] = 0.0
     fpow[c, fidx[c]] = pf
@@ -206,8 +243,8 @@ def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp):
             fm = fpow[c, k]
     far_max[c] = fm
     active = fm > FAR_ACTIVE
-    converged = erle[c] > 15.0
-    double = active and (pr > GEIGEL * fm or (converged and pe > 0.1 * pr and pr > 4.0 * noise[c]
+    converged = erle[c] > CONVERGED
+    double = active and (pr > GEIGEL * fm or (converged and pe > DT_ERR * pr and pr > 4.0 * noise[c]
                                             and pr > 0.001 * fm))
     if double:
         hang[c] = DT_HANG
@@ -216,10 +253,17 @@ def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp):
         dt[c] = 0
     if active and not dt[c] and pr > 10.0 * noise[c]:
         r = 10.0 * np.log10((pr + 1e-3) / (pe + 1e-3))
-        erle[c] = np.float32(0.9 * erle[c] + 0.1 * r)
-    # background level (minimum tracking): fast fall, slow rise (about 4 dB/s)
-    if pr < noise[c]:
-        noise[c] = np.float32(pr + 1e-3)
+        a = 0.1 if r > erle[c] else 0.005  # rises fast, falls over ~1 s (near end slipping by)
+        erle[c] = np.float32((1.0 - a) * erle[c] + a * r)
+    if active and not dt[c]:
+        escale[c] = np.float32(0.95 * escale[c] + 0.05 * max(pe, 4.0 * noise[c]))
+    elif not active:
+        escale[c] = np.float32(max(escale[c], 4.0 * noise[c]))
+    # background level (minimum tracking of the error): fast fall, slow rise (about 1 dB/s)
+    if pe < noise[c]:
+        noise[c] = np.float32(pe + 1e-3)
     else:
-        noise[c] = np.float32(noise[c] * 1.005)
-    supp[c] = 1 if (active and not dt[c] and pe * 10.0 ** (NLP_DB / 10.0) < fm) else 0
+        noise[c] = np.float32(noise[c] * 1.0012)
+    near = pr - py  # what the echo estimate leaves of the rx power: the near end's share
+    supp[c] = 1 if active and (pe * 10.0 ** (NLP_DB / 10.0) < fm or pe * NLP_RX < pr
+                               or near < 0.25 * pe) else 0

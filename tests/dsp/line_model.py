@@ -23,7 +23,10 @@ def echo_path(erl_db: float = 6.0, delay_ms: float = 60.0, seed: int = 1) -> np.
     core = lfilter([1, 0, -1], [1, -1.2, 0.5], core)[:n]  # band limit (no DC), some ringing
     h = np.zeros(d + n)
     h[d:] = core
-    h *= 10 ** (-erl_db / 20) / np.sqrt(np.sum(h**2))
+    # ERL measured over the telephone band: mean power gain over 300-3400 Hz
+    f = np.fft.rfft(h, 8192)
+    band = slice(int(300 / 4000 * 4096), int(3400 / 4000 * 4096))
+    h *= 10 ** (-erl_db / 20) / np.sqrt(np.mean(np.abs(f[band]) ** 2))
     return h
 
 
@@ -40,15 +43,19 @@ def noise(n: int, level_dbm0: float, seed: int = 7) -> np.ndarray:
 class Line:
     """ref (what we send, 16-bit linear) → rx we receive: G.711(echo + near speech + noise)."""
 
-    def __init__(self, h: np.ndarray, law: int = g711.LAW_ALAW, noise_dbm0: float = -65.0):
+    def __init__(self, h: np.ndarray, law: int = g711.LAW_ALAW, noise_dbm0: float = -65.0,
+                 erl_db: float | None = 6.0):
         self.h = h
         self.law = law
         self.noise_dbm0 = noise_dbm0
+        self.erl_db = erl_db  # if set, the ERL *on the signal sent* (level in - level back)
 
     def run(self, ref: np.ndarray, near: np.ndarray | None = None):
         """Returns (tx as sent, rx as received, echo component alone) for the whole signal."""
         tx = g711.law_round_trip(ref, self.law).astype(np.float64)
         echo = lfilter(self.h, [1.0], tx)
+        if self.erl_db is not None:  # as an ERL is measured on a line: on the signal itself
+            echo *= np.sqrt(np.mean(tx**2) / np.mean(echo**2) * 10 ** (-self.erl_db / 10))
         rx = echo + noise(tx.size, self.noise_dbm0)
         if near is not None:
             rx = rx + near[: tx.size]

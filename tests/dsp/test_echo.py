@@ -1,0 +1,139 @@
+"""Echo canceller on the simulated line (tests/dsp/line_model.py): 6 dB ERL, echo paths inside a
+128 ms tail, line noise -65 dBm0, G.711 both ways.
+
+ERLE = 10 log10(rx power / error power) over the far-end-active 20 ms frames of a window, error
+taken before the NLP. "Inaudible" after the NLP: in every 100 ms window of far-end single talk
+the output is at most 3 dB above the line's own background noise (the comfort noise level)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from confcall.dsp import echo, g711
+
+from .line_model import Line, css, echo_path, noise, rms_dbm0
+
+FS = 8000
+BLOCK = 160
+
+
+def _run(refs: list, rxs: list):
+    """Run one channel per (ref, rx) pair; returns (out, pre-NLP error) arrays (nch, n)."""
+    n = min(min(r.size for r in refs), min(r.size for r in rxs)) // BLOCK * BLOCK
+    ref = np.stack([r[:n] for r in refs]).astype(np.float32)
+    rx = np.stack([r[:n] for r in rxs]).astype(np.float32)
+    st = echo.init(len(refs))
+    out = np.zeros_like(rx)
+    pre = np.zeros_like(rx)
+    o = np.zeros((len(refs), BLOCK), np.float32)
+    p = np.zeros_like(o)
+    for i in range(0, n, BLOCK):
+        echo.process(st, np.ascontiguousarray(rx[:, i : i + BLOCK]),
+                     np.ascontiguousarray(ref[:, i : i + BLOCK]), o, p)
+        out[:, i : i + BLOCK] = o
+        pre[:, i : i + BLOCK] = p
+    return out, pre
+
+
+def erle(rx, err, far, t0: float, t1: float) -> float:
+    a, b = int(t0 * FS) // BLOCK, int(t1 * FS) // BLOCK
+    fr = far[a * BLOCK : b * BLOCK].reshape(-1, BLOCK).astype(float)
+    act = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-9) > 10 * np.log10(2.6e8) - 40
+    r = rx[a * BLOCK : b * BLOCK].reshape(-1, BLOCK).astype(float)[act]
+    e = err[a * BLOCK : b * BLOCK].reshape(-1, BLOCK).astype(float)[act]
+    return float(10 * np.log10(np.sum(r**2) / np.sum(e**2)))
+
+
+def _speech(i: int) -> np.ndarray:
+    from . import corpus
+
+    if not corpus.available():
+        pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
+    audio = corpus.load()
+    return [a for k, a in sorted(audio.items()) if k.startswith("speech")][i].astype(float)
+
+
+# 1. convergence: ≥ 20 dB ERLE within 1 s on a composite-source-like signal, for bulk delays
+#    across the tail and both laws
+@pytest.mark.parametrize("law", [g711.LAW_ALAW, g711.LAW_MULAW])
+def test_01_convergence_css(law):
+    delays = [2.0, 40.0, 80.0, 119.0]  # ms; + 8 ms dispersion ≤ 128 ms
+    refs, rxs = [], []
+    for k, d in enumerate(delays):
+        tx, rx, _ = Line(echo_path(6.0, d, seed=k), law).run(css(2.0, -10.0, seed=k))
+        refs.append(tx)
+        rxs.append(rx)
+    out, pre = _run(refs, rxs)
+    for k in range(len(delays)):
+        assert erle(rxs[k], pre[k], refs[k], 0.75, 1.0) >= 20.0, f"delay {delays[k]} ms"
+
+
+# 2. steady state on speech: ≥ 30 dB ERLE before the NLP
+def test_02_steady_state_speech():
+    refs, rxs = [], []
+    for k in range(3):
+        far = _speech(k * 4 + 1)[: 20 * FS]
+        tx, rx, _ = Line(echo_path(6.0, 30.0 + 30 * k, seed=10 + k)).run(far)
+        refs.append(tx)
+        rxs.append(rx)
+    out, pre = _run(refs, rxs)
+    for k in range(3):
+        assert erle(rxs[k], pre[k], refs[k], 10.0, 20.0) >= 30.0
+
+
+# 3. double talk: a 2 s burst of near-end speech does not make the filter diverge (ERLE > 20 dB
+#    right after it) and the near-end speech gets through during it
+def test_03_double_talk_burst():
+    far = _speech(2)[: 16 * FS]
+    near = np.zeros_like(far)
+    burst = _speech(9)[20 * FS : 22 * FS]
+    near[10 * FS : 12 * FS] = burst  # same talker level as the far end: echo is 6 dB below
+    line = Line(echo_path(6.0, 50.0, seed=3))
+    tx, rx, echo_only = line.run(far, near)
+    out, pre = _run([tx], [rx])
+    assert erle(rx, pre[0], tx, 8.0, 10.0) >= 30.0
+    # after the burst: residual echo measured against the echo-only received signal
+    e_after = erle(rx, pre[0], tx, 12.0, 13.0)
+    assert e_after >= 20.0, e_after
+    # during it the near talker passes: error ≈ near speech (≥ 15 dB over the rest)
+    seg = slice(10 * FS, 12 * FS)
+    resid = pre[0, seg] - g711.law_round_trip(near[seg], line.law)
+    assert rms_dbm0(near[seg]) - rms_dbm0(resid) >= 15.0
+    # and the NLP lets it through: the output carries the near talker's level
+    assert abs(rms_dbm0(out[0, seg]) - rms_dbm0(near[seg])) <= 1.0
+
+
+# 4. NLP: the residual echo is inaudible (≤ 3 dB above the background noise in every 100 ms
+#    window of far-end single talk after convergence) for low and high-pitched voices, while
+#    near-end speech alone passes intact
+def test_04_nlp_inaudible_and_near_speech_intact():
+    voices = [0, 4, 8, 10]  # en-us male; en-gb, cmn, cmn female at pitch 90-99
+    refs, rxs = [], []
+    for k in voices:
+        far = _speech(k)[: 12 * FS]
+        far[9 * FS :] = 0.0  # far end silent from 9 s: then the near end talks alone
+        near = np.zeros_like(far)
+        near[9 * FS + 800 :] = _speech(7)[: 3 * FS - 800]
+        tx, rx, _ = Line(echo_path(6.0, 70.0, seed=4), noise_dbm0=-65.0).run(far, near)
+        refs.append(tx)
+        rxs.append(rx)
+    out, pre = _run(refs, rxs)
+    bg = rms_dbm0(noise(FS, -65.0))
+    for i in range(len(voices)):
+        w = out[i, 3 * FS : 9 * FS].reshape(-1, 800)
+        levels = [rms_dbm0(x) for x in w]
+        assert max(levels) <= bg + 3.0, (voices[i], max(levels))
+        seg = slice(9 * FS + 1600, 12 * FS)
+        assert np.max(np.abs(out[i, seg] - rxs[i][seg])) <= 1.0  # A-law "silence" is +8
+
+
+# 5. disabled canceller: the received audio passes untouched
+def test_05_disabled_passthrough():
+    tx, rx, _ = Line(echo_path(6.0, 20.0)).run(css(0.5))
+    st = echo.init(1)
+    st.enabled[0] = 0
+    out = np.zeros((1, BLOCK), np.float32)
+    for i in range(0, 3200, BLOCK):
+        r = rx[None, i : i + BLOCK].copy()
+        echo.process(st, r, tx[None, i : i + BLOCK].copy(), out)
+        assert np.array_equal(out, r)
