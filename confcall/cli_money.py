@@ -256,7 +256,7 @@ def card_redeem(ctx: click.Context, number: str, serial: str, pin: str) -> None:
 def card_expire(ctx: click.Context) -> None:
     """Mark every card past its expiry as expired."""
     from confcall.rating.cards import expire_cards
-    n = _store(ctx).run(expire_cards, datetime.now(timezone.utc))
+    n = _store(ctx).run(expire_cards, datetime.now(UTC))
     click.echo(f"{n} cards expired")
 
 
@@ -268,7 +268,7 @@ def card_expire(ctx: click.Context) -> None:
 def account_release_holds(ctx: click.Context, slack: int) -> None:
     """Give back credit held for calls that were never settled (a box died mid-call)."""
     from confcall.rating.credit import release_stale
-    refs = _store(ctx).run(release_stale, datetime.now(timezone.utc), slack)
+    refs = _store(ctx).run(release_stale, datetime.now(UTC), slack)
     click.echo(f"{len(refs)} holds released" + "".join(f"\n  {r}" for r in refs))
 
 

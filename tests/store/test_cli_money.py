@@ -1,5 +1,6 @@
 """The NOC commands, against both engines."""
 import csv
+from datetime import UTC
 
 import pytest
 from click.testing import CliRunner
@@ -70,11 +71,11 @@ def test_statement_command(db_url):
 
 
 def test_unknown_areas_report_and_conference_show(db_url):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from confcall.rating.cdr import LegRecord
     from confcall.store import Store
-    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     store = Store(db_url)
     try:
         ops.create_account(store, "+861088880000", "482913", now=now)
