@@ -29,6 +29,7 @@ class MediaService:
         self.engine = MediaEngine(len(batch), batch.laws, **kwargs)
         self.sounds: dict[str, int] = {}
         self._on_done: dict[int, Callable[[], None]] = {}
+        self._queue: dict[int, list[str]] = {}
         self.digit_listeners: dict[int, Callable[[DigitEvent], None]] = {}
 
     # -- sounds and prompts -----------------------------------------------------------------------
@@ -46,19 +47,66 @@ class MediaService:
 
     def play(self, channo: int, sound: str, on_done: Callable[[], None] | None = None) -> None:
         """Play ``sound`` to that channel only; ``on_done`` runs when it has been heard out."""
-        if sound not in self.sounds:
-            raise KeyError(f"no sound named {sound!r}; known: {', '.join(sorted(self.sounds))}")
+        self.play_sequence(channo, [sound], on_done)
+
+    def play_sequence(self, channo: int, sounds: list[str],
+                      on_done: Callable[[], None] | None = None) -> None:
+        """Play sounds one after another to one channel, replacing whatever it was hearing."""
+        missing = [s for s in sounds if s not in self.sounds]
+        if missing:
+            raise KeyError(f"no sound named {missing[0]!r}; known: "
+                           f"{', '.join(sorted(self.sounds))}")
         row = self._row(channo)
+        if not sounds:
+            self.stop(channo)
+            if on_done is not None:
+                on_done()
+            return
+        self._queue[row] = list(sounds[1:])
         if on_done is not None:
             self._on_done[row] = on_done
         else:
             self._on_done.pop(row, None)
-        self.engine.play(row, self.sounds[sound])
+        self.engine.play(row, self.sounds[sounds[0]])
 
     def stop(self, channo: int) -> None:
         row = self._row(channo)
         self._on_done.pop(row, None)
+        self._queue.pop(row, None)
         self.engine.stop_prompt(row)
+
+    # -- conferences ----------------------------------------------------------------------------
+    def conference_id(self, channo: int) -> int:
+        """A conference is named after its initiator's row: unique while that call lasts."""
+        return self._row(channo)
+
+    def join(self, channo: int, conf: int) -> None:
+        self.engine.join(self._row(channo), conf)
+
+    def leave(self, channo: int) -> None:
+        self.engine.leave(self._row(channo))
+
+    def hear_music(self, channo: int, on: bool) -> None:
+        self.engine.hear_music(self._row(channo), on)
+
+    def waiting_music(self, conf: int, sound: str | None) -> None:
+        self.engine.waiting_music(conf, None if sound is None else self.sounds[sound],
+                                  level_db=-6.0)
+
+    def background_music(self, conf: int, sound: str | None, level_db: float = -18.0) -> None:
+        self.engine.background_music(conf, None if sound is None else self.sounds[sound],
+                                     level_db)
+
+    def release(self, channo: int) -> None:
+        """The call on this channel ended: silence it and forget its DSP state."""
+        row = self._row(channo)
+        self._on_done.pop(row, None)
+        self._queue.pop(row, None)
+        self.digit_listeners.pop(channo, None)
+        self.engine.stop_prompt(row)
+        self.engine.leave(row)
+        self.engine.hear_music(row, False)
+        self.engine.reset_channel(row)
 
     # -- the tick -----------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -68,6 +116,11 @@ class MediaService:
 
     def _on_event(self, ev: Any) -> None:
         if isinstance(ev, PromptDone):
+            rest = self._queue.get(ev.chan)
+            if rest:
+                self.engine.play(ev.chan, self.sounds[rest.pop(0)])
+                return
+            self._queue.pop(ev.chan, None)
             cb = self._on_done.pop(ev.chan, None)
             if cb is not None:
                 cb()

@@ -18,6 +18,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from twisted.internet.defer import maybeDeferred
+
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent, Presentation
 
 from .media import MediaService
@@ -75,7 +77,7 @@ class OnHookRejector:
 
     def __init__(self, reactor: Any, media: MediaService, *, policy: OnHookPolicy = OnHookPolicy(),
                  on_request: Callable[[CallbackRequest], None],
-                 screen: Callable[[CallLeg], str | None] | None = None) -> None:
+                 screen: Callable[[CallLeg], Any] | None = None) -> None:
         self.reactor = reactor
         self.media = media
         self.policy = policy
@@ -85,11 +87,23 @@ class OnHookRejector:
         self.handled: list[tuple[CallLeg, str]] = []
 
     def offer(self, leg: CallLeg) -> None:
-        verdict = self._verdict(leg)
-        self.handled.append((leg, verdict))
-        log.info("access call from %r to %s on B%s: %s", leg.ani, leg.dnis, leg.chanpos, verdict)
         leg.proceeding()
         leg.progress(inband=True)
+        d = maybeDeferred(self._verdict, leg)
+
+        def broken(f: Any) -> str:
+            log.error("screening %r failed: %s", leg.ani, f.getErrorMessage())
+            return "failed"
+
+        d.addErrback(broken)
+        d.addCallback(lambda verdict: self._announce(leg, verdict))
+
+    def _announce(self, leg: CallLeg, verdict: str) -> None:
+        self.handled.append((leg, verdict))
+        log.info("access call from %r to %s on B%s: %s", leg.ani, leg.dnis, leg.chanpos, verdict)
+        if not leg.active:  # hung up while we looked the caller up
+            self._request(leg, verdict)
+            return
         guard = self.reactor.callLater(self.policy.max_announcement_s, self._clear, leg, verdict)
 
         def done() -> None:
@@ -108,13 +122,16 @@ class OnHookRejector:
         assert leg.channo is not None
         self.media.play(leg.channo, verdict, on_done=done)
 
-    def _verdict(self, leg: CallLeg) -> str:
+    def _verdict(self, leg: CallLeg) -> Any:
         if leg.presentation is not Presentation.ALLOWED or not leg.ani:
             return "no_ani"
-        if self.screen is not None:
-            refusal = self.screen(leg)
-            if refusal:
-                return refusal
+        if self.screen is None:
+            return self._rate_limited(leg)
+        d = maybeDeferred(self.screen, leg)
+        d.addCallback(lambda refusal: refusal or self._rate_limited(leg))
+        return d
+
+    def _rate_limited(self, leg: CallLeg) -> str:
         if not self.limiter.allow(leg.ani, float(self.reactor.seconds())):
             return "rate_limited"
         return "confirmed"

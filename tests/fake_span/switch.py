@@ -22,6 +22,7 @@ from confcall.dahdi.constants import Law
 from confcall.dahdi.pri import PriEvent, PriLink
 
 from .span import SimSpan
+from .voice import Voice
 
 __all__ = ["SimSwitch", "SimPhone", "CallRecord"]
 
@@ -36,11 +37,25 @@ class SimPhone:
     hangup_after: float | None = None
     reject_cause: int = 21
     speak: Callable[[int], bytes] | None = None
+    voice_hz: float | None = None
+    talk_on_answer: bool = False
     calls: list["CallRecord"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.behaviour not in ("answer", "busy", "no_answer", "unreachable", "reject"):
             raise ValueError(f"phone {self.number}: unknown behaviour {self.behaviour!r}")
+        self.voice = Voice(voice_hz=self.voice_hz)
+
+    def press(self, keys: str, **kwargs: float) -> None:
+        """Key DTMF into the line (real dual tones; see voice.Voice.press)."""
+        self.voice.press(keys, **kwargs)
+
+    def talk(self, on: bool = True) -> None:
+        self.voice.talking = on
+
+    @property
+    def last(self) -> "CallRecord":
+        return self.calls[-1]
 
 
 _ids = itertools.count(1)
@@ -127,7 +142,10 @@ class SimSwitch:
     def _attach(self, rec: CallRecord) -> None:
         ch = self.span.channel(rec.chanpos)
         ch.sink = rec.hear
-        ch.source = rec.phone.speak if rec.phone is not None else None
+        ch.source = None
+        if rec.phone is not None:
+            rec.phone.voice.law = int(self.law)
+            ch.source = rec.phone.speak or rec.phone.voice.produce
 
     def _detach(self, rec: CallRecord) -> None:
         ch = self.span.channel(rec.chanpos)
@@ -293,6 +311,8 @@ class SimSwitch:
         rec.answered_at = self._now()
         self._log(rec, "CONNECT")
         phone = rec.phone
+        if phone is not None and phone.talk_on_answer:
+            phone.talk(True)
         if phone is not None and phone.hangup_after is not None:
             rec._timers.append(self.reactor.callLater(phone.hangup_after, self.hangup, rec, 16))
 

@@ -1,0 +1,140 @@
+"""The conference's money port over ``confcall.rating``: credit per leg, rating at the end.
+
+Why a port: call control thinks in reactor seconds and prompts; rating thinks in UTC datetimes
+and ``MoneyError`` keys. This class translates both ways — a refused leg becomes a
+``Refusal`` carrying the prompt the initiator hears.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred, succeed
+
+from confcall.rating import MoneyError, ops
+from confcall.rating.control import LegCredit
+
+from .session import Refusal
+
+__all__ = ["RatingMoney", "AccessScreen", "PROMPT_FOR_ERROR"]
+
+PROMPT_FOR_ERROR = {
+    "number.blocked": "blocked_number",
+    "number.malformed": "invalid_number",
+    "funds.insufficient": "low_balance",
+    "account.locked": "account_locked",
+    "account.unknown": "unknown_account",
+    "rate.no_rate": "blocked_number",
+}
+
+
+class _Leg:
+    """A ``LegCredit`` spoken to in reactor seconds."""
+
+    def __init__(self, credit: LegCredit, to_dt: Callable[[float | None], datetime | None]):
+        self.credit = credit
+        self.to_dt = to_dt
+
+    def answered(self) -> None:
+        self.credit.answered()
+
+    def ended(self, started: float, answered: float | None, ended: float | None) -> Deferred[Any]:
+        return self.credit.ended(self.to_dt(started), self.to_dt(answered), self.to_dt(ended))
+
+    def failed(self) -> Deferred[Any]:
+        return self.credit.failed()
+
+
+class RatingMoney:
+    def __init__(self, reactor: Any, runner: Any, *, epoch: datetime | None = None,
+                 quota_s: int = 600, warnings_s: tuple[int, ...] = (60, 30)) -> None:
+        """``epoch``: the UTC time of reactor second 0 (virtual clocks); None = wall clock."""
+        self.reactor = reactor
+        self.runner = runner
+        self.epoch = epoch
+        self.quota_s = quota_s
+        self.warnings_s = warnings_s
+
+    def to_dt(self, seconds: float | None) -> datetime | None:
+        if seconds is None:
+            return None
+        if self.epoch is not None:
+            return self.epoch + timedelta(seconds=seconds)
+        return datetime.fromtimestamp(seconds, UTC)
+
+    def now(self) -> datetime:
+        dt = self.to_dt(float(self.reactor.seconds()))
+        assert dt is not None
+        return dt
+
+    def authorize(self, payer: str, conference_ref: str, leg_ref: str, dialled: str, *,
+                  on_warning: Callable[[str, int], None],
+                  on_exhausted: Callable[[str], None]) -> Deferred[_Leg]:
+        credit = LegCredit(self.reactor, self.runner, payer, conference_ref, leg_ref, dialled,
+                           on_warning=on_warning, on_exhausted=on_exhausted,
+                           quota_s=self.quota_s, warnings_s=self.warnings_s, now=self.now)
+
+        def refused(f: Any) -> Any:
+            if f.check(MoneyError):
+                err = f.value
+                raise Refusal(PROMPT_FOR_ERROR.get(err.key, "failed"), str(err))
+            return f
+
+        d = credit.authorize()
+        d.addCallbacks(lambda grant: _Leg(credit, self.to_dt), refused)
+        return d
+
+    def close_conference(self, payer: str, conference_ref: str, started: float,
+                         ended: float) -> Deferred[Any]:
+        return self.runner.call_plain(ops.close_conference, payer, conference_ref,
+                                      self.to_dt(started), self.to_dt(ended))
+
+    def account_status(self, number: str) -> Deferred[ops.Balance]:
+        return self.runner.call_plain(ops.balance, number)
+
+
+def _caller_state(session: Any, number: str) -> tuple[str, int]:
+    from confcall.rating.accounts import get_account
+    account = get_account(session, number)
+    return account.status, int(account.balance_fen - account.reserved_fen)
+
+
+class AccessScreen:
+    """Who may ask for a callback: a known, active account with at least ``min_balance_fen``.
+
+    Returns the prompt to refuse with (``unknown_account``, ``account_locked``, ``low_balance``)
+    or None, as a Deferred (the account is read in the DB thread pool).
+    """
+
+    def __init__(self, runner: Any, *, min_balance_fen: int = 100) -> None:
+        self.runner = runner
+        self.min_balance_fen = min_balance_fen
+
+    def payer_of(self, ani: str) -> str | None:
+        from confcall.rating.numbers import normalize
+        try:
+            return normalize(ani)
+        except MoneyError:
+            return None
+
+    def __call__(self, leg: Any) -> Deferred[str | None]:
+        number = self.payer_of(leg.ani)
+        if number is None:
+            return succeed("unknown_account")
+        d = self.runner.call(_caller_state, number)
+
+        def judged(state: tuple[str, int]) -> str | None:
+            status, available = state
+            if status != "active":
+                return "account_locked"
+            if available < self.min_balance_fen:
+                return "low_balance"
+            return None
+
+        def failed(f: Any) -> str:
+            if f.check(MoneyError) and f.value.key == "account.unknown":
+                return "unknown_account"
+            return f  # type: ignore[return-value]
+
+        d.addCallbacks(judged, failed)
+        return d

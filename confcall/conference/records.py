@@ -1,0 +1,51 @@
+"""Call records: every leg written when it starts and completed when it ends.
+
+Why at the start: a box that crashes mid-call must still show the leg (who, where, when it was
+seized) so it can be rated from the carrier's records or refunded; only the end time and cause
+are missing. ``MemoryRecords`` keeps them in a list (tests, demo without a DB);
+``StoreRecords`` writes them to the ``call_legs`` table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+
+from confcall.dahdi.legs import CallLeg
+
+__all__ = ["LegLog", "MemoryRecords"]
+
+
+@dataclass
+class LegLog:
+    reference: str
+    conference_ref: str
+    role: str  # access | callback | participant | service
+    direction: str
+    number: str
+    caller_id: str
+    trunk: str
+    channo: int | None
+    seized_at: float
+    answered_at: float | None = None
+    ended_at: float | None = None
+    cause: int | None = None
+
+
+@dataclass
+class MemoryRecords:
+    legs: dict[str, LegLog] = field(default_factory=dict)
+
+    def leg_started(self, conference_ref: str, leg: CallLeg, leg_ref: str,
+                    role: str) -> Deferred[Any]:
+        self.legs[leg_ref] = LegLog(leg_ref, conference_ref, role, leg.direction, leg.number,
+                                    leg.caller_id, leg.trunk.name, leg.channo, leg.seized_at)
+        return succeed(None)
+
+    def leg_ended(self, leg_ref: str, leg: CallLeg) -> Deferred[Any]:
+        rec = self.legs.get(leg_ref)
+        if rec is not None:
+            rec.channo = leg.channo if rec.channo is None else rec.channo
+            rec.answered_at, rec.ended_at, rec.cause = leg.answered_at, leg.ended_at, leg.cause
+        return succeed(None)
