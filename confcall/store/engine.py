@@ -11,6 +11,7 @@ PostgreSQL after a concurrent writer commits) and unique references, never on re
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,16 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     return create_engine(url, **kwargs)  # type: ignore[arg-type]
 
 
+def assert_off_reactor() -> None:
+    """Refuse database work on a running reactor's thread (it would stall every call)."""
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if reactor is not None and getattr(reactor, "running", False):
+        from twisted.python import threadable
+        if threadable.isInIOThread():
+            raise RuntimeError("database work on the reactor thread: use DbRunner "
+                               "(deferToThreadPool) instead")
+
+
 def rowcount(session: Session, statement: Any) -> int:
     """Execute an UPDATE/DELETE and return how many rows it touched."""
     result = session.execute(statement)
@@ -99,6 +110,7 @@ class Store:
         """Run ``fn(session, *args, **kwargs)`` in one transaction, re-running it on transient
         conflicts.  Business errors (``MoneyError``) commit what ``fn`` flagged to keep
         (failed-attempt counters) only if ``fn`` commits them itself; see ``cards.redeem``."""
+        assert_off_reactor()
         for attempt in range(retries + 1):
             try:
                 with self.sessions.begin() as session:

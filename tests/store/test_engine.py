@@ -123,3 +123,16 @@ def test_runner_keeps_sql_off_the_calling_thread(store):
     reactor.drain()
     assert results == [42] and seen["thread"] != threading.get_ident()
     assert failures[0].check(MoneyError) and "no account" in failures[0].getErrorMessage()
+
+
+def test_store_refuses_to_run_on_a_running_reactor_thread(store, monkeypatch):
+    import sys
+    from types import SimpleNamespace
+
+    from twisted.python import threadable
+    monkeypatch.setitem(sys.modules, "twisted.internet.reactor", SimpleNamespace(running=True))
+    monkeypatch.setattr(threadable, "isInIOThread", lambda: True)
+    with pytest.raises(RuntimeError, match="reactor thread"):
+        store.run(lambda s: s.execute(text("SELECT 1")).scalar())
+    monkeypatch.setattr(threadable, "isInIOThread", lambda: False)  # a pool thread: fine
+    assert store.run(lambda s: s.execute(text("SELECT 1")).scalar()) == 1
