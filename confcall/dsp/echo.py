@@ -15,7 +15,7 @@ How it works
   hybrid echo path (a dispersive part a few ms long after a bulk delay) converge much faster than
   with plain NLMS over 1024 taps. Gains are refreshed every ``SB`` = 40 samples (5 ms).
 * Double-talk detector, per 5 ms sub-block: (a) power form of the Geigel test: the rx power
-  exceeds the largest far-end sub-block power of the last tail (``GEIGEL``) (checked on the coming
+  exceeds half the largest far-end sub-block power of the last tail (``GEIGEL``) (checked on the coming
   sub-block before adapting on it when the chunk holds it whole); (b) once converged, the
   error power exceeds -3 dB of the rx power (echo alone leaves a residual far lower) while
   the rx power is above the background and within 30 dB of the far end. A
@@ -27,8 +27,9 @@ How it works
 * NLP, decided per sub-block on that sub-block's own error, while the far end is active: the
   sub-block is replaced by comfort noise at the background level (minimum of the error's
   sub-block power, rising 1 dB/s) if the error is ``NLP_DB`` (15 dB) below the far-end peak of
-  the last tail, or 9 dB below the rx level, or if the rx power left over by the echo estimate
-  (rx power - estimate power, the near end's share) is under a quarter of the error power. A
+  the last tail, or, once converged, 9 dB below the rx level or if the rx power left over by the
+  echo estimate (rx power - estimate power, the near end's share) is under a quarter of the
+  error power. A
   near-end talker makes up most of the error and is louder than that, so double talk passes;
   a near-end talker more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
 
@@ -58,7 +59,7 @@ CONVERGED = 25.0  # dB of ERLE (estimate) from which the filter counts as conver
 DT_ERR = 0.5  # converged and error above this share of the rx power: double talk
 NLP_RX = 8.0  # ... or the error is 9 dB below the rx power (echo only, partly cancelled)
 ROBUST = 2.0  # error clip, in units of the usual residual's RMS, once converged
-GEIGEL = 1.0  # rx sub-block power above this share of the far-end maximum: double talk
+GEIGEL = 0.5  # rx sub-block power above this share of the far-end maximum: double talk
 _DBM0_MS = (32768.0 * 10.0 ** (-3.14 / 20.0)) ** 2 / 2.0
 FAR_ACTIVE = _DBM0_MS * 10.0 ** (-45.0 / 10.0)
 DELTA = TAPS * _DBM0_MS * 10.0 ** (-60.0 / 10.0)  # regularisation of the normalisation
@@ -265,5 +266,5 @@ def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale):
     else:
         noise[c] = np.float32(noise[c] * 1.0012)
     near = pr - py  # what the echo estimate leaves of the rx power: the near end's share
-    supp[c] = 1 if active and (pe * 10.0 ** (NLP_DB / 10.0) < fm or pe * NLP_RX < pr
-                               or near < 0.25 * pe) else 0
+    supp[c] = 1 if active and (pe * 10.0 ** (NLP_DB / 10.0) < fm or (
+        converged and (pe * NLP_RX < pr or near < 0.25 * pe))) else 0

@@ -28,7 +28,8 @@ How to use it
     eng.join(ch, conf=3); eng.play(ch, pid)    # from any thread
     eng.process_tick(rx_codes, tx_codes)       # tests: step in virtual time
     eng.start(read, write)                     # production: own thread; read(rx) blocks for
-    eng.stop()                                 # the next tick and returns False to stop
+    eng.stop()                                 # the next tick and returns False to stop;
+                                               # eng.wait() joins a thread that ended so
 
 ``on_event`` receives ``DigitEvent`` and ``PromptDone`` records.
 """
@@ -148,7 +149,15 @@ class MediaEngine:
         self._thread = threading.Thread(target=loop, name="media", daemon=True)
         self._thread.start()
 
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the media thread to end by itself (its tick source returned False)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self._thread = None
+
     def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop after the current tick (the tick source may still block until its next tick)."""
         self._running = False
         if self._thread is not None:
             self._thread.join(timeout)
