@@ -1,10 +1,15 @@
 """Subscriber accounts: E.164 number, home area, status, keypad PIN (argon2id + pepper).
 
-Functions take an open session.  Those that must *record* a failure (wrong PIN) return the
-refusal instead of raising it, so the failure counter commits; ``ops`` raises it afterwards.
+Functions take an open session.  argon2 (~100 ms) never runs inside a transaction — on
+SQLite that would hold the write lock for every other box and call: a PIN check is
+``pin_state`` (short read), ``secrets_.verify_pin`` (no transaction), then ``record_pin_check``
+(short write: count the failure and maybe lock, or reset the counter).  Functions that must
+*record* a failure return the refusal instead of raising it, so the counter commits; ``ops``
+raises it afterwards.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -13,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from confcall.store.models import Account, RatePlan
 
-from . import secrets_
 from .errors import MoneyError
 from .numbers import area_of_number, normalize
 
@@ -22,11 +26,13 @@ __all__ = [
     "PIN_LOCK",
     "PIN_MAX",
     "PIN_MIN",
-    "authenticate",
-    "change_pin",
+    "PinState",
     "check_pin_format",
     "create_account",
     "get_account",
+    "pin_state",
+    "record_pin_check",
+    "set_pin",
     "set_status",
 ]
 
@@ -56,10 +62,11 @@ def get_account(session: Session, number: str, *, for_update: bool = False) -> A
     return account
 
 
-def create_account(session: Session, number: str, pin: str, now: datetime,
+def create_account(session: Session, number: str, pin_hash: str, now: datetime,
                    home_area: str | None = None, plan: str | None = None) -> Account:
+    """Insert an account; ``pin_hash`` from ``secrets_.hash_pin`` (computed beforehand,
+    outside the transaction, after ``check_pin_format``)."""
     e164 = normalize(number)
-    check_pin_format(pin)
     if home_area is None:
         home_area = area_of_number(session, e164)
         if home_area is None:
@@ -73,9 +80,9 @@ def create_account(session: Session, number: str, pin: str, now: datetime,
         plan_id = session.scalar(select(RatePlan.id).where(RatePlan.name == plan))
         if plan_id is None:
             raise MoneyError("rate.plan_unknown", plan=plan)
-    account = Account(number=e164, home_area=home_area, status="active",
-                      pin_hash=secrets_.hash_pin(pin), balance_fen=0, reserved_fen=0,
-                      plan_id=plan_id, pin_failures=0, card_failures=0, created_at=now)
+    account = Account(number=e164, home_area=home_area, status="active", pin_hash=pin_hash,
+                      balance_fen=0, reserved_fen=0, plan_id=plan_id, pin_failures=0,
+                      card_failures=0, created_at=now)
     session.add(account)
     session.flush()
     return account
@@ -92,41 +99,49 @@ def set_status(session: Session, number: str, status: str) -> Account:
     return account
 
 
-def authenticate(session: Session, number: str, pin: str,
-                 now: datetime) -> Account | MoneyError:
-    """The account if ``pin`` is right; otherwise the refusal (failures are counted and
-    committed: after MAX_PIN_FAILURES the account refuses PINs for PIN_LOCK)."""
+@dataclass(frozen=True)
+class PinState:
+    account_id: int
+    number: str
+    pin_hash: str
+
+
+def pin_state(session: Session, number: str, now: datetime) -> PinState | MoneyError:
+    """What a PIN check needs, or why no PIN may be tried now (locked account/lockout)."""
     account = get_account(session, number)
     if account.status != "active":
         return MoneyError("account.locked", number=account.number)
     if account.pin_locked_until is not None and account.pin_locked_until > now:
         return MoneyError("account.pin_locked", number=account.number,
                           until=f"{account.pin_locked_until:%Y-%m-%d %H:%M} UTC")
-    if secrets_.verify_pin(account.pin_hash, pin):
-        if account.pin_failures:
-            account.pin_failures, account.pin_locked_until = 0, None
-        if secrets_.needs_rehash(account.pin_hash):
-            account.pin_hash = secrets_.hash_pin(pin)
-        return account
-    failures = session.execute(update(Account).where(Account.id == account.id)
+    return PinState(account.id, account.number, account.pin_hash)
+
+
+def record_pin_check(session: Session, state: PinState, ok: bool,
+                     now: datetime) -> MoneyError | None:
+    """Count a wrong PIN (after MAX_PIN_FAILURES: no PIN accepted for PIN_LOCK) or reset the
+    counter after a right one.  Returns the refusal for a wrong PIN."""
+    if ok:
+        session.execute(update(Account).where(Account.id == state.account_id,
+                                              Account.pin_failures != 0)
+                        .values(pin_failures=0, pin_locked_until=None))
+        return None
+    failures = session.execute(update(Account).where(Account.id == state.account_id)
                                .values(pin_failures=Account.pin_failures + 1)
                                .returning(Account.pin_failures)).scalar_one()
     if failures >= MAX_PIN_FAILURES:
         until = now + PIN_LOCK
-        session.execute(update(Account).where(Account.id == account.id)
+        session.execute(update(Account).where(Account.id == state.account_id)
                         .values(pin_locked_until=until, pin_failures=0))
-        return MoneyError("account.pin_locked", number=account.number,
+        return MoneyError("account.pin_locked", number=state.number,
                           until=f"{until:%Y-%m-%d %H:%M} UTC")
     return MoneyError("pin.wrong")
 
 
-def change_pin(session: Session, number: str, old: str, new: str, confirm: str,
-               now: datetime) -> Account | MoneyError:
-    if new != confirm:
-        raise MoneyError("pin.mismatch")
-    check_pin_format(new)
-    result = authenticate(session, number, old, now)
-    if isinstance(result, MoneyError):
-        return result
-    result.pin_hash = secrets_.hash_pin(new)
-    return result
+def set_pin(session: Session, state: PinState, new_hash: str) -> MoneyError | None:
+    """Replace the PIN hash, unless it changed since ``state`` was read (a concurrent change:
+    the caller must start again rather than silently overwrite it)."""
+    n = session.execute(update(Account).where(Account.id == state.account_id,
+                                              Account.pin_hash == state.pin_hash)
+                        .values(pin_hash=new_hash).returning(Account.id)).first()
+    return None if n is not None else MoneyError("pin.wrong")

@@ -18,7 +18,7 @@ from confcall.store import Store
 from confcall.store.models import Conference, LedgerEntry, Leg
 from confcall.store.types import utc
 
-from . import accounts, cards, cdr, credit, ledger, rates
+from . import accounts, cards, cdr, credit, ledger, rates, secrets_
 from .errors import MoneyError
 from .numbers import classify_dialled
 
@@ -100,8 +100,10 @@ class Statement:
 
 def create_account(store: Store, number: str, pin: str, home_area: str | None = None,
                    plan: str | None = None, now: datetime | None = None) -> str:
-    return _run(store, lambda s: accounts.create_account(s, number, pin, _now(now), home_area,
-                                                         plan).number)
+    accounts.check_pin_format(pin)
+    pin_hash = secrets_.hash_pin(pin)  # ~100 ms: outside the transaction
+    return _run(store, lambda s: accounts.create_account(s, number, pin_hash, _now(now),
+                                                         home_area, plan).number)
 
 
 def lock_account(store: Store, number: str) -> None:
@@ -112,17 +114,29 @@ def unlock_account(store: Store, number: str) -> None:
     _run(store, lambda s: accounts.set_status(s, number, "active") and None)
 
 
+def _check_pin(store: Store, number: str, pin: str, now: datetime) -> accounts.PinState:
+    state = _run(store, accounts.pin_state, number, now)
+    ok = secrets_.verify_pin(state.pin_hash, pin)  # ~100 ms: no transaction open
+    _run(store, accounts.record_pin_check, state, ok, now)
+    if secrets_.needs_rehash(state.pin_hash):  # parameters were raised: upgrade the hash
+        _run(store, accounts.set_pin, state, secrets_.hash_pin(pin))
+    return state
+
+
 def authenticate(store: Store, number: str, pin: str, now: datetime | None = None) -> str:
-    return _run(store, lambda s: _number(accounts.authenticate(s, number, pin, _now(now))))
-
-
-def _number(result: Any) -> Any:
-    return result if isinstance(result, MoneyError) else result.number
+    """The account's E.164 number if ``pin`` is right; MoneyError otherwise (wrong PIN,
+    lockout after repeated failures, locked account, unknown number)."""
+    return _check_pin(store, number, pin, _now(now)).number
 
 
 def change_password(store: Store, number: str, old: str, new: str, confirm: str,
                     now: datetime | None = None) -> None:
-    _run(store, lambda s: _number(accounts.change_pin(s, number, old, new, confirm, _now(now))))
+    if new != confirm:
+        raise MoneyError("pin.mismatch")
+    accounts.check_pin_format(new)
+    state = _check_pin(store, number, old, _now(now))
+    new_hash = secrets_.hash_pin(new)
+    _run(store, accounts.set_pin, state, new_hash)
 
 
 def balance(store: Store, number: str) -> Balance:

@@ -142,3 +142,24 @@ def test_statement(store):
     st = ops.statement(store, BEIJING, NOW + timedelta(hours=1), NOW + timedelta(days=2))
     assert (st.opening_fen, st.closing_fen) == (1000, 700)
     assert [e[1:3] for e in st.entries] == [("adjustment", -300)]
+
+
+def test_argon2_never_runs_inside_a_transaction(store, monkeypatch):
+    from confcall.rating import secrets_
+    seen = []
+    real_hash, real_verify = secrets_.hash_pin, secrets_.verify_pin
+
+    def hash_pin(pin):
+        seen.append(store.engine.pool.checkedout())
+        return real_hash(pin)
+
+    def verify_pin(stored, pin):
+        seen.append(store.engine.pool.checkedout())
+        return real_verify(stored, pin)
+
+    monkeypatch.setattr(secrets_, "hash_pin", hash_pin)
+    monkeypatch.setattr(secrets_, "verify_pin", verify_pin)
+    funded(store, amount=0)
+    ops.authenticate(store, BEIJING, PIN, now=NOW)
+    ops.change_password(store, BEIJING, PIN, "593017", "593017", now=NOW)
+    assert seen and set(seen) == {0}  # no connection (so no transaction, no lock) held
