@@ -32,6 +32,7 @@ __all__ = [
     "authorize_leg",
     "balance",
     "change_password",
+    "check_caller",
     "close_conference",
     "create_account",
     "export_rates",
@@ -144,6 +145,22 @@ def balance(store: Store, number: str) -> Balance:
         acc = accounts.get_account(s, number)
         return Balance(acc.number, acc.balance_fen, acc.reserved_fen)
     return _run(store, fn)
+
+
+def check_caller(store: Store, ani: str, min_available_fen: int = 1) -> Balance:
+    """Access-number check before accepting a callback request: the caller's account exists,
+    is active and has at least ``min_available_fen`` free.  Raises ``account.unknown``,
+    ``account.locked`` or ``funds.insufficient`` (texts suitable for the announcement)."""
+    b = balance(store, ani)
+
+    def status(s: Session) -> str:
+        return accounts.get_account(s, ani).status
+    if _run(store, status) != "active":
+        raise MoneyError("account.locked", number=b.number)
+    if b.available_fen < min_available_fen:
+        raise MoneyError("funds.insufficient", needed=min_available_fen,
+                         available=b.available_fen)
+    return b
 
 
 def recharge_by_card(store: Store, number: str, serial: str, pin: str,

@@ -163,3 +163,15 @@ def test_argon2_never_runs_inside_a_transaction(store, monkeypatch):
     ops.authenticate(store, BEIJING, PIN, now=NOW)
     ops.change_password(store, BEIJING, PIN, "593017", "593017", now=NOW)
     assert seen and set(seen) == {0}  # no connection (so no transaction, no lock) held
+
+
+def test_check_caller_for_the_access_number(store):
+    with pytest.raises(MoneyError, match="no account"):
+        ops.check_caller(store, BEIJING)
+    funded(store, amount=50)
+    assert ops.check_caller(store, BEIJING, min_available_fen=50).available_fen == 50
+    with pytest.raises(MoneyError, match="balance too low: 100 fen needed, 50 fen"):
+        ops.check_caller(store, BEIJING, min_available_fen=100)
+    ops.lock_account(store, BEIJING)
+    with pytest.raises(MoneyError, match="is locked"):
+        ops.check_caller(store, BEIJING)
