@@ -124,6 +124,31 @@ def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
 
 
 @njit(nogil=True, cache=True, fastmath=True)
+def _dot(w, x, o):
+    """sum_j w[j] x[o + j], j < TAPS (float32, vectorised)."""
+    y = np.float32(0.0)
+    for j in range(TAPS):
+        y += w[j] * x[o + j]
+    return y
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _wdot(g, x, o):
+    """sum_j g[j] x[o + j]^2."""
+    y = np.float32(0.0)
+    for j in range(TAPS):
+        v = x[o + j]
+        y += g[j] * v * v
+    return y
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _update(w, g, x, o, k):
+    for j in range(TAPS):
+        w[j] += k * g[j] * x[o + j]
+
+
+@njit(nogil=True, cache=True, fastmath=True)
 def _gains(w, g, c):
     s = 0.0
     for j in range(TAPS):
@@ -159,9 +184,7 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
             p = p0 + i
             xr = ref[c, i]
             o = p - TAPS + 1
-            y = np.float32(0.0)
-            for j in range(TAPS):
-                y += wc[j] * bc[o + j]
+            y = _dot(wc, bc, o)
             d = rx[c, i]
             e = d - y
             # robust step: once converged, errors far above the usual residual are clipped,
@@ -191,22 +214,15 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     pe4 = 0.0
                     for q in range(0, SB, 4):
                         o4 = o + q
-                        y4 = np.float32(0.0)
-                        for j in range(TAPS):
-                            y4 += wc[j] * bc[o4 + j]
+                        y4 = _dot(wc, bc, o4)
                         e4 = rx[c, i + q] - y4
                         pe4 += e4 * e4
                     if pe4 * 4.0 / SB > DT_ERR * pa / SB:
                         hang[c] = DT_HANG
                         dt[c] = 1
             if hang[c] == 0 and far_max[c] > FAR_ACTIVE:
-                den = np.float32(DELTA)
-                for j in range(TAPS):
-                    v = bc[o + j]
-                    den += gc[j] * v * v
-                k = np.float32(MU) * ea / den
-                for j in range(TAPS):
-                    wc[j] += k * gc[j] * bc[o + j]
+                den = np.float32(DELTA) + _wdot(gc, bc, o)
+                _update(wc, gc, bc, o, np.float32(MU) * ea / den)
             elif hang[c] > 0:
                 hang[c] -= 1
             out[c, i] = e

@@ -1,0 +1,114 @@
+"""DSP benchmark: per-kernel µs per tick and channels per core in real time.
+
+Run: ``.venv/bin/python bench/bench_dsp.py [--nchan 960] [--ticks 50]``
+
+960 channels (32 E1 spans) in conferences of 3-8 members, every channel talking noise-like
+audio at -20 dBm0 so the echo cancellers adapt and the mixer has work; timings are on one
+thread (one core). "Channels per core" = nchan × 20 ms / (time of one tick).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
+
+import numpy as np  # noqa: E402
+
+from confcall.dsp import BLOCK, MediaEngine, dtmf, echo, g711, keysuppress, mixer  # noqa: E402
+
+TICK_S = BLOCK / 8000.0
+
+
+def _engine(nchan: int, echo_on: bool, rng) -> MediaEngine:
+    laws = np.where(np.arange(nchan) % 2 == 0, g711.LAW_ALAW, g711.LAW_MULAW).astype(np.int8)
+    eng = MediaEngine(nchan, laws, echo_cancel=echo_on)
+    c, k = 0, 0
+    while c < nchan:
+        size = min(int(rng.integers(3, 9)), nchan - c)
+        for m in range(size):
+            eng.join(c + m, k)
+        c += size
+        k += 1
+    music = (3000 * np.sin(np.arange(8000) * 0.2)).astype(np.int16)
+    mid = eng.register_sound(music)
+    for kk in range(0, k, 4):
+        eng.background_music(kk, mid, -20.0)
+    return eng
+
+
+def _input(nchan: int, ticks: int, rng) -> np.ndarray:
+    lin = rng.normal(0, dtmf.dbm0_amplitude(-20.0) / np.sqrt(2), (ticks, nchan, BLOCK))
+    codes = np.empty(lin.shape, np.uint8)
+    for c in range(nchan):
+        f = g711.alaw_encode if c % 2 == 0 else g711.ulaw_encode
+        codes[:, c] = f(np.clip(np.round(lin[:, c]), -32768, 32767).astype(np.int16))
+    return codes
+
+
+def _stages(eng: MediaEngine, rx: np.ndarray, tx: np.ndarray) -> dict:
+    t = {}
+    t0 = time.perf_counter()
+    g711.decode(rx, eng.law, eng.lin)
+    t1 = time.perf_counter()
+    echo.process(eng.echo, eng.lin, eng.sent, eng.clean)
+    t2 = time.perf_counter()
+    dtmf.rx(eng.dtmf, eng.clean, eng.events)
+    t3 = time.perf_counter()
+    keysuppress.process(eng.ks, eng.clean, eng.dtmf.kfirst, eng.dtmf.klast, eng.delayed)
+    t4 = time.perf_counter()
+    mixer.mix(eng.mix, eng.bank, eng.delayed, eng.out, eng.done, eng.done_id)
+    t5 = time.perf_counter()
+    g711.encode(eng.out, eng.law, tx)
+    t6 = time.perf_counter()
+    eng.sent, eng.out = eng.out, eng.sent
+    t.update(decode=t1 - t0, echo=t2 - t1, dtmf=t3 - t2, keysuppress=t4 - t3, mix=t5 - t4,
+             encode=t6 - t5)
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nchan", type=int, default=960)
+    ap.add_argument("--ticks", type=int, default=50)
+    ap.add_argument("--echo-ticks", type=int, default=10)
+    a = ap.parse_args()
+    rng = np.random.default_rng(1)
+    n = a.nchan
+    codes = _input(n, max(a.ticks, a.echo_ticks) + 5, rng)
+    tx = np.zeros((n, BLOCK), np.uint8)
+    print(f"confcall DSP benchmark: {n} channels, conferences of 3-8, 160-sample ticks, "
+          f"1 thread, numba cache {os.environ['NUMBA_CACHE_DIR']}")
+
+    for echo_on, ticks in ((False, a.ticks), (True, a.echo_ticks)):
+        eng = _engine(n, echo_on, rng)
+        for k in range(3):  # warm-up (compile or load from cache), applies commands
+            eng.process_tick(codes[k], tx)
+        acc: dict = {}
+        for k in range(ticks):
+            for name, v in _stages(eng, codes[3 + k], tx).items():
+                acc[name] = acc.get(name, 0.0) + v
+        t0 = time.perf_counter()
+        for k in range(ticks):
+            eng.process_tick(codes[3 + k], tx)
+        whole = (time.perf_counter() - t0) / ticks
+        label = "with 128 ms echo canceller" if echo_on else "echo canceller off"
+        print(f"\n== whole chain, {label}: {whole * 1e3:.2f} ms per tick for {n} channels "
+              f"-> {n * TICK_S / whole:,.0f} channels per core in real time")
+        for name, v in acc.items():
+            per = v / ticks
+            if not echo_on and name == "echo":
+                continue
+            if echo_on and name != "echo":
+                continue
+            print(f"   {name:12s} {per * 1e6:10.1f} µs/tick  {per / n * 1e6:8.3f} µs/channel-tick"
+                  f"  -> {n * TICK_S / per:>12,.0f} channels/core for this stage")
+
+
+if __name__ == "__main__":
+    main()
