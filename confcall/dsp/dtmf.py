@@ -95,6 +95,11 @@ NB = FREQS.size  # 18 bins: 0-3 rows, 4-7 columns, 8-12 row guards, 13-17 column
 _OMEGA = 2.0 * np.pi * FREQS / FS
 COS_T = np.cos(np.outer(_OMEGA, np.arange(HB))).astype(np.float32)
 SIN_T = (-np.sin(np.outer(_OMEGA, np.arange(HB)))).astype(np.float32)
+NBP = 24  # bins padded to a multiple of 8 (SIMD lanes)
+#: (HB, 2 * NBP): cos of each bin then -sin of each bin, per sample of the half-block
+CS_T = np.zeros((HB, 2 * NBP), np.float32)
+CS_T[:, :NB] = COS_T.T
+CS_T[:, NBP : NBP + NB] = SIN_T.T
 ROT_RE = np.cos(-np.outer(np.arange(3), _OMEGA) * HB)  # (3, NB): e^{-jωHBk}
 ROT_IM = np.sin(-np.outer(np.arange(3), _OMEGA) * HB)
 
@@ -132,11 +137,12 @@ class DtmfState:
         self.kfirst = np.full(nchan, -1, np.int32)
         self.klast = np.full(nchan, -1, np.int32)
         self.scratch = np.zeros(NB, np.float64)
+        self.acc = np.zeros(2 * NBP, np.float32)
 
     def arrays(self) -> tuple:
         return (self.hbuf, self.hpos, self.hre, self.him, self.hen, self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
-                self.lastpres, self.kfirst, self.klast, self.scratch)
+                self.lastpres, self.kfirst, self.klast, self.scratch, self.acc)
 
 
 def init(nchan: int) -> DtmfState:
@@ -164,7 +170,8 @@ def rx(st: DtmfState, x: np.ndarray, ev: Events) -> int:
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _halfblock(c, hbuf, hre, him, hen):
+def _halfblock(c, hbuf, hre, him, hen, acc):
+    """Shift the half-block history and add the DFT of the half-block just completed."""
     for j in range(2):
         hen[c, j] = hen[c, j + 1]
         for b in range(NB):
@@ -174,15 +181,15 @@ def _halfblock(c, hbuf, hre, him, hen):
     for m in range(HB):
         e += hbuf[c, m] * hbuf[c, m]
     hen[c, 2] = e
+    for b in range(2 * NBP):
+        acc[b] = 0.0
+    for m in range(HB):  # vectorised across the (padded) bins
+        v = hbuf[c, m]
+        for b in range(2 * NBP):
+            acc[b] += v * CS_T[m, b]
     for b in range(NB):
-        xr = np.float32(0.0)
-        xi = np.float32(0.0)
-        for m in range(HB):
-            v = hbuf[c, m]
-            xr += v * COS_T[b, m]
-            xi += v * SIN_T[b, m]
-        hre[c, 2, b] = xr
-        him[c, 2, b] = xi
+        hre[c, 2, b] = acc[b]
+        him[c, 2, b] = acc[NBP + b]
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -332,7 +339,7 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
 
 @njit(nogil=True, cache=True)
 def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc, miss,
-        lastpres, kfirst, klast, P, ev_chan, ev_kind, ev_digit, ev_time):
+        lastpres, kfirst, klast, P, acc, ev_chan, ev_kind, ev_digit, ev_time):
     nch, n = x.shape
     nev = 0
     for c in range(nch):
@@ -350,7 +357,7 @@ def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dp
                 hpos[c] = p
                 continue
             hpos[c] = 0
-            _halfblock(c, hbuf, hre, him, hen)
+            _halfblock(c, hbuf, hre, him, hen, acc)
             nhb[c] += 1
             evid = False
             if nhb[c] >= 2:
