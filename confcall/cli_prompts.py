@@ -51,17 +51,20 @@ def prompts(ctx: click.Context, directory: Path | None) -> None:
 
 @prompts.command("build")
 @click.option("--lang", type=click.Choice([*LANGS, "all"]), default="all", show_default=True)
+@click.option("--key", "keys", multiple=True, metavar="KEY",
+              help="Only this key (repeatable); default every key.")
 @click.option("--force", is_flag=True, help="Render every key again, changed or not.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="espeak-ng/sox processes at once (default 2 × CPUs, at most 8).")
 @click.pass_context
-def build_cmd(ctx: click.Context, lang: str, force: bool, jobs: int | None) -> None:
+def build_cmd(ctx: click.Context, lang: str, keys: tuple[str, ...], force: bool,
+              jobs: int | None) -> None:
     """Render the catalog with espeak-ng (only what changed) and make the default music."""
     from confcall.prompts.music import build_default_music
 
     langs = LANGS if lang == "all" else (lang,)
     with _errors():
-        report = build(langs, directory=_dir(ctx), force=force, jobs=jobs)
+        report = build(langs, keys=keys or None, directory=_dir(ctx), force=force, jobs=jobs)
         music = build_default_music(_dir(ctx), force=force)
     click.echo(f"prompts {', '.join(langs)}: {report} → {_dir(ctx)}")
     click.echo(f"music: {music}")

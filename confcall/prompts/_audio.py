@@ -143,8 +143,9 @@ def set_level(audio: np.ndarray, target_dbfs: float, *, active: bool = True) -> 
 
 
 def convert_file(src: str | Path, dst: Path, target_dbfs: float, *, trim: bool = True,
-                 stdin: bytes | None = None) -> np.ndarray:
-    """sox-convert ``src`` to the telephone format, level it, write ``dst`` atomically."""
+                 stdin: bytes | None = None, active: bool = True) -> np.ndarray:
+    """sox-convert ``src`` to the telephone format, level it (active level for speech, whole
+    file RMS for music: ``active=False``), write ``dst`` atomically."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.sox.", suffix=".wav", dir=dst.parent)
     os.close(fd)
@@ -157,6 +158,6 @@ def convert_file(src: str | Path, dst: Path, target_dbfs: float, *, trim: bool =
     if len(raw) < FRAME:
         raise PromptError(f"{src if stdin is None else 'TTS output'} holds no sound "
                           f"(nothing left after trimming silence)")
-    out = set_level(raw, target_dbfs)
+    out = set_level(raw, target_dbfs, active=active)
     write_wav(dst, out)
     return out

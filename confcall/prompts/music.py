@@ -136,7 +136,7 @@ def import_music(path: str | Path, directory: str | Path | None = None) -> Path:
     if not src.is_file():
         raise PromptError(f"music file {src} does not exist or is not a file")
     dst = prompt_dir(directory) / "music" / "operator.wav"
-    out = convert_file(src, dst, MUSIC_DBFS)
+    out = convert_file(src, dst, MUSIC_DBFS, active=False)
     if len(out) < RATE:
         dst.unlink()
         raise PromptError(f"music file {src} is shorter than one second once silence is trimmed")
