@@ -1,7 +1,8 @@
 """Rate many legs at once with numpy (bulk re-rating, the benchmark, reconciliation).
 
-Same rules as ``tariff.Plan.charge`` (see there), computed over arrays: longest-prefix match by
-one ``searchsorted`` per prefix length present in the table, then increments, connect fee,
+Same rules as ``tariff.Plan.charge`` (see there), computed over arrays in one numba kernel
+(``nogil``, cached on disk): per leg, the longest-prefix match is a binary search in the sorted
+prefixes of each length present in the table (longest first), then increments, connect fee,
 minimum charge and the plan's rounding in int64 arithmetic.  Keys that have several time
 periods are left to the exact scalar path (``needs_scalar``), so results are always identical
 to ``Plan.charge`` — a test checks this on random legs.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from numba import njit
 
 from .numbers import CLASSES
 from .tariff import Plan, RateRow
@@ -37,6 +39,47 @@ def encode_numbers(e164: list[str]) -> tuple[np.ndarray, np.ndarray]:
     digits = [n.lstrip("+") for n in e164]
     return (np.array([int(d) for d in digits], dtype=np.int64),
             np.array([len(d) for d in digits], dtype=np.int64))
+
+
+@njit(nogil=True, cache=True)
+def _rate_kernel(numbers, ndigits, classes, durations, class_row, lengths, starts, prefixes,
+                 prefix_rows, price, initial, subsequent, connect, minimum, free, round_add,
+                 pow10, out_row, out_billed, out_amount):  # pragma: no cover - compiled
+    n_len = lengths.shape[0]
+    for i in range(numbers.shape[0]):
+        row = class_row[classes[i]]
+        for k in range(n_len):
+            shift = ndigits[i] - lengths[k]
+            if shift < 0:
+                continue
+            lead = numbers[i] // pow10[shift]
+            lo, hi = starts[k], starts[k + 1]
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if prefixes[mid] < lead:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < starts[k + 1] and prefixes[lo] == lead:
+                row = prefix_rows[lo]
+                break
+        out_row[i] = row
+        d = durations[i]
+        if row < 0 or d <= free[row]:
+            out_billed[i] = 0
+            out_amount[i] = 0
+            continue
+        rest = d - free[row]
+        ini = initial[row]
+        billed = ini
+        if rest > ini:
+            sub = subsequent[row]
+            billed = ini + (rest - ini + sub - 1) // sub * sub
+        usage = (billed * price[row] + round_add) // 60
+        amount = usage + connect[row]
+        amount = max(amount, minimum[row])
+        out_billed[i] = billed
+        out_amount[i] = amount
 
 
 class VectorRater:
@@ -69,35 +112,27 @@ class VectorRater:
                                    np.array([i for _, i in items], dtype=np.int64)))
         self.class_row = np.array([key_row.get(c, -1) for c in CLASSES], dtype=np.int64)
         self.round_add = _ROUND_ADD[plan.rounding]
-
-    def match(self, numbers: np.ndarray, ndigits: np.ndarray,
-              classes: np.ndarray) -> np.ndarray:
-        row = self.class_row[classes]
-        done = np.zeros(len(numbers), dtype=bool)
-        for n, prefixes, rows in self.by_length:
-            shift = ndigits - n
-            ok = ~done & (shift >= 0)
-            lead = numbers // _POW10[np.clip(shift, 0, 18)]
-            pos = np.searchsorted(prefixes, lead)
-            pos = np.minimum(pos, len(prefixes) - 1)
-            hit = ok & (prefixes[pos] == lead)
-            row = np.where(hit, rows[pos], row)
-            done |= hit
-        return row
+        self.lengths = np.array([n for n, _, _ in self.by_length], dtype=np.int64)
+        self.starts = np.cumsum([0] + [len(p) for _, p, _ in self.by_length]).astype(np.int64)
+        self.prefixes = np.concatenate([p for _, p, _ in self.by_length] or
+                                       [np.zeros(0, dtype=np.int64)])
+        self.prefix_rows = np.concatenate([r for _, _, r in self.by_length] or
+                                          [np.zeros(0, dtype=np.int64)])
 
     def rate(self, numbers: np.ndarray, ndigits: np.ndarray, classes: np.ndarray,
              durations: np.ndarray, answered_at: list[datetime] | None = None,
              e164: list[str] | None = None) -> VectorResult:
-        row = self.match(numbers, ndigits, classes)
-        d = durations.astype(np.int64)
-        free, ini, sub = self.free[row], self.initial[row], self.subsequent[row]
-        rest = d - free
-        over = np.maximum(rest - ini, 0)
-        billed = np.where(rest <= 0, 0, ini + (over + sub - 1) // sub * sub)
-        billed = np.where(row < 0, 0, billed)
-        usage = (billed * self.price[row] + self.round_add) // 60
-        amount = np.where(billed > 0, np.maximum(usage + self.connect[row], self.minimum[row]),
-                          0)
+        n = len(numbers)
+        row = np.empty(n, dtype=np.int64)
+        billed = np.empty(n, dtype=np.int64)
+        amount = np.empty(n, dtype=np.int64)
+        d = np.ascontiguousarray(durations, dtype=np.int64)
+        _rate_kernel(np.ascontiguousarray(numbers, dtype=np.int64),
+                     np.ascontiguousarray(ndigits, dtype=np.int64),
+                     np.ascontiguousarray(classes, dtype=np.int64), d, self.class_row,
+                     self.lengths, self.starts, self.prefixes, self.prefix_rows, self.price,
+                     self.initial, self.subsequent, self.connect, self.minimum, self.free,
+                     self.round_add, _POW10, row, billed, amount)
         needs = self.multi[row] & (d > 0)
         if answered_at is not None and e164 is not None and needs.any():
             for i in np.flatnonzero(needs):
