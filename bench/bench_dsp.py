@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from confcall.dsp import BLOCK, MediaEngine, dtmf, echo, g711, keysuppress, mixer  # noqa: E402
+from confcall.dsp import BLOCK, MediaEngine, dtmf, echo, g711, keysuppress, mixer
 
 TICK_S = BLOCK / 8000.0
 

@@ -19,9 +19,9 @@ from .g711 import LAW_ALAW, LAW_MULAW
 
 __all__ = [
     "BLOCK",
-    "DigitEvent",
     "LAW_ALAW",
     "LAW_MULAW",
+    "DigitEvent",
     "MediaEngine",
     "PromptDone",
     "dtmf",

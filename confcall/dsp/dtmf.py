@@ -166,7 +166,7 @@ def status(st: DtmfState, c: int) -> dict:
 
 def rx(st: DtmfState, x: np.ndarray, ev: Events) -> int:
     """Feed one chunk (float32, (nchan, k)) for all channels; returns the number of events."""
-    return _rx(x, *st.arrays(), ev.chan, ev.kind, ev.digit, ev.time)
+    return _rx(x, *st.arrays(), ev.chan, ev.kind, ev.digit, ev.time)  # type: ignore[call-arg]
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -293,10 +293,8 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
         if present:
             miss[c] = 0
             lastpres[c] = t_end
-            if pr > dpr[c]:
-                dpr[c] = pr
-            if pc > dpc[c]:
-                dpc[c] = pc
+            dpr[c] = max(dpr[c], pr)
+            dpc[c] = max(dpc[c], pc)
         else:
             miss[c] += 1
             if miss[c] >= END_MISSES:
@@ -397,9 +395,9 @@ def generate(digits: str, level_dbm0: float = -10.0, on_ms: float = 60.0,
 
     ``level_dbm0`` is the level of each tone (the column tone is ``twist_db`` lower).
     """
-    on = int(round(on_ms * FS / 1000))
-    off = int(round(off_ms * FS / 1000))
-    parts = [np.zeros(int(round(lead_ms * FS / 1000)))]
+    on = round(on_ms * FS / 1000)
+    off = round(off_ms * FS / 1000)
+    parts = [np.zeros(round(lead_ms * FS / 1000))]
     for ch in digits:
         i = DIGITS.index(ch.upper())
         parts.append(tones(ROW_HZ[i // 4], COL_HZ[i % 4], on, level_dbm0,

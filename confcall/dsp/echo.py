@@ -256,8 +256,7 @@ def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale):
     fidx[c] = (fidx[c] + 1) % NFB
     fm = 0.0
     for k in range(NFB):
-        if fpow[c, k] > fm:
-            fm = fpow[c, k]
+        fm = max(fm, fpow[c, k])
     far_max[c] = fm
     active = fm > FAR_ACTIVE
     converged = erle[c] > CONVERGED

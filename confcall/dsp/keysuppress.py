@@ -84,8 +84,7 @@ def _process(x, kfirst, klast, out, ring, flag, nsamp, mute_until, episodes, mut
         if klast[c] >= 0 and enabled[c]:
             s = base + kfirst[c] - PRE
             lo = base - LOOKAHEAD
-            if s < lo:
-                s = lo
+            s = max(s, lo)
             if s >= mu:
                 episodes[c] += 1
             e = base + klast[c] + POST

@@ -63,7 +63,7 @@ def test_01_convergence_css(law):
         tx, rx, _ = Line(echo_path(6.0, d, seed=k), law).run(css(2.0, -10.0, seed=k))
         refs.append(tx)
         rxs.append(rx)
-    out, pre = _run(refs, rxs)
+    _out, pre = _run(refs, rxs)
     for k in range(len(delays)):
         assert erle(rxs[k], pre[k], refs[k], 0.75, 1.0) >= 20.0, f"delay {delays[k]} ms"
 
@@ -76,7 +76,7 @@ def test_02_steady_state_speech():
         tx, rx, _ = Line(echo_path(6.0, 30.0 + 30 * k, seed=10 + k)).run(far)
         refs.append(tx)
         rxs.append(rx)
-    out, pre = _run(refs, rxs)
+    _out, pre = _run(refs, rxs)
     for k in range(3):
         assert erle(rxs[k], pre[k], refs[k], 10.0, 20.0) >= 30.0
 
@@ -89,7 +89,7 @@ def test_03_double_talk_burst():
     burst = _speech(9)[20 * FS : 22 * FS]
     near[10 * FS : 12 * FS] = burst  # same talker level as the far end: echo is 6 dB below
     line = Line(echo_path(6.0, 50.0, seed=3))
-    tx, rx, echo_only = line.run(far, near)
+    tx, rx, _echo = line.run(far, near)
     out, pre = _run([tx], [rx])
     assert erle(rx, pre[0], tx, 8.0, 10.0) >= 30.0
     # after the burst: residual echo measured against the echo-only received signal
@@ -117,7 +117,7 @@ def test_04_nlp_inaudible_and_near_speech_intact():
         tx, rx, _ = Line(echo_path(6.0, 70.0, seed=4), noise_dbm0=-65.0).run(far, near)
         refs.append(tx)
         rxs.append(rx)
-    out, pre = _run(refs, rxs)
+    out, _pre = _run(refs, rxs)
     bg = rms_dbm0(noise(FS, -65.0))
     for i in range(len(voices)):
         w = out[i, 3 * FS : 9 * FS].reshape(-1, 800)

@@ -69,7 +69,7 @@ def _conferences(nconf: int, size: int, signals: list):
 def test_01_zero_leak_300_presses():
     nconf, size, per = 10, 3, 30
     runs = [_presses(per) for _ in range(nconf)]
-    eng, rx, heard = _conferences(nconf, size, [r[0] for r in runs])
+    _eng, rx, heard = _conferences(nconf, size, [r[0] for r in runs])
     L = keysuppress.LOOKAHEAD
     leaked_ms = 0
     speech_heard = 0

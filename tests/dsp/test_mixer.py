@@ -35,7 +35,7 @@ def test_01_n_minus_1():
 def test_02_many_conferences_isolated():
     nch = 70
     st, bank = mixer.init(nch), mixer.Bank()
-    groups = {7: list(range(0, 2)), 3: list(range(2, 5)), 40: list(range(5, 65))}
+    groups = {7: list(range(2)), 3: list(range(2, 5)), 40: list(range(5, 65))}
     for k, members in groups.items():
         st.conf[members] = k
     x = RNG.normal(0, 300, (nch, N)).astype(np.float32)
