@@ -84,7 +84,7 @@ def generate_batch(session: Session, label: str, count: int, value_fen: int,
     if expires_at <= now:
         raise MoneyError("card.expiry", expires=expires_at.isoformat())
     if not label or len(label) > 120:
-        raise MoneyError("rate.invalid", reason="a batch label of 1..120 characters is needed")
+        raise MoneyError("card.label")
     batch = CardBatch(label=label, value_fen=value_fen, count=count, expires_at=expires_at,
                       created_at=now, exported_at=now)
     session.add(batch)

@@ -179,12 +179,12 @@ def adjust(store: Store, number: str, amount_fen: int, reference: str, note: str
            now: datetime | None = None) -> Balance:
     """Operator credit (+) or debit (-): kind ``adjustment`` or ``refund`` (credit only)."""
     if kind not in ("adjustment", "refund"):
-        raise MoneyError("rate.invalid", reason=f"kind must be adjustment or refund, not {kind}")
+        raise MoneyError("adjust.kind", kind=kind)
     ledger.check_amount(abs(amount_fen) if type(amount_fen) is int else amount_fen)
     if kind == "refund" and amount_fen < 0:
         raise MoneyError("amount.range", value=amount_fen, low=1, high=ledger.MAX_AMOUNT_FEN)
     if not reference or not note:
-        raise MoneyError("rate.invalid", reason="an adjustment needs a reference and a note")
+        raise MoneyError("adjust.note")
 
     def fn(s: Session) -> Balance:
         acc = accounts.get_account(s, number)

@@ -175,3 +175,23 @@ def test_check_caller_for_the_access_number(store):
     ops.lock_account(store, BEIJING)
     with pytest.raises(MoneyError, match="is locked"):
         ops.check_caller(store, BEIJING)
+
+
+def test_every_message_has_english_and_chinese():
+    from confcall.rating.errors import MESSAGES
+    for key, (en, zh) in MESSAGES.items():
+        assert en and zh and en != zh, key
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), key
+
+
+@pytest.mark.parametrize("kwargs,key", [
+    ({"kind": "bonus"}, "adjust.kind"), ({"note": ""}, "adjust.note"),
+    ({"kind": "refund", "amount_fen": -5}, "amount.range"),
+])
+def test_bad_adjustments(store, kwargs, key):
+    funded(store, amount=0)
+    args = {"amount_fen": 100, "reference": "r", "note": "why", **kwargs}
+    with pytest.raises(MoneyError) as err:
+        ops.adjust(store, BEIJING, now=NOW, **args)
+    assert err.value.key == key
+    assert ops.balance(store, BEIJING).balance_fen == 0
