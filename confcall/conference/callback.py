@@ -94,8 +94,12 @@ class CallbackService:
         job.state = "dialing"
         conf_ref = f"cb{job.id}-{int(self.reactor.seconds() * 1000)}"
         leg_ref = f"{conf_ref}/0"
+        # The initiator's credit timers only run once answered, i.e. once the session exists.
         d = maybeDeferred(self.money.authorize, job.payer, conf_ref, leg_ref, job.number,
-                          on_warning=lambda ref, s: None, on_exhausted=lambda ref: None)
+                          on_warning=lambda ref, left: job.session and
+                          job.session._credit_warning(ref, left),
+                          on_exhausted=lambda ref: job.session and
+                          job.session._credit_exhausted(ref))
 
         def refused(f: Any) -> None:
             prompt = f.value.prompt if isinstance(f.value, Refusal) else "failed"

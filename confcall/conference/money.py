@@ -47,7 +47,7 @@ class _Leg:
 
 class RatingMoney:
     def __init__(self, reactor: Any, runner: Any, *, epoch: datetime | None = None,
-                 quota_s: int = 600, warnings_s: tuple[int, ...] = (60, 30)) -> None:
+                 quota_s: int = 120, warnings_s: tuple[int, ...] = (60, 30)) -> None:
         """``epoch``: the UTC time of reactor second 0 (virtual clocks); None = wall clock."""
         self.reactor = reactor
         self.runner = runner

@@ -337,7 +337,7 @@ class ConferenceSession:
             m.money.answered()
         assert m.leg is not None and m.leg.channo is not None
         self.media.join(m.leg.channo, self.conf)
-        self.media.hear_music(m.leg.channo, self.keypad.inviting)
+        self.media.hear_music(m.leg.channo, self._music_on or self._background)
         self._note(f"{m.number} joined in seat {m.seat}")
         self._say_to_initiator(["joined", "seat", *self.say(m.seat)])
 
@@ -403,16 +403,22 @@ class ConferenceSession:
         self._say_to_initiator(["participants_count", *self.say(n)])
 
     def _update_music(self) -> None:
+        """Waiting music while inviting; members hear the conference's music (waiting and/or
+        background) through their ``hear_music`` flag, the initiator only the background."""
         want = self.keypad.inviting and not self.ended
-        joined = [m for m in self.members if m.state == "joined"]
         if want != self._music_on:
             self._music_on = want
             self.media.waiting_music(self.conf, self.config.waiting_music if want else None)
-            for m in joined:
-                assert m.leg is not None and m.leg.channo is not None
-                self.media.hear_music(m.leg.channo, want)
             if not want and self.initiator_leg.channo is not None:
                 self.media.join(self.initiator_leg.channo, self.conf)
+        self._music_flags()
+
+    def _music_flags(self) -> None:
+        for m in self.members:
+            if m.state == "joined" and m.leg is not None and m.leg.channo is not None:
+                self.media.hear_music(m.leg.channo, self._music_on or self._background)
+        if self.initiator_leg.channo is not None and self.initiator_leg.active:
+            self.media.hear_music(self.initiator_leg.channo, self._background)
 
     def _list(self) -> None:
         joined = [m for m in self.members if m.state == "joined"]
@@ -425,6 +431,7 @@ class ConferenceSession:
         self._background = not self._background
         self.media.background_music(self.conf, self.config.background_music
                                     if self._background else None)
+        self._music_flags()
         self._say_to_initiator(["music_on" if self._background else "music_off"])
 
     # -- credit -------------------------------------------------------------------------------

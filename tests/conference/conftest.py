@@ -37,9 +37,9 @@ duplicate_number too_many_participants no_channel calling ringing joined busy no
 participant_left last_participant_left seat participants_count music_on music_off cancelled
 credit_warning credit_exhausted goodbye no_such_seat conference_ended
 d0 d1 d2 d3 d4 d5 d6 d7 d8 d9""".split()
-# one frequency per prompt, 1000-2400 Hz in 25 Hz steps (voices sit below 800 Hz)
-PROMPT_HZ = {k: 1000.0 + 25 * i for i, k in enumerate(PROMPT_KEYS)}
-MUSIC_HZ, BACKGROUND_HZ = 3000.0, 3300.0
+# one frequency per prompt, 1000-3300 Hz in 50 Hz steps (voices sit below 800 Hz)
+PROMPT_HZ = {k: 1000.0 + 50 * i for i, k in enumerate(PROMPT_KEYS)}
+MUSIC_HZ, BACKGROUND_HZ = 3600.0, 3800.0
 
 
 def tone(hz: float, seconds: float, level: int = 8000) -> np.ndarray:
@@ -140,9 +140,9 @@ def audio(rec, start: float | None = None, end: float | None = None) -> np.ndarr
 
 
 def heard_prompt(x: np.ndarray, key: str, threshold_db: float = -30.0) -> bool:
-    """The prompt's tone is present in some 100 ms window."""
+    """The prompt's tone is present in some 200 ms window."""
     hz = PROMPT_HZ[key]
-    n = 800
+    n = 1600
     return any(level_db(x[i:i + n], hz) > threshold_db for i in range(0, x.size - n + 1, 400))
 
 
