@@ -195,3 +195,41 @@ def test_08_input_validation():
     eng = MediaEngine(2, 1)
     with pytest.raises(ValueError):
         eng.process_tick(np.zeros((2, 80), np.uint8), np.zeros((2, 80), np.uint8))
+
+
+# 9. through the engine: a trunk member's hybrid echoes what it hears; with its canceller the
+#    talker does not hear itself back (the reference is the previous tick's output)
+def test_09_echo_of_a_trunk_member_cancelled():
+    from scipy.signal import lfilter
+
+    from . import corpus
+    from .line_model import echo_path, noise, rms_dbm0
+
+    if not corpus.available():
+        pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
+    speech = [a for k, a in sorted(corpus.load().items()) if k.startswith("speech")][0]
+    n = 10 * 8000
+    h = echo_path(6.0, 30.0, seed=9)
+    results = {}
+    for ec in (False, True):
+        eng = MediaEngine(2, g711.LAW_ALAW, echo_cancel=ec)
+        eng.join(0, 0)  # A: talks, no echo of its own (digital subscriber)
+        eng.join(1, 0)  # B: silent trunk subscriber behind a hybrid
+        zi = np.zeros(h.size - 1)
+        line_noise = noise(n, -65.0)
+        rx = np.full((2, BLOCK), g711.IDLE_ALAW, np.uint8)
+        tx = np.zeros_like(rx)
+        heard_by_a = np.zeros(n)
+        to_b = np.zeros(BLOCK)
+        for k in range(n // BLOCK):
+            s = slice(k * BLOCK, (k + 1) * BLOCK)
+            rx[0] = _codes(speech[s], 2)
+            back, zi = lfilter(h, [1.0], to_b, zi=zi)
+            rx[1] = _codes(back + line_noise[s], 2)
+            eng.process_tick(rx, tx)
+            heard_by_a[s] = _decode(tx[0], 2)
+            to_b = _decode(tx[1], 2)
+        results[ec] = rms_dbm0(heard_by_a[4 * 8000 :])
+    talk = rms_dbm0(speech[4 * 8000 : n])
+    assert results[False] > talk - 12.0  # the echo is there without the canceller
+    assert results[True] < talk - 45.0  # and gone with it (ERL 6 dB + ERLE and NLP)
