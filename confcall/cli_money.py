@@ -127,6 +127,17 @@ def account_unlock(ctx: click.Context, number: str) -> None:
     click.echo(f"unlocked {number}")
 
 
+@account.command("plan")
+@click.argument("number")
+@click.argument("plan")
+@click.pass_context
+@_money
+def account_plan(ctx: click.Context, number: str, plan: str) -> None:
+    """Rate NUMBER's calls with PLAN from now on."""
+    ops.set_plan(_store(ctx), number, plan)
+    click.echo(f"{number}: plan {plan}")
+
+
 @account.command("balance")
 @click.argument("number")
 @click.pass_context
@@ -237,6 +248,16 @@ def card_void(ctx: click.Context, serial: str) -> None:
 @_money
 def card_void_batch(ctx: click.Context, batch_id: int) -> None:
     click.echo(f"{ops.void_batch(_store(ctx), batch_id)} cards void")
+
+
+@card.command("unblock")
+@click.argument("serial")
+@click.pass_context
+@_money
+def card_unblock(ctx: click.Context, serial: str) -> None:
+    """Clear a card's wrong-PIN lock."""
+    ops.unblock_card(_store(ctx), serial)
+    click.echo(f"card {serial} unblocked")
 
 
 @card.command("redeem")

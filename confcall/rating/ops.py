@@ -44,8 +44,10 @@ __all__ = [
     "rate_conference",
     "recharge_by_card",
     "release_leg",
+    "set_plan",
     "settle_leg",
     "statement",
+    "unblock_card",
     "unlock_account",
     "void_batch",
     "void_card",
@@ -122,6 +124,22 @@ def _check_pin(store: Store, number: str, pin: str, now: datetime) -> accounts.P
     if secrets_.needs_rehash(state.pin_hash):  # parameters were raised: upgrade the hash
         _run(store, accounts.set_pin, state, secrets_.hash_pin(pin))
     return state
+
+
+def set_plan(store: Store, number: str, plan: str) -> None:
+    """Rate ``number``'s future calls with ``plan``."""
+    def fn(s: Session) -> None:
+        from confcall.store.models import RatePlan
+        plan_id = s.scalar(select(RatePlan.id).where(RatePlan.name == plan))
+        if plan_id is None:
+            raise MoneyError("rate.plan_unknown", plan=plan)
+        accounts.get_account(s, number).plan_id = plan_id
+    _run(store, fn)
+
+
+def unblock_card(store: Store, serial: str) -> None:
+    """Clear a card's wrong-PIN counter (after checking the holder's story)."""
+    _run(store, cards.unblock_card, serial)
 
 
 def authenticate(store: Store, number: str, pin: str, now: datetime | None = None) -> str:

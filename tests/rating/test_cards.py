@@ -187,3 +187,15 @@ def test_two_processes_redeeming_the_same_card_exactly_one_succeeds(store, db_ur
     assert outcomes == ["card.state", "ok"]
     assert ops.balance(store, BEIJING).balance_fen + \
         ops.balance(store, "+862188880000").balance_fen == 5000
+
+
+def test_operator_unblocks_a_card(store):
+    funded(store, amount=0)
+    funded(store, "+862188880000", amount=0)
+    _, [(serial, pin)] = batch(store, count=1)
+    for i in range(MAX_CARD_FAILURES):
+        with pytest.raises(MoneyError):
+            ops.recharge_by_card(store, BEIJING if i % 2 else "+862188880000", serial,
+                                 "000000000000", now=NOW)
+    ops.unblock_card(store, serial)
+    assert ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW).balance_fen == 5000

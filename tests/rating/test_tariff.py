@@ -165,3 +165,16 @@ def test_max_duration_uses_dearest_period(plan):
     assert plan.max_duration("+869961234567", "long_distance", 75) == 60
     assert timedelta(seconds=plan.max_duration("+869971234567", "long_distance", 60)) == \
         timedelta(seconds=60)
+
+
+def test_account_plan_decides_the_price(store):
+    funded(store, amount=1000)
+    with store.transaction() as s:
+        rates.import_rates(s, "cheap", "match,days,start,end,price_per_min_fen,initial_s,"
+                           "subsequent_s,connect_fee_fen,min_charge_fen,free_seconds\n"
+                           "long_distance,1234567,00:00,24:00,7,60,60,0,0,0\n")
+    assert ops.quote(store, BEIJING, "02188887777", 60, at=NOW).amount_fen == 30
+    ops.set_plan(store, BEIJING, "cheap")
+    assert ops.quote(store, BEIJING, "02188887777", 60, at=NOW).amount_fen == 7
+    with pytest.raises(MoneyError, match="no rate plan gold"):
+        ops.set_plan(store, BEIJING, "gold")
