@@ -7,9 +7,10 @@ prompt directory, default ``<repo>/var/prompts``.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,8 +22,9 @@ __all__ = ["prompts"]
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _LANG = click.Choice(LANGS)
-_SAY = {"digits": _say.say_digits, "number": _say.say_number, "amount": _say.say_amount,
-        "seat": _say.say_seat}
+_SAY: dict[str, Callable[[str, Any], list[str]]] = {
+    "digits": _say.say_digits, "number": _say.say_number, "amount": _say.say_amount,
+    "seat": _say.say_seat}
 
 
 @contextmanager
@@ -80,8 +82,8 @@ def list_cmd(ctx: click.Context, lang: str) -> None:
     langs = LANGS if lang == "all" else (lang,)
     cat = load_catalog()
     libs = [PromptLibrary(lg, _dir(ctx), cat) for lg in langs]
-    width = max(len(k) for k in cat.keys())
-    for key in cat.keys():
+    width = max(len(k) for k in cat)
+    for key in cat:
         for lib in libs:
             src = lib.source(key) or "missing"
             click.echo(f"{key:<{width}}  {lib.lang}  {src:<8}  {lib.text(key)}")
@@ -151,7 +153,7 @@ def music_default_cmd(ctx: click.Context) -> None:
 @click.argument("value")
 def say_cmd(lang: str, kind: str, value: str) -> None:
     """Print the fragment keys (and their text) for a digit string, number, amount in fen or
-    seat, e.g. `say --lang zh amount 1234`."""
+    seat, e.g. `say --lang zh amount 1234` (negative: `say --lang zh amount -- -1234`)."""
     with _errors():
         if kind == "digits":
             arg: str | int = value

@@ -13,8 +13,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from contextlib import suppress
 import wave
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -49,21 +49,22 @@ def sox_to_telephone(src: str | Path, dst: Path, *, stdin: bytes | None = None,
     cmd += ["-t", "wav", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(dst),
             "gain", "-n", "-6"]
     if trim:
-        cmd += ["silence", "1", "0.01", "-50d", "reverse", "silence", "1", "0.01", "-50d", "reverse"]
+        cmd += ["silence", "1", "0.01", "-50d", "reverse",
+                "silence", "1", "0.01", "-50d", "reverse"]
     cmd += ["highpass", "-2", "80", "sinc", "-3400", "rate", "-v", str(RATE)]
-    r = subprocess.run(cmd, input=stdin, capture_output=True)
+    r = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
     if r.returncode != 0:
         msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
         raise PromptError(f"sox could not convert {src if stdin is None else 'TTS output'}: "
-                          f"{msg[-1] if msg else 'exit status %d' % r.returncode}")
+                          f"{msg[-1] if msg else f'exit status {r.returncode}'}")
 
 
 def read_wav(path: str | Path) -> np.ndarray:
     """Read one of our WAVs (8 kHz mono 16-bit) as int16; anything else is a PromptError."""
     try:
         with wave.open(str(path), "rb") as w:
-            rate, ch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
-            data = w.readframes(n)
+            rate, ch, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+            data = w.readframes(w.getnframes())
     except (OSError, EOFError, wave.Error) as e:
         raise PromptError(f"cannot read {path}: {e}") from e
     if (rate, ch, width) != (RATE, 1, 2):

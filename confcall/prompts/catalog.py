@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 LANGS: tuple[str, ...] = ("zh", "en")
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
@@ -48,6 +48,9 @@ class Catalog:
 
     def __contains__(self, key: object) -> bool:
         return key in self.texts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -16,8 +16,8 @@ imported, else the TTS render; a key not rendered yet is rendered on the spot),
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class PromptLibrary:
 
     def sequence(self, keys: Sequence[str], gap_ms: float = 0.0) -> np.ndarray:
         """Several prompts back to back (``gap_ms`` of silence between them), int16."""
-        gap = np.zeros(int(round(gap_ms * RATE / 1000)), np.int16)
+        gap = np.zeros(round(gap_ms * RATE / 1000), np.int16)
         parts: list[np.ndarray] = []
         for i, k in enumerate(keys):
             if i and len(gap):
@@ -87,7 +87,7 @@ class PromptLibrary:
             parts.append(self.audio(k))
         return np.concatenate(parts) if parts else np.zeros(0, np.int16)
 
-    def load(self) -> "PromptLibrary":
+    def load(self) -> PromptLibrary:
         """Load every key into memory now (start-up, not on the first call)."""
         for k in self.keys():
             self.audio(k)

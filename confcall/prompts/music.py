@@ -32,8 +32,18 @@ from ._audio import RATE, convert_file, read_wav, set_level, write_wav
 from .catalog import PromptError
 from .render import prompt_dir
 
-__all__ = ["MUSIC_DBFS", "LOOP_SECONDS", "synthesize", "build_default_music", "import_music",
-           "remove_music", "music_audio", "music_path", "dtmf_pairs", "DTMF_HZ"]
+__all__ = [
+    "DTMF_HZ",
+    "LOOP_SECONDS",
+    "MUSIC_DBFS",
+    "build_default_music",
+    "dtmf_pairs",
+    "import_music",
+    "music_audio",
+    "music_path",
+    "remove_music",
+    "synthesize",
+]
 
 MUSIC_DBFS = -20.0  # RMS of the whole loop
 LOOP_SECONDS = 24.0  # 8 bars of 4/4 at 80 bpm
@@ -83,7 +93,7 @@ def synthesize(seconds: float = LOOP_SECONDS) -> np.ndarray:
     """The default loop, int16 at 8 kHz, -20 dBFS RMS. ``seconds`` scales the tempo grid."""
     if not 4.0 <= seconds <= 120.0:
         raise ValueError(f"music length {seconds} s out of range: 4 to 120 s")
-    n = int(round(seconds * RATE))
+    n = round(seconds * RATE)
     buf = np.zeros(n)
     chord_len = n // len(_CHORDS)
     beat = chord_len / 8.0  # eight beats (two bars) per chord, in samples
@@ -107,7 +117,8 @@ def synthesize(seconds: float = LOOP_SECONDS) -> np.ndarray:
             t = np.arange(m) / RATE
             env = (1 - np.exp(-t / 0.004)) * np.exp(-t / 0.45)
             acc = 1.0 if s % 2 == 0 else 0.7
-            _add(buf, start + int(s * beat / 2), 0.12 * acc * _tone(_hz(note), (1.0, 0.3, 0.1), env))
+            tone = _tone(_hz(note), (1.0, 0.3, 0.1), env)
+            _add(buf, start + int(s * beat / 2), 0.12 * acc * tone)
     return set_level(buf, MUSIC_DBFS, active=False)
 
 

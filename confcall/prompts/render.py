@@ -40,18 +40,30 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ._audio import convert_file, require
 from .catalog import LANGS, Catalog, PromptError, check_lang, load_catalog
 
-__all__ = ["VOICES", "SPEECH_DBFS", "RENDER_VERSION", "Voice", "RenderReport", "prompt_dir",
-           "tts_path", "recorded_path", "prompt_path", "build", "import_recording",
-           "remove_recording", "render_text"]
+__all__ = [
+    "RENDER_VERSION",
+    "SPEECH_DBFS",
+    "VOICES",
+    "RenderReport",
+    "Voice",
+    "build",
+    "import_recording",
+    "prompt_dir",
+    "prompt_path",
+    "recorded_path",
+    "remove_recording",
+    "render_text",
+    "tts_path",
+]
 
 RENDER_VERSION = 1  # bump when the pipeline changes: every key is rendered again
 SPEECH_DBFS = -16.0  # active speech level, dBFS RMS
@@ -87,7 +99,8 @@ class RenderReport:
 
 
 def prompt_dir(directory: str | Path | None = None) -> Path:
-    """The prompt root: ``directory``, else ``$CONFCALL_PROMPT_DIR``, else ``<repo>/var/prompts``."""
+    """The prompt root: ``directory``, else ``$CONFCALL_PROMPT_DIR``, else
+    ``<repo>/var/prompts``."""
     if directory is not None:
         return Path(directory)
     env = os.environ.get(ENV_DIR)
@@ -152,7 +165,7 @@ def _write_manifest(d: Path, keys: dict[str, str]) -> None:
 def render_text(lang: str, text: str, dst: Path) -> None:
     """Speak ``text`` with the language's voice into ``dst`` (telephone format, levelled)."""
     cmd = [require("espeak-ng"), *VOICES[check_lang(lang)].args(), "-b", "1", "--stdout"]
-    r = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True)
+    r = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, check=False)
     if r.returncode != 0 or not r.stdout:
         raise PromptError(f"espeak-ng failed on {text!r}: "
                           f"{r.stderr.decode('utf-8', 'replace').strip() or r.returncode}")

@@ -44,8 +44,16 @@ import numbers
 
 from .catalog import Catalog, check_lang, load_catalog
 
-__all__ = ["say_digits", "say_number", "say_amount", "say_seat", "spell",
-           "NUMBER_LIMIT", "AMOUNT_LIMIT", "SEAT_LIMIT"]
+__all__ = [
+    "AMOUNT_LIMIT",
+    "NUMBER_LIMIT",
+    "SEAT_LIMIT",
+    "say_amount",
+    "say_digits",
+    "say_number",
+    "say_seat",
+    "spell",
+]
 
 NUMBER_LIMIT = 10**9  # say_number: 0 ≤ n < NUMBER_LIMIT
 AMOUNT_LIMIT = 100 * NUMBER_LIMIT  # say_amount: |fen| < AMOUNT_LIMIT (yuan < 10⁹)
@@ -55,7 +63,8 @@ _ZH_UNIT = {3: "thousand", 2: "hundred"}
 
 def _int(what: str, n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise ValueError(f"{what} must be an integer, got {type(n).__name__} {n!r}")
+        # ValueError, not TypeError: callers catch one error class for every bad value
+        raise ValueError(f"{what} must be an integer, got {type(n).__name__} {n!r}")  # noqa: TRY004
     return int(n)
 
 
@@ -63,7 +72,7 @@ def say_digits(lang: str, digits: str) -> list[str]:
     """``"13800138000"`` → ``['d1', 'd3', 'd8', …]``: a string of 0–9, read one by one."""
     check_lang(lang)
     if not isinstance(digits, str):
-        raise ValueError(f"digits must be a string of 0-9 (to keep leading zeros), "
+        raise ValueError(f"digits must be a string of 0-9 (to keep leading zeros), "  # noqa: TRY004
                          f"got {type(digits).__name__} {digits!r}")
     if not digits or not digits.isascii() or not digits.isdigit():
         raise ValueError(f"digits must be a non-empty string of 0-9, got {digits!r}")

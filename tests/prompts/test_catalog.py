@@ -9,17 +9,17 @@ from confcall.prompts import say
 from confcall.prompts.catalog import LANGS, PromptError, check_lang, load_catalog, parse_catalog
 
 REQUIRED = """
-confirmed no_ani unknown_account account_locked low_balance rate_limited
-enter_number enter_more invalid_number blocked_number own_number duplicate_number
-too_many_participants no_channel calling ringing joined busy no_answer failed participant_left
-last_participant_left seat participants_count music_on music_off cancelled credit_warning
-credit_exhausted goodbye welcome_callback conference_ended
-ivr_welcome ivr_enter_pin ivr_wrong_pin ivr_locked ivr_menu ivr_invalid_choice ivr_enter_card
-ivr_enter_card_pin ivr_recharge_ok ivr_card_used ivr_card_invalid ivr_card_expired
-ivr_card_locked ivr_balance_is ivr_enter_old_pin ivr_enter_new_pin ivr_confirm_new_pin
-ivr_pin_changed ivr_pin_mismatch ivr_pin_rules ivr_timeout
-yuan jiao fen point minus and hundred thousand million ten_thousand hundred_million liang
-""".split() + [f"d{i}" for i in range(10)] + [f"n{i}" for i in range(20)] + [
+confirmed no_ani unknown_account account_locked low_balance rate_limited enter_number
+enter_more invalid_number blocked_number own_number duplicate_number too_many_participants
+no_channel calling ringing joined busy no_answer failed participant_left last_participant_left
+seat participants_count music_on music_off cancelled credit_warning credit_exhausted goodbye
+welcome_callback conference_ended ivr_welcome ivr_enter_pin ivr_wrong_pin ivr_locked ivr_menu
+ivr_invalid_choice ivr_enter_card ivr_enter_card_pin ivr_recharge_ok ivr_card_used
+ivr_card_invalid ivr_card_expired ivr_card_locked ivr_balance_is ivr_enter_old_pin
+ivr_enter_new_pin ivr_confirm_new_pin ivr_pin_changed ivr_pin_mismatch ivr_pin_rules
+ivr_timeout yuan jiao fen point minus and hundred thousand million ten_thousand
+hundred_million liang
+""".split() + [f"d{i}" for i in range(10)] + [f"n{i}" for i in range(20)] + [  # noqa: SIM905
     f"n{t}0" for t in range(2, 10)]
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -34,7 +34,7 @@ def test_every_required_key_is_there():
 def test_every_key_has_zh_and_en_text():
     cat = load_catalog()
     assert LANGS == ("zh", "en")
-    for key in cat.keys():
+    for key in cat:
         zh, en = cat.text("zh", key), cat.text("en", key)
         assert HAN.search(zh), f"{key}: zh text has no Hanzi: {zh!r}"
         assert not HAN.search(en) and re.search("[A-Za-z]", en), f"{key}: en text {en!r}"
@@ -43,7 +43,7 @@ def test_every_key_has_zh_and_en_text():
 
 def test_prompts_are_short():
     cat = load_catalog()
-    for key in cat.keys():
+    for key in cat:
         assert len(cat.text("zh", key)) <= 40, key
         assert len(cat.text("en", key).split()) <= 24, key
 
@@ -58,7 +58,7 @@ def test_every_fragment_say_can_produce_is_in_the_catalog():
     cat = load_catalog()
     produced = set()
     for lang in LANGS:
-        for n in list(range(0, 1200)) + [10**4, 2 * 10**4, 10**5, 10**6, 2 * 10**8, 999_999_999]:
+        for n in list(range(1200)) + [10**4, 2 * 10**4, 10**5, 10**6, 2 * 10**8, 999_999_999]:
             produced.update(say.say_number(lang, n))
             produced.update(say.say_amount(lang, n))
             produced.update(say.say_amount(lang, -n))

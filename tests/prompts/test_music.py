@@ -9,8 +9,18 @@ from confcall.dsp import dtmf
 from confcall.prompts._audio import dbfs, read_wav
 from confcall.prompts.catalog import PromptError
 from confcall.prompts.music import (
-    DTMF_HZ, LOOP_SECONDS, MUSIC_DBFS, build_default_music, dtmf_pairs, import_music,
-    music_audio, music_path, partial_ok, remove_music, synthesize)
+    DTMF_HZ,
+    LOOP_SECONDS,
+    MUSIC_DBFS,
+    build_default_music,
+    dtmf_pairs,
+    import_music,
+    music_audio,
+    music_path,
+    partial_ok,
+    remove_music,
+    synthesize,
+)
 
 from .conftest import speechlike, write_wav
 

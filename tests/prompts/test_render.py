@@ -15,7 +15,14 @@ import pytest
 from confcall.prompts._audio import active_dbfs, read_wav
 from confcall.prompts.catalog import PromptError, parse_catalog
 from confcall.prompts.render import (
-    SPEECH_DBFS, build, import_recording, prompt_path, recorded_path, remove_recording, tts_path)
+    SPEECH_DBFS,
+    build,
+    import_recording,
+    prompt_path,
+    recorded_path,
+    remove_recording,
+    tts_path,
+)
 
 from .conftest import speechlike, write_wav
 
@@ -65,7 +72,8 @@ def test_render_makes_8k_mono_int16_at_speech_level(small_catalog, prompt_dir):
 
 def test_second_build_renders_nothing(small_catalog):
     build(catalog=small_catalog)
-    stamps = {p: p.stat().st_mtime_ns for p in Path(os.environ["CONFCALL_PROMPT_DIR"]).rglob("*.wav")}
+    root = Path(os.environ["CONFCALL_PROMPT_DIR"])
+    stamps = {p: p.stat().st_mtime_ns for p in root.rglob("*.wav")}
     again = build(catalog=small_catalog)
     assert again.rendered == [] and again.cached == 6
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps

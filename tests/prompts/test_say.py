@@ -10,7 +10,7 @@ numbers up to 10⁹.
 from __future__ import annotations
 
 import random
-from itertools import product
+from itertools import pairwise, product
 
 import numpy as np
 import pytest
@@ -134,7 +134,7 @@ def zh_check(n: int, text: str) -> None:
     # spoken iff they are in the same 4-digit group with a gap, or a whole lower group / the
     # top of lo's group is skipped (lo below the top position of the group under hi's).
     assert items[0][0] == "d" and items[-1][0] == "d", text
-    for a, b in zip(items, items[1:]):
+    for a, b in pairwise(items):
         assert not (a[0] == "z" and b[0] == "z"), text
     for i in range(len(items) - 1):
         if items[i][0] != "d":
@@ -161,10 +161,11 @@ def zh_check(n: int, text: str) -> None:
 
 
 _EN = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen".split())}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+     "nineteen"])}
 _EN.update({w: 10 * i for i, w in enumerate(
-    "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)})
+    ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=2)})
 
 
 def en_value(text: str) -> int:
@@ -195,7 +196,7 @@ def en_value(text: str) -> int:
 
 
 def _sample() -> list[int]:
-    ns = list(range(0, 12001))
+    ns = list(range(12001))
     ns += [int("".join(p)) for p in product("012", repeat=9)]
     rng = random.Random(7)
     ns += [rng.randrange(10**9) for _ in range(5000)]
@@ -233,8 +234,8 @@ AMOUNTS = {
     100005: ("一千元零五分", "one thousand yuan five fen"),
     2000000: ("两万元", "twenty thousand yuan"),
     123456789: ("一百二十三万四千五百六十七元八角九分",
-                "one million two hundred thirty four thousand five hundred sixty seven yuan "
-                "eighty nine fen"),
+                ("one million two hundred thirty four thousand five hundred sixty seven yuan "
+                 "eighty nine fen")),
     99999999999: ("九亿九千九百九十九万九千九百九十九元九角九分", None),
 }
 
@@ -257,7 +258,7 @@ def test_amount_keys_and_negative():
 
 def test_amounts_read_back():
     rng = random.Random(3)
-    for fen in [rng.randrange(10**11) for _ in range(3000)] + list(range(0, 3000)):
+    for fen in [rng.randrange(10**11) for _ in range(3000)] + list(range(3000)):
         t = spell("zh", say_amount("zh", fen), CAT)
         yuan, rest = (t.split("元") + [""])[:2] if "元" in t else ("", t)
         v = 0
