@@ -199,3 +199,40 @@ def test_operator_unblocks_a_card(store):
                                  "000000000000", now=NOW)
     ops.unblock_card(store, serial)
     assert ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW).balance_fen == 5000
+
+
+def test_redemptions_interleaved_inside_their_transactions_still_single_use(store,
+                                                                            monkeypatch):
+    """Both transactions read the card as active and check the PIN before either claims it
+    (forced with a barrier on PostgreSQL; SQLite's BEGIN IMMEDIATE cannot interleave them):
+    the conditional claim lets exactly one through."""
+    from confcall.rating import secrets_
+    funded(store, amount=0)
+    funded(store, "+862188880000", amount=0)
+    _, [(serial, pin)] = batch(store, count=1)
+    if store.dialect == "postgresql":
+        barrier = threading.Barrier(2)
+        real = secrets_.check_card_pin
+
+        def check_then_wait(*args):
+            ok = real(*args)
+            barrier.wait(timeout=30)
+            return ok
+        monkeypatch.setattr(secrets_, "check_card_pin", check_then_wait)
+    results: list[object] = []
+
+    def redeem(number):
+        try:
+            results.append(ops.recharge_by_card(store, number, serial, pin, now=NOW))
+        except MoneyError as err:
+            results.append(err.key)
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in (BEIJING, "+862188880000")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(str(r) if isinstance(r, str) else "ok" for r in results) == \
+        ["card.state", "ok"]
+    with store.transaction() as s:
+        assert s.query(LedgerEntry).filter_by(kind="recharge").count() == 1
