@@ -3,7 +3,7 @@ from confcall.conference.callback import CallbackPolicy
 from confcall.conference.session import SessionConfig
 from confcall.rating import ops
 
-from conftest import ACCESS, audio, heard_prompt
+from box_harness import ACCESS, audio, heard_prompt
 
 A, B, C = "13800138000", "13900139000", "13700137000"
 
@@ -162,7 +162,7 @@ def test_list_and_background_music_keys(box):
     assert heard_prompt(audio(cb, t), "participants_count")
     a.press("9")
     bx.run(3)
-    from conftest import BACKGROUND_HZ, voice_level
+    from box_harness import BACKGROUND_HZ, voice_level
     assert voice_level(audio(b.last, bx.clock.now - 1.5), BACKGROUND_HZ) > -50
     a.press("9")
     bx.run(2)

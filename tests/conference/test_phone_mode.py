@@ -4,7 +4,7 @@ from confcall.dahdi.legs import LegState
 from confcall.rating import ops
 from fake_span.voice import digits_heard, dtmf_energy_db
 
-from conftest import ACCESS, BACKGROUND_HZ, MUSIC_HZ, audio, heard_prompt, voice_level
+from box_harness import ACCESS, BACKGROUND_HZ, MUSIC_HZ, audio, heard_prompt, voice_level
 
 A, B, C = "13800138000", "13900139000", "13700137000"
 A_HZ, B_HZ, C_HZ = 350.0, 450.0, 550.0

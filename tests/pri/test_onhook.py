@@ -8,7 +8,7 @@ from confcall.dahdi.legs import Cause, LegState, Presentation
 from confcall.dsp.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from fake_span import SimPhone
 
-from conftest import tone
+from pri_harness import tone
 
 PROMPTS = {"confirmed": 600.0, "no_ani": 900.0, "rate_limited": 1300.0}
 

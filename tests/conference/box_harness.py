@@ -1,0 +1,149 @@
+"""The whole box on the simulated span, in virtual time: real libpri on both sides, the real
+media engine, real rating on SQLite, phones that key DTMF and talk.
+
+Prompts here are short tones, one frequency per key, so a test can tell from a recording which
+prompt was heard; the real Mandarin/English prompts are tested in tests/prompts."""
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+
+import numpy as np
+
+from confcall.conference import MediaService, OnHookPolicy, OnHookRejector
+from confcall.conference.callback import CallbackPolicy, CallbackService
+from confcall.conference.money import AccessScreen, RatingMoney
+from confcall.conference.records import MemoryRecords
+from confcall.conference.router import IncomingRouter
+from confcall.conference.session import SessionConfig
+from confcall.conference.trunkgroup import TrunkGroup
+from confcall.dahdi import BChannelBatch, Span
+from confcall.dahdi.pri_trunk import PriTrunk
+from confcall.dsp import g711
+from confcall.rating import ops
+from confcall.store import Store
+from confcall.store.inline import InlineRunner
+from fake_span import SimCard, SimPhone, SimSwitch, VirtualMediaClock
+from fake_span.voice import decode, level_db
+from tests.pgcluster import template
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+ACCESS, SERVICE, CALLER_ID = "95000", "95001", "95000"
+
+PROMPT_KEYS = """confirmed no_ani unknown_account account_locked low_balance rate_limited
+welcome_callback enter_number enter_more invalid_number blocked_number own_number
+duplicate_number too_many_participants no_channel calling ringing joined busy no_answer failed
+participant_left last_participant_left seat participants_count music_on music_off cancelled
+credit_warning credit_exhausted goodbye no_such_seat conference_ended
+d0 d1 d2 d3 d4 d5 d6 d7 d8 d9""".split()
+# one frequency per prompt, 1000-3300 Hz in 50 Hz steps (voices sit below 800 Hz)
+PROMPT_HZ = {k: 1000.0 + 50 * i for i, k in enumerate(PROMPT_KEYS)}
+MUSIC_HZ, BACKGROUND_HZ = 3600.0, 3800.0
+
+
+def tone(hz: float, seconds: float, level: int = 8000) -> np.ndarray:
+    n = np.arange(int(8000 * seconds))
+    return (level * np.sin(2 * np.pi * hz * n / 8000)).astype(np.int16)
+
+
+class Box:
+    def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
+                 session: SessionConfig | None = None, min_balance_fen: int = 100) -> None:
+        self.card = SimCard([("E1", "pri")] * spans).install()
+        self.clock = VirtualMediaClock(self.card)
+        self.reactor = self.clock.reactor
+        self.spans, self.trunks, self.switches = [], [], []
+        for sim in self.card.spans:
+            span = Span.open(sim.spanno, range(sim.basechan, sim.basechan + sim.totalchans))
+            trunk = PriTrunk(span, self.reactor, switchtype="euroisdn_e1")
+            switch = SimSwitch(sim, self.reactor, ring_timeout=30.0)
+            self.spans.append(span)
+            self.trunks.append(trunk)
+            self.switches.append(switch)
+            self.clock.add_hook(trunk.service)
+            self.clock.add_hook(switch.service)
+        self.switch = self.switches[0]
+        self.batch = BChannelBatch([c for s in self.spans for c in s.bchannels])
+        self.media = MediaService(self.batch, echo_cancel=False)
+        for key, hz in PROMPT_HZ.items():
+            self.media.add_sound(key, tone(hz, 0.3))
+        self.media.add_sound("waiting_music", tone(MUSIC_HZ, 2.0, 3000))
+        self.media.add_sound("background_music", tone(BACKGROUND_HZ, 2.0, 3000))
+        self.clock.add_hook(self.media.tick)
+        db = tmp_path / "confcall.db"
+        shutil.copyfile(template("sqlite", None), db)
+        self.store = Store(f"sqlite:///{db}")
+        self.runner = InlineRunner(self.store)
+        self.money = RatingMoney(self.reactor, self.runner, epoch=NOW)
+        self.records = MemoryRecords()
+        self.group = TrunkGroup(self.trunks)
+        self.callbacks = CallbackService(
+            self.reactor, self.group, self.media, self.money, self.records,
+            policy=callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
+                                              caller_id=CALLER_ID),
+            session_config=session or SessionConfig())
+        self.screen = AccessScreen(self.runner, min_balance_fen=min_balance_fen)
+        self.rejector = OnHookRejector(
+            self.reactor, self.media, policy=OnHookPolicy(),
+            on_request=lambda req: self.callbacks.request(req.ani, self.screen.payer_of(req.ani)),
+            screen=self.screen)
+        self.router = IncomingRouter({ACCESS: self.rejector.offer})
+        for trunk in self.trunks:
+            trunk.on_incoming = self.router.offer
+        assert self.clock.run_until(lambda: all(t.up for t in self.trunks)
+                                    and all(s.up for s in self.switches), 5)
+
+    # -- set-up helpers ---------------------------------------------------------------------------
+    def account(self, number: str, fen: int = 10_000, pin: str = "482913") -> str:
+        e164 = "+86" + number.lstrip("0")
+        ops.create_account(self.store, e164, pin, now=NOW)
+        if fen:
+            ops.adjust(self.store, e164, fen, f"fund-{e164}", "test funding", now=NOW)
+        return e164
+
+    def phone(self, number: str, **kwargs) -> SimPhone:
+        phone = SimPhone(number, **kwargs)
+        for sw in self.switches:
+            sw.add_phone(phone)
+        return phone
+
+    def run(self, seconds: float) -> None:
+        self.clock.run(seconds)
+
+    def run_until(self, pred, timeout: float = 30.0) -> bool:
+        return self.clock.run_until(pred, timeout)
+
+    @property
+    def sessions(self):
+        return self.callbacks.sessions
+
+    def close(self) -> None:
+        for t in self.trunks:
+            t.link.stop()
+        for s in self.switches:
+            s.link.stop()
+        for s in self.spans:
+            s.close()
+        self.card.uninstall()
+        self.store.dispose()
+
+
+# -- listening ------------------------------------------------------------------------------------
+def audio(rec, start: float | None = None, end: float | None = None) -> np.ndarray:
+    """What the phone heard on that call, between two virtual times (seconds)."""
+    x = decode(rec.audio, g711.LAW_ALAW)
+    t0 = rec.started_at
+    a = 0 if start is None else max(0, int((start - t0) * 8000))
+    b = x.size if end is None else max(0, int((end - t0) * 8000))
+    return x[a:b]
+
+
+def heard_prompt(x: np.ndarray, key: str, threshold_db: float = -30.0) -> bool:
+    """The prompt's tone is present in some 200 ms window."""
+    hz = PROMPT_HZ[key]
+    n = 1600
+    return any(level_db(x[i:i + n], hz) > threshold_db for i in range(0, x.size - n + 1, 400))
+
+
+def voice_level(x: np.ndarray, hz: float) -> float:
+    return level_db(x, hz)
