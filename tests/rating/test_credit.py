@@ -165,3 +165,36 @@ def test_abandoned_holds_are_released(store):
     assert released == ["c1/1"]
     assert ops.balance(store, BEIJING).available_fen == 940
     assert store.run(release_stale, NOW + timedelta(seconds=120 + 3600)) == []
+
+
+def test_two_holds_decided_on_the_same_stale_balance_cannot_both_pass(store, monkeypatch):
+    """Both conferences compute their grant from the same free balance before either holds
+    it (forced on PostgreSQL; SQLite serialises them): the conditional UPDATE refuses one."""
+    from confcall.rating import credit
+    funded(store, amount=60)  # one minute of long distance
+    if store.dialect == "postgresql":
+        barrier = threading.Barrier(2)
+        real = credit._hold
+
+        def hold_together(*args):
+            barrier.wait(timeout=30)
+            return real(*args)
+        monkeypatch.setattr(credit, "_hold", hold_together)
+    outcomes: list[str] = []
+
+    def start(i):
+        try:
+            ops.authorize_leg(store, BEIJING, f"c{i}", f"c{i}/1", "02188887777", now=NOW,
+                              quota_s=120)
+            outcomes.append("granted")
+        except MoneyError as err:
+            outcomes.append(err.key)
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["funds.insufficient", "granted"]
+    balance, reserved, _ = state(store)
+    assert (balance, reserved) == (60, 60)
