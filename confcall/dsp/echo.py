@@ -13,34 +13,38 @@ How it works
 * Adaptive FIR filter, improved proportionate NLMS (IPNLMS, Benesty & Gay 2002): each tap's step
   is proportional to a mix of its magnitude and a uniform share, so the few active taps of a
   hybrid echo path (a dispersive part a few ms long after a bulk delay) converge much faster than
-  with plain NLMS over 1024 taps. Gains are refreshed every ``SB`` = 40 samples (5 ms).
-* Double-talk detector, per 5 ms sub-block: (a) power form of the Geigel test: the rx power
-  exceeds half the largest far-end sub-block power of the last tail (``GEIGEL``) (checked on the coming
-  sub-block before adapting on it when the chunk holds it whole); (b) once converged, the
-  error power exceeds -3 dB of the rx power (echo alone leaves a residual far lower) while
-  the rx power is above the background and within 30 dB of the far end. A
-  detection freezes adaptation for ``DT_HANG`` samples.
-* Adaptation runs only while the far end is active (above -45 dBm0 in the last tail), and
-  once converged the error driving it is clipped at ``ROBUST`` times the usual residual RMS
-  (a robust, Huber-like step), so the syllables of near-end speech that slip past the
-  detector before it reacts barely move the filter.
+  with plain NLMS over 1024 taps. Gains are refreshed every ``SB`` = 40 samples (5 ms). The
+  three 1024-long loops per sample (output, normalisation, update) are small vectorised kernels.
+* Convergence is tracked as an ERLE estimate (rx/error power per sub-block, in dB, rising fast
+  and falling over about a second); above ``CONVERGED`` (25 dB) the filter counts as converged.
+* Double-talk detector, per 5 ms sub-block, evaluated on the *coming* sub-block before adapting
+  on it (the whole tick is at hand): (a) power form of the Geigel test: the rx power exceeds
+  half (``GEIGEL``) the largest far-end sub-block power of the last tail; (b) once converged,
+  the error of the current filter (on every 4th sample of the sub-block) exceeds half
+  (``DT_ERR``) the rx power while the rx is above the background and within 30 dB of the far
+  end. Both are re-checked on each finished sub-block. A detection freezes adaptation for
+  ``DT_HANG`` samples (30 ms).
+* Adaptation runs only while the far end is active (above -45 dBm0 in the last tail), and once
+  converged the error driving it is clipped at ``ROBUST`` times the usual residual RMS (a
+  robust, Huber-like step), so near-end syllables that slip past the detector barely move it.
 * NLP, decided per sub-block on that sub-block's own error, while the far end is active: the
-  sub-block is replaced by comfort noise at the background level (minimum of the error's
-  sub-block power, rising 1 dB/s) if the error is ``NLP_DB`` (15 dB) below the far-end peak of
-  the last tail, or, once converged, 9 dB below the rx level or if the rx power left over by the
-  echo estimate (rx power - estimate power, the near end's share) is under a quarter of the
-  error power. A
-  near-end talker makes up most of the error and is louder than that, so double talk passes;
-  a near-end talker more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
+  sub-block becomes comfort noise at the background level (minimum of the error's sub-block
+  power, rising 1 dB/s) if the error is ``NLP_DB`` (15 dB) below the far-end peak of the last
+  tail, or, once converged, if it is 9 dB below the rx level or the rx power the echo estimate
+  leaves over (rx power - estimate power: the near end's share) is under a quarter of the error
+  power. A near-end talker makes up most of the error and is louder than that, so double talk
+  passes; one more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
+* Cost: about 3 × 1024 multiply-adds per sample and channel (see ``bench/bench_dsp.py``); a
+  partitioned-block frequency-domain filter would be the way to a much higher channel count.
 
 How to use it
 -------------
-``st = init(nchan)``; per chunk ``process(st, rx, ref, out)`` with float32 ``(nchan, n)`` arrays:
-``rx`` the decoded line audio, ``ref`` what was sent on the line time-aligned with ``rx`` (the
-engine passes the previous tick's output), ``out`` the echo-free audio; chunks of any length up
-to 512 samples. ``st.enabled[c]`` turns
-the canceller of a channel on or off (off: ``out = rx``), ``st.nlp[c]`` the NLP.
-``status(st, c)`` reports the ERLE estimate (dB) and the double-talk state.
+``st = init(nchan)``; per chunk ``process(st, rx, ref, out)`` with float32 ``(nchan, n)`` arrays
+(any ``n`` up to 512): ``rx`` the decoded line audio, ``ref`` what was sent on the line,
+time-aligned with ``rx`` (the engine passes the previous tick's output), ``out`` the echo-free
+audio; ``pre_nlp`` optionally receives the error before the NLP. ``st.enabled[c]`` turns a
+channel's canceller on or off (off: ``out = rx``), ``st.nlp_on[c]`` its NLP; ``reset(st, chans)``
+for a new call; ``status(st, c)`` reports the ERLE estimate (dB) and the double-talk state.
 """
 from __future__ import annotations
 
@@ -113,6 +117,8 @@ def status(st: EchoState, c: int) -> dict:
 
 def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
     """Cancel echo for all channels; ``pre_nlp`` (optional, like ``out``) gets the error."""
+    if rx.shape != ref.shape or rx.shape != out.shape or rx.shape[1] > BUF - TAPS + 1:
+        raise ValueError("rx, ref and out must have the same (nchan, n<=512) shape")
     if pre_nlp is None:
         pre_nlp = out
         keep = False

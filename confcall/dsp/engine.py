@@ -31,7 +31,10 @@ How to use it
     eng.stop()                                 # the next tick and returns False to stop;
                                                # eng.wait() joins a thread that ended so
 
-``on_event`` receives ``DigitEvent`` and ``PromptDone`` records.
+``on_event`` receives ``DigitEvent`` records (``start=True`` when a key's tone is confirmed,
+about 40 ms in; ``start=False`` at the tone's end) and ``PromptDone`` records. Conference ids
+are 0..nchan-1, chosen by call control. Echo cancellers are on by default (every channel is a
+PSTN leg behind a hybrid); turn them off for channels whose card cancels echo in hardware.
 """
 from __future__ import annotations
 
@@ -108,8 +111,9 @@ class MediaEngine:
     # ------------------------------------------------------------------ tick
     def process_tick(self, rx_codes: np.ndarray, tx_codes: np.ndarray) -> None:
         """Apply pending commands, then process one 20 ms tick of every channel."""
-        if rx_codes.shape != (self.nchan, BLOCK) or tx_codes.shape != rx_codes.shape:
-            raise ValueError(f"expected ({self.nchan}, {BLOCK}) arrays")
+        if (rx_codes.shape != (self.nchan, BLOCK) or tx_codes.shape != rx_codes.shape
+                or rx_codes.dtype != np.uint8 or tx_codes.dtype != np.uint8):
+            raise ValueError(f"expected ({self.nchan}, {BLOCK}) uint8 arrays")
         self._apply_commands()
         g711.decode(rx_codes, self.law, self.lin)
         echo.process(self.echo, self.lin, self.sent, self.clean)

@@ -25,7 +25,7 @@ How to use it
 ``talk``, ``listen``, ``mute``, ``deaf``, ``hear_music``) and per-conference arrays
 (``wait_src``, ``bg_src``, ``bg_gain`` ...) between ticks (the engine does this from its command
 queue); per tick ``n = mix(st, bank, x, out, done, done_id)`` with ``x`` the (delayed, key-suppressed)
-float32 input and ``out`` the float32 output; ``done``/``done_id`` (int32, nchan) receive the
+float32 input and ``out`` the float32 output (``(nchan, n)``, any ``n`` up to ``block``); ``done``/``done_id`` (int32, nchan) receive the
 channels whose prompt finished and the prompt ids, ``n`` of them.
 """
 from __future__ import annotations
