@@ -207,7 +207,7 @@ def test_09_echo_of_a_trunk_member_cancelled():
 
     if not corpus.available():
         pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
-    speech = [a for k, a in sorted(corpus.load().items()) if k.startswith("speech")][0]
+    speech = next(a for k, a in sorted(corpus.load().items()) if k.startswith("speech"))
     n = 10 * 8000
     h = echo_path(6.0, 30.0, seed=9)
     results = {}
