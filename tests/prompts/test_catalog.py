@@ -14,10 +14,10 @@ enter_more invalid_number blocked_number own_number duplicate_number too_many_pa
 no_channel calling ringing joined busy no_answer failed participant_left last_participant_left
 seat participants_count no_such_seat music_on music_off cancelled credit_warning
 credit_exhausted goodbye welcome_callback conference_ended ivr_welcome ivr_enter_pin
-ivr_wrong_pin ivr_locked ivr_menu ivr_invalid_choice ivr_enter_card ivr_enter_card_pin ivr_recharge_ok ivr_card_used
-ivr_card_invalid ivr_card_expired ivr_card_locked ivr_balance_is ivr_enter_old_pin
-ivr_enter_new_pin ivr_confirm_new_pin ivr_pin_changed ivr_pin_mismatch ivr_pin_rules
-ivr_timeout yuan jiao fen point minus and hundred thousand million ten_thousand
+ivr_wrong_pin ivr_locked ivr_menu ivr_invalid_choice ivr_enter_card ivr_enter_card_pin
+ivr_recharge_ok ivr_card_used ivr_card_invalid ivr_card_expired ivr_card_locked ivr_balance_is
+ivr_enter_old_pin ivr_enter_new_pin ivr_confirm_new_pin ivr_pin_changed ivr_pin_mismatch
+ivr_pin_rules ivr_timeout yuan jiao fen point minus and hundred thousand million ten_thousand
 hundred_million liang
 """.split() + [f"d{i}" for i in range(10)] + [f"n{i}" for i in range(20)] + [  # noqa: SIM905
     f"n{t}0" for t in range(2, 10)]
