@@ -31,3 +31,19 @@ def redeem_in_process(url, number, serial, pin, barrier, results):
         results.put(err.key)
     finally:
         store.dispose()
+
+
+def settle_then_die(url, record):
+    """Child-process body: write the debit inside the transaction, then die before COMMIT."""
+    import os
+
+    from confcall.rating import cdr, secrets_
+    from confcall.store import Store
+    secrets_.set_pepper(b"test-pepper")
+    real_post = cdr.post
+
+    def post_and_die(*args, **kwargs):
+        real_post(*args, **kwargs)
+        os._exit(9)  # the process is killed between rating/debit and commit
+    cdr.post = post_and_die
+    ops.settle_leg(Store(url), BEIJING, "c1", record, now=NOW)

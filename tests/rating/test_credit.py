@@ -198,3 +198,22 @@ def test_two_holds_decided_on_the_same_stale_balance_cannot_both_pass(store, mon
     assert sorted(outcomes) == ["funds.insufficient", "granted"]
     balance, reserved, _ = state(store)
     assert (balance, reserved) == (60, 60)
+
+
+def test_process_killed_before_commit_then_retry_debits_once(store, db_url):
+    import multiprocessing
+
+    from tests.rating.helpers import settle_then_die
+    funded(store, amount=1000)
+    ops.authorize_leg(store, BEIJING, "c1", "c1/1", "02188887777", now=NOW, quota_s=120)
+    record = leg("c1/1", "02188887777", talk=61)
+    store.dispose()
+    child = multiprocessing.get_context("fork").Process(target=settle_then_die,
+                                                         args=(db_url, record))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 9
+    assert state(store) == (1000, 60, (1000, 1000))  # nothing committed, hold still there
+    assert ops.settle_leg(store, BEIJING, "c1", record, now=NOW).amount_fen == 60
+    assert ops.settle_leg(store, BEIJING, "c1", record, now=NOW).amount_fen == 60
+    assert state(store) == (940, 0, (940, 940))
