@@ -93,12 +93,6 @@ class RatingMoney:
         return self.runner.call_plain(ops.balance, number)
 
 
-def _caller_state(session: Any, number: str) -> tuple[str, int]:
-    from confcall.rating.accounts import get_account
-    account = get_account(session, number)
-    return account.status, int(account.balance_fen - account.reserved_fen)
-
-
 class AccessScreen:
     """Who may ask for a callback: a known, active account with at least ``min_balance_fen``.
 
@@ -121,20 +115,12 @@ class AccessScreen:
         number = self.payer_of(leg.ani)
         if number is None:
             return succeed("unknown_account")
-        d = self.runner.call(_caller_state, number)
+        d = self.runner.call_plain(ops.check_caller, number, self.min_balance_fen)
 
-        def judged(state: tuple[str, int]) -> str | None:
-            status, available = state
-            if status != "active":
-                return "account_locked"
-            if available < self.min_balance_fen:
-                return "low_balance"
-            return None
+        def refused(f: Any) -> Any:
+            if f.check(MoneyError):
+                return PROMPT_FOR_ERROR.get(f.value.key, "unknown_account")
+            return f
 
-        def failed(f: Any) -> str:
-            if f.check(MoneyError) and f.value.key == "account.unknown":
-                return "unknown_account"
-            return f  # type: ignore[return-value]
-
-        d.addCallbacks(judged, failed)
+        d.addCallbacks(lambda _balance: None, refused)
         return d

@@ -12,6 +12,7 @@ import numpy as np
 
 from confcall.conference import MediaService, OnHookPolicy, OnHookRejector
 from confcall.conference.callback import CallbackPolicy, CallbackService
+from confcall.conference.ivr import ServiceIvr
 from confcall.conference.money import AccessScreen, RatingMoney
 from confcall.conference.records import MemoryRecords
 from confcall.conference.router import IncomingRouter
@@ -35,9 +36,14 @@ welcome_callback enter_number enter_more invalid_number blocked_number own_numbe
 duplicate_number too_many_participants no_channel calling ringing joined busy no_answer failed
 participant_left last_participant_left seat participants_count music_on music_off cancelled
 credit_warning credit_exhausted goodbye no_such_seat conference_ended
+ivr_welcome ivr_enter_pin ivr_wrong_pin ivr_locked ivr_menu ivr_invalid_choice ivr_enter_card
+ivr_enter_card_pin ivr_recharge_ok ivr_card_used ivr_card_invalid ivr_card_expired
+ivr_card_locked ivr_balance_is ivr_enter_old_pin ivr_enter_new_pin ivr_confirm_new_pin
+ivr_pin_changed ivr_pin_mismatch ivr_pin_rules ivr_timeout yuan fen minus
 d0 d1 d2 d3 d4 d5 d6 d7 d8 d9""".split()
-# one frequency per prompt, 1000-3300 Hz in 50 Hz steps (voices sit below 800 Hz)
-PROMPT_HZ = {k: 1000.0 + 50 * i for i, k in enumerate(PROMPT_KEYS)}
+# one frequency per prompt, 1000-3400 Hz in 32 Hz steps (voices sit below 800 Hz)
+PROMPT_HZ = {k: 1000.0 + 32 * i for i, k in enumerate(PROMPT_KEYS)}
+_HZ = np.array([PROMPT_HZ[k] for k in PROMPT_KEYS])
 MUSIC_HZ, BACKGROUND_HZ = 3600.0, 3800.0
 
 
@@ -87,7 +93,8 @@ class Box:
             self.reactor, self.media, policy=OnHookPolicy(),
             on_request=lambda req: self.callbacks.request(req.ani, self.screen.payer_of(req.ani)),
             screen=self.screen)
-        self.router = IncomingRouter({ACCESS: self.rejector.offer})
+        self.ivr = ServiceIvr(self.reactor, self.media, self.runner)
+        self.router = IncomingRouter({ACCESS: self.rejector.offer, SERVICE: self.ivr.offer})
         for trunk in self.trunks:
             trunk.on_incoming = self.router.offer
         assert self.clock.run_until(lambda: all(t.up for t in self.trunks)
@@ -143,6 +150,35 @@ def heard_prompt(x: np.ndarray, key: str, threshold_db: float = -30.0) -> bool:
     hz = PROMPT_HZ[key]
     n = 1600
     return any(level_db(x[i:i + n], hz) > threshold_db for i in range(0, x.size - n + 1, 400))
+
+
+def prompts_heard(x: np.ndarray) -> list[str]:
+    """The sequence of prompts in a recording: the dominant prompt tone of each 100 ms window
+    (50 ms hop), runs of ~6 windows per 300 ms prompt."""
+    n, hop = 800, 400
+    w = np.hanning(n)
+    seq: list[str | None] = []
+    for i in range(0, x.size - n + 1, hop):
+        spec = np.abs(np.fft.rfft(x[i:i + n] * w, 8000))  # 1 Hz bins
+        hz = float(np.argmax(spec))
+        amp = 2 * spec[int(hz)] / w.sum() / 32768
+        j = int(np.argmin(np.abs(_HZ - hz)))
+        ok = amp > 10 ** (-30 / 20) and abs(_HZ[j] - hz) <= 8
+        seq.append(PROMPT_KEYS[j] if ok else None)
+    out: list[str] = []
+    run_key, run = None, 0
+    for k in seq + [None]:
+        if k == run_key:
+            run += 1
+            continue
+        if run_key is not None:
+            out += [run_key] * max(1, round(run / 6))
+        run_key, run = k, 1
+    return out
+
+
+def contains(seq: list[str], sub: list[str]) -> bool:
+    return any(seq[i:i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
 
 
 def voice_level(x: np.ndarray, hz: float) -> float:
