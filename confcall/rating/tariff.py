@@ -16,7 +16,8 @@ Rules (explicit, so an auditor can recompute any charge by hand):
    seconds.
 4. **Periods.**  Each billed unit is priced at the per-minute price of the row in force at the
    *start* of that unit, so a call crossing into the night period pays the night price from the
-   first unit that starts in it.
+   first unit that starts in it.  (Should no row cover a later unit, the answer-time row's
+   price continues.)
 5. **Rounding.**  The unit prices are summed exactly in fen·seconds/60 and rounded once, per the
    plan: ``up`` (default: any part of a fen is a fen), ``half_up`` or ``down``.  Then the connect
    fee is added and the total raised to the minimum charge.

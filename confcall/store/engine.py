@@ -76,8 +76,9 @@ def rowcount(session: Session, statement: Any) -> int:
 
 def _retryable(exc: BaseException) -> bool:
     """Transient conflicts worth re-running the whole transaction for."""
-    if isinstance(exc, IntegrityError):
-        return True  # a concurrent insert of the same unique reference: re-run sees it
+    if isinstance(exc, IntegrityError):  # a concurrent insert of the same unique reference:
+        # the re-run finds the row and answers idempotently; other violations are real errors
+        return getattr(exc.orig, "pgcode", None) == "23505" or "UNIQUE" in str(exc.orig)
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower()
         return "locked" in text or "busy" in text or "deadlock" in text or \
