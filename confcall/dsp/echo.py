@@ -34,8 +34,15 @@ How it works
   leaves over (rx power - estimate power: the near end's share) is under a quarter of the error
   power. A near-end talker makes up most of the error and is louder than that, so double talk
   passes; one more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
-* Cost: about 3 × 1024 multiply-adds per sample and channel (see ``bench/bench_dsp.py``); a
-  partitioned-block frequency-domain filter would be the way to a much higher channel count.
+* Sparse window: a hybrid's echo path is a bulk delay and a few ms of response. Once well
+  converged (ERLE estimate above ``SPARSE_IN``) and if ``WIN`` = 256 consecutive taps hold
+  99.95 % of the filter's energy, the other taps are cleared and only the window is filtered and
+  adapted (4 × cheaper) with a smaller step ``MU_SPARSE`` (each of the fewer taps takes a larger
+  share of every update, so undetected near-end speech would move them more); if the ERLE estimate falls under ``SPARSE_OUT`` (echo path change) the
+  whole tail is adapted again.
+* Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 3 × 256 after
+  (see ``bench/bench_dsp.py``); a partitioned-block frequency-domain filter would be the way to
+  a much higher channel count while converging.
 
 How to use it
 -------------
@@ -63,6 +70,11 @@ CONVERGED = 25.0  # dB of ERLE (estimate) from which the filter counts as conver
 DT_ERR = 0.5  # converged and error above this share of the rx power: double talk
 NLP_RX = 8.0  # ... or the error is 9 dB below the rx power (echo only, partly cancelled)
 ROBUST = 2.0  # error clip, in units of the usual residual's RMS, once converged
+WIN = 256  # taps (32 ms) of the sparse window used once converged
+WIN_SHARE = 0.9995  # ... if it holds this share of the filter's energy (-33 dB outside)
+MU_SPARSE = 0.25  # step inside the window (4 x fewer taps each take a larger share)
+SPARSE_IN = 28.0  # dB of ERLE estimate to narrow to the window
+SPARSE_OUT = 15.0  # dB below which the whole tail is adapted again
 GEIGEL = 0.5  # rx sub-block power above this share of the far-end maximum: double talk
 _DBM0_MS = (32768.0 * 10.0 ** (-3.14 / 20.0)) ** 2 / 2.0
 FAR_ACTIVE = _DBM0_MS * 10.0 ** (-45.0 / 10.0)
@@ -90,6 +102,8 @@ class EchoState:
         self.enabled = np.ones(nchan, np.uint8)
         self.nlp_on = np.ones(nchan, np.uint8)
         self.escale = np.full(nchan, _DBM0_MS, np.float32)  # usual residual power
+        self.lo_hi = np.zeros((nchan, 2), np.int64)  # active tap window
+        self.lo_hi[:, 1] = TAPS
 
 
 def init(nchan: int) -> EchoState:
@@ -108,10 +122,13 @@ def reset(st: EchoState, chans=None) -> None:
     st.hang[sel] = 0
     st.erle[sel] = 0.0
     st.escale[sel] = _DBM0_MS
+    st.lo_hi[sel, 0] = 0
+    st.lo_hi[sel, 1] = TAPS
 
 
 def status(st: EchoState, c: int) -> dict:
     return {"enabled": bool(st.enabled[c]), "erle_db": float(st.erle[c]),
+            "taps": (int(st.lo_hi[c, 0]), int(st.lo_hi[c, 1])),
             "double_talk": bool(st.dt[c]), "nlp": bool(st.nlp_on[c])}
 
 
@@ -126,48 +143,85 @@ def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
         keep = True
     return _process(rx, ref, out, pre_nlp, keep, st.w, st.g, st.buf, st.bp, st.fpow, st.fidx,
                     st.sbpos, st.acc, st.hang, st.dt, st.far_max, st.erle, st.noise, st.supp,
-                    st.seed, st.enabled, st.nlp_on, st.escale)
+                    st.seed, st.enabled, st.nlp_on, st.escale, st.lo_hi)
 
+
+# The kernels below index slices from 0 so numba can prove the indices non-negative: with a
+# variable start it emits a wrap-around test per access and LLVM no longer vectorises (16 x).
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _dot(w, x, o):
-    """sum_j w[j] x[o + j], j < TAPS (float32, vectorised)."""
+def _dot(w, x, o, lo, hi):
+    """sum_j w[j] x[o + j], lo <= j < hi (float32, vectorised)."""
+    ws = w[lo:hi]
+    xs = x[o + lo : o + hi]
     y = np.float32(0.0)
-    for j in range(TAPS):
-        y += w[j] * x[o + j]
+    for j in range(ws.shape[0]):
+        y += ws[j] * xs[j]
     return y
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _wdot(g, x, o):
+def _wdot(g, x, o, lo, hi):
     """sum_j g[j] x[o + j]^2."""
+    gs = g[lo:hi]
+    xs = x[o + lo : o + hi]
     y = np.float32(0.0)
-    for j in range(TAPS):
-        v = x[o + j]
-        y += g[j] * v * v
+    for j in range(gs.shape[0]):
+        v = xs[j]
+        y += gs[j] * v * v
     return y
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _update(w, g, x, o, k):
-    for j in range(TAPS):
-        w[j] += k * g[j] * x[o + j]
+def _update(w, g, x, o, k, lo, hi):
+    ws = w[lo:hi]
+    gs = g[lo:hi]
+    xs = x[o + lo : o + hi]
+    for j in range(ws.shape[0]):
+        ws[j] += k * gs[j] * xs[j]
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _gains(w, g, c):
-    s = 0.0
+def _gains(w, g, c, lo, hi):
+    ws = w[c, lo:hi]
+    gs = g[c, lo:hi]
+    s = np.float32(0.0)
+    for j in range(ws.shape[0]):
+        s += abs(ws[j])
+    a = np.float32((1.0 - ALPHA) / (2.0 * ws.shape[0]))
+    b = np.float32((1.0 + ALPHA) / (2.0 * s + 1e-3))
+    for j in range(ws.shape[0]):
+        gs[j] = a + b * abs(ws[j])
+
+
+@njit(nogil=True, cache=True)
+def _window(w, c, lo_hi):
+    """Switch to the sparse window if WIN taps hold nearly all of the filter's energy."""
+    tot = 0.0
     for j in range(TAPS):
-        s += abs(w[c, j])
-    a = (1.0 - ALPHA) / (2.0 * TAPS)
-    b = (1.0 + ALPHA) / (2.0 * s + 1e-3)
+        tot += w[c, j] * w[c, j]
+    run = 0.0
+    for j in range(WIN):
+        run += w[c, j] * w[c, j]
+    best = run
+    bj = 0
+    for j in range(WIN, TAPS, 1):
+        run += w[c, j] * w[c, j] - w[c, j - WIN] * w[c, j - WIN]
+        if run > best:
+            best = run
+            bj = j - WIN + 1
+    if best < WIN_SHARE * tot:
+        return
     for j in range(TAPS):
-        g[c, j] = a + b * abs(w[c, j])
+        if j < bj or j >= bj + WIN:
+            w[c, j] = 0.0
+    lo_hi[c, 0] = bj
+    lo_hi[c, 1] = bj + WIN
 
 
 @njit(nogil=True, cache=True, fastmath=True)
 def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, hang, dt, far_max,
-             erle, noise, supp, seed, enabled, nlp_on, escale):
+             erle, noise, supp, seed, enabled, nlp_on, escale, lo_hi):
     nch, n = rx.shape
     for c in range(nch):
         if not enabled[c]:
@@ -190,7 +244,9 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
             p = p0 + i
             xr = ref[c, i]
             o = p - TAPS + 1
-            y = _dot(wc, bc, o)
+            lo = lo_hi[c, 0]
+            hi = lo_hi[c, 1]
+            y = _dot(wc, bc, o, lo, hi)
             d = rx[c, i]
             e = d - y
             # robust step: once converged, errors far above the usual residual are clipped,
@@ -220,15 +276,16 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     pe4 = 0.0
                     for q in range(0, SB, 4):
                         o4 = o + q
-                        y4 = _dot(wc, bc, o4)
+                        y4 = _dot(wc, bc, o4, lo, hi)
                         e4 = rx[c, i + q] - y4
                         pe4 += e4 * e4
                     if pe4 * 4.0 / SB > DT_ERR * pa / SB:
                         hang[c] = DT_HANG
                         dt[c] = 1
             if hang[c] == 0 and far_max[c] > FAR_ACTIVE:
-                den = np.float32(DELTA) + _wdot(gc, bc, o)
-                _update(wc, gc, bc, o, np.float32(MU) * ea / den)
+                den = np.float32(DELTA) + _wdot(gc, bc, o, lo, hi)
+                mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
+                _update(wc, gc, bc, o, mu * ea / den, lo, hi)
             elif hang[c] > 0:
                 hang[c] -= 1
             out[c, i] = e
@@ -238,7 +295,13 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
             if sbpos[c] == SB:
                 sbpos[c] = 0
                 _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale)
-                _gains(w, g, c)
+                if lo_hi[c, 1] - lo_hi[c, 0] == TAPS:
+                    if erle[c] > SPARSE_IN:
+                        _window(w, c, lo_hi)
+                elif erle[c] < SPARSE_OUT:
+                    lo_hi[c, 0] = 0
+                    lo_hi[c, 1] = TAPS
+                _gains(w, g, c, lo_hi[c, 0], lo_hi[c, 1])
                 if supp[c] and nlp_on[c]:
                     # NLP: this sub-block (its part in this chunk) becomes comfort noise
                     a = np.float32(np.sqrt(12.0 * noise[c]))
