@@ -88,7 +88,8 @@ def _register_optional_groups() -> None:
     import importlib
 
     for module, names in (("confcall.cli_hw", ("hw",)),
-                          ("confcall.cli_money", ("db", "account", "card", "rate", "cdr"))):
+                          ("confcall.cli_money", ("db", "account", "card", "rate", "cdr")),
+                          ("confcall.cli_prompts", ("prompts",))):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:

@@ -111,8 +111,51 @@ class MediaService:
     # -- the tick -----------------------------------------------------------------------------------
     def tick(self) -> None:
         self.batch.read()
+        self._drain_events()
         self.engine.process_tick(self.batch.rx, self.batch.tx)
         self.batch.write()
+
+    def _drain_events(self) -> None:
+        """A B-channel with a DAHDI event pending reads nothing until it is fetched; the span's
+        own alarm handling is in the trunk, so here the events are only cleared."""
+        rows = self.batch.rows_with_events()
+        for i in rows:
+            ch = self.batch.channels[int(i)]
+            if not ch.closed:
+                ch.drain_events()
+
+    # -- the media thread (production) ----------------------------------------------------------
+    def start_thread(self, wait_ms: int = 100) -> None:
+        """Run ticks in the engine's own thread, paced by the span: wait until the first
+        channel has a block (DAHDI delivers every 20 ms), then read all, process, write all."""
+        from confcall.dahdi._shim import ffi, lib
+
+        pfd = ffi.new("struct pollfd[1]")
+        fds = self.batch.fds
+
+        def read(rx: np.ndarray) -> bool:
+            live = fds[fds >= 0]
+            if live.size == 0:
+                return self._running
+            pfd[0].fd = int(live[0])
+            pfd[0].events = lib.POLLIN
+            pfd[0].revents = 0
+            lib.dshim_poll(pfd, 1, wait_ms)
+            self.batch.read()
+            self._drain_events()
+            rx[:] = self.batch.rx
+            return self._running
+
+        def write(tx: np.ndarray) -> None:
+            self.batch.tx[:] = tx
+            self.batch.write()
+
+        self._running = True
+        self.engine.start(read, write)
+
+    def stop_thread(self) -> None:
+        self._running = False
+        self.engine.stop()
 
     def _on_event(self, ev: Any) -> None:
         if isinstance(ev, PromptDone):

@@ -77,12 +77,16 @@ class OnHookRejector:
 
     def __init__(self, reactor: Any, media: MediaService, *, policy: OnHookPolicy = OnHookPolicy(),
                  on_request: Callable[[CallbackRequest], None],
-                 screen: Callable[[CallLeg], Any] | None = None) -> None:
+                 screen: Callable[[CallLeg], Any] | None = None,
+                 trunk_causes: dict[str, int] | None = None) -> None:
         self.reactor = reactor
         self.media = media
         self.policy = policy
         self.on_request = on_request
         self.screen = screen
+        self.trunk_causes = dict(trunk_causes or {})
+        for name, cause in self.trunk_causes.items():
+            OnHookPolicy(cause=cause)  # validates: 16, 17 or 21 only
         self.limiter = AniRateLimiter(policy.rate_limit, policy.rate_window_s)
         self.handled: list[tuple[CallLeg, str]] = []
 
@@ -138,7 +142,7 @@ class OnHookRejector:
 
     def _clear(self, leg: CallLeg, verdict: str) -> None:
         if leg.active:
-            leg.reject(self.policy.cause)
+            leg.reject(self.trunk_causes.get(leg.trunk.name, self.policy.cause))
         self._request(leg, verdict)
 
     def _request(self, leg: CallLeg, verdict: str) -> None:

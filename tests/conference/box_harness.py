@@ -10,16 +10,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from confcall.conference import MediaService, OnHookPolicy, OnHookRejector
-from confcall.conference.callback import CallbackPolicy, CallbackService
-from confcall.conference.ivr import ServiceIvr
-from confcall.conference.money import AccessScreen, RatingMoney
-from confcall.conference.records import MemoryRecords
-from confcall.conference.router import IncomingRouter
+from confcall.conference.callback import CallbackPolicy
 from confcall.conference.session import SessionConfig
-from confcall.conference.trunkgroup import TrunkGroup
-from confcall.dahdi import BChannelBatch, Span
-from confcall.dahdi.pri_trunk import PriTrunk
+from confcall.config import Config
+from confcall.daemon import Daemon
 from confcall.dsp import g711
 from confcall.rating import ops
 from confcall.store import Store
@@ -52,51 +46,51 @@ def tone(hz: float, seconds: float, level: int = 8000) -> np.ndarray:
     return (level * np.sin(2 * np.pi * hz * n / 8000)).astype(np.int16)
 
 
+def tone_sounds() -> dict[str, np.ndarray]:
+    sounds = {key: tone(hz, 0.3) for key, hz in PROMPT_HZ.items()}
+    sounds["waiting_music"] = tone(MUSIC_HZ, 2.0, 3000)
+    sounds["background_music"] = tone(BACKGROUND_HZ, 2.0, 3000)
+    return sounds
+
+
 class Box:
+    """The daemon (``confcall.daemon.Daemon``) on a simulated card, plus the carrier's switch
+    and its subscribers, all on one virtual clock."""
+
     def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
-                 session: SessionConfig | None = None, min_balance_fen: int = 100) -> None:
+                 session: SessionConfig | None = None, min_balance_fen: int = 100,
+                 language: str = "zh", sounds=None) -> None:
         self.card = SimCard([("E1", "pri")] * spans).install()
-        self.clock = VirtualMediaClock(self.card)
+        self.clock = VirtualMediaClock()  # the daemon ticks the card itself
         self.reactor = self.clock.reactor
-        self.spans, self.trunks, self.switches = [], [], []
-        for sim in self.card.spans:
-            span = Span.open(sim.spanno, range(sim.basechan, sim.basechan + sim.totalchans))
-            trunk = PriTrunk(span, self.reactor, switchtype="euroisdn_e1")
-            switch = SimSwitch(sim, self.reactor, ring_timeout=30.0)
-            self.spans.append(span)
-            self.trunks.append(trunk)
-            self.switches.append(switch)
-            self.clock.add_hook(trunk.service)
-            self.clock.add_hook(switch.service)
-        self.switch = self.switches[0]
-        self.batch = BChannelBatch([c for s in self.spans for c in s.bchannels])
-        self.media = MediaService(self.batch, echo_cancel=False)
-        for key, hz in PROMPT_HZ.items():
-            self.media.add_sound(key, tone(hz, 0.3))
-        self.media.add_sound("waiting_music", tone(MUSIC_HZ, 2.0, 3000))
-        self.media.add_sound("background_music", tone(BACKGROUND_HZ, 2.0, 3000))
-        self.clock.add_hook(self.media.tick)
         db = tmp_path / "confcall.db"
         shutil.copyfile(template("sqlite", None), db)
         self.store = Store(f"sqlite:///{db}")
         self.runner = InlineRunner(self.store)
-        self.money = RatingMoney(self.reactor, self.runner, epoch=NOW)
-        self.records = MemoryRecords()
-        self.group = TrunkGroup(self.trunks)
-        self.callbacks = CallbackService(
-            self.reactor, self.group, self.media, self.money, self.records,
-            policy=callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
-                                              caller_id=CALLER_ID),
-            session_config=session or SessionConfig())
-        self.screen = AccessScreen(self.runner, min_balance_fen=min_balance_fen)
-        self.rejector = OnHookRejector(
-            self.reactor, self.media, policy=OnHookPolicy(),
-            on_request=lambda req: self.callbacks.request(req.ani, self.screen.payer_of(req.ani)),
-            screen=self.screen)
-        self.ivr = ServiceIvr(self.reactor, self.media, self.runner)
-        self.router = IncomingRouter({ACCESS: self.rejector.offer, SERVICE: self.ivr.offer})
-        for trunk in self.trunks:
-            trunk.on_incoming = self.router.offer
+        cb = callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
+                                        caller_id=CALLER_ID)
+        sc = session or SessionConfig()
+        config = Config(simulated=True, sim_spans=(("E1", "pri"),) * spans,
+                        access_numbers=(ACCESS,), service_numbers=(SERVICE,),
+                        caller_id=cb.caller_id or CALLER_ID, min_balance_fen=min_balance_fen,
+                        callback_delay_s=cb.delay_s, callback_retries=cb.retries,
+                        callback_retry_interval_s=cb.retry_interval_s,
+                        max_participants=sc.max_participants,
+                        entry_timeout_s=sc.entry_timeout_s, finish_timeout_s=sc.finish_timeout_s,
+                        language=language, echo_canceller=False)
+        self.daemon = Daemon(config, self.reactor, runner=self.runner, store=self.store,
+                             card=self.card, sounds=sounds if sounds is not None else
+                             tone_sounds(), media_in_thread=False, epoch=NOW)
+        self.daemon.start()
+        d = self.daemon
+        self.trunks, self.media, self.money = d.trunks, d.media, d.money
+        self.records, self.group, self.callbacks = d.records, d.group, d.callbacks
+        self.screen, self.rejector, self.ivr, self.router = d.screen, d.rejector, d.ivr, d.router
+        self.switches = [SimSwitch(sim, self.reactor, ring_timeout=30.0)
+                         for sim in self.card.spans]
+        for sw in self.switches:
+            self.clock.add_hook(sw.service)
+        self.switch = self.switches[0]
         assert self.clock.run_until(lambda: all(t.up for t in self.trunks)
                                     and all(s.up for s in self.switches), 5)
 
@@ -125,12 +119,9 @@ class Box:
         return self.callbacks.sessions
 
     def close(self) -> None:
-        for t in self.trunks:
-            t.link.stop()
+        self.daemon.stop()
         for s in self.switches:
             s.link.stop()
-        for s in self.spans:
-            s.close()
         self.card.uninstall()
         self.store.dispose()
 

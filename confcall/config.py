@@ -1,0 +1,234 @@
+"""`confcall serve`'s configuration file (TOML), validated up front.
+
+Why strict: a carrier box misconfigured at 3 a.m. must refuse to start with a message that
+names the file, the key and what is allowed — not fail on the first call. Unknown keys are
+errors too (a typo must not silently fall back to a default).
+
+Example (every key optional; these are the defaults)::
+
+    [database]
+    url = "sqlite:///var/confcall.db"
+
+    [hardware]
+    simulated = false                  # true: the simulated card (demo, tests)
+    sim_spans = ["E1:pri", "E1:pri"]   # the simulated card's spans
+    span_config = "/etc/confcall/spans.toml"   # from `confcall hw genconf` (real cards)
+
+    [[trunk]]                          # one per PRI span; spans not listed are not used
+    span = 1
+    switchtype = "euroisdn_e1"         # euroisdn_e1 | euroisdn_t1 | ni2 | 5ess | dms100 | ...
+    reject_cause = 16                  # the on-hook rejection's cause: 16, 17 or 21
+
+    [numbers]
+    access = ["95000"]                 # dialled numbers: the access number(s)
+    service = ["95001"]                # the service IVR number(s)
+    caller_id = "95000"                # shown on callbacks and invitations
+
+    [access]
+    min_balance_fen = 100
+    rate_limit = 3                     # callbacks per calling number ...
+    rate_window_s = 600                # ... per this many seconds
+
+    [callback]
+    delay_s = 5.0
+    retries = 2
+    retry_interval_s = 30.0
+
+    [conference]
+    max_participants = 8
+    entry_timeout_s = 10.0
+    finish_timeout_s = 6.0
+
+    [prompts]
+    language = "zh"                    # zh | en
+    directory = ""                     # default: $CONFCALL_PROMPT_DIR or var/prompts
+
+    [media]
+    echo_canceller = true
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from confcall.dahdi.pri import SWITCH_TYPES
+
+__all__ = ["Config", "ConfigError", "TrunkConf", "load_config", "parse_config"]
+
+
+class ConfigError(ValueError):
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}")
+        self.source, self.key, self.problem = source, key, problem
+
+
+@dataclass(frozen=True)
+class TrunkConf:
+    span: int
+    switchtype: str = "euroisdn_e1"
+    reject_cause: int = 16
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str = "<defaults>"
+    database_url: str = "sqlite:///var/confcall.db"
+    simulated: bool = False
+    sim_spans: tuple[tuple[str, str], ...] = (("E1", "pri"), ("E1", "pri"))
+    span_config: str = ""
+    trunks: tuple[TrunkConf, ...] = ()
+    access_numbers: tuple[str, ...] = ("95000",)
+    service_numbers: tuple[str, ...] = ("95001",)
+    caller_id: str = "95000"
+    min_balance_fen: int = 100
+    rate_limit: int = 3
+    rate_window_s: float = 600.0
+    callback_delay_s: float = 5.0
+    callback_retries: int = 2
+    callback_retry_interval_s: float = 30.0
+    max_participants: int = 8
+    entry_timeout_s: float = 10.0
+    finish_timeout_s: float = 6.0
+    language: str = "zh"
+    prompt_directory: str = ""
+    echo_canceller: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def trunk_for(self, spanno: int) -> TrunkConf | None:
+        return next((t for t in self.trunks if t.span == spanno), None)
+
+
+_SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
+    "database": {"url": ("database_url", str)},
+    "hardware": {"simulated": ("simulated", bool), "sim_spans": ("sim_spans", list),
+                 "span_config": ("span_config", str)},
+    "numbers": {"access": ("access_numbers", list), "service": ("service_numbers", list),
+                "caller_id": ("caller_id", str)},
+    "access": {"min_balance_fen": ("min_balance_fen", int), "rate_limit": ("rate_limit", int),
+               "rate_window_s": ("rate_window_s", float)},
+    "callback": {"delay_s": ("callback_delay_s", float), "retries": ("callback_retries", int),
+                 "retry_interval_s": ("callback_retry_interval_s", float)},
+    "conference": {"max_participants": ("max_participants", int),
+                   "entry_timeout_s": ("entry_timeout_s", float),
+                   "finish_timeout_s": ("finish_timeout_s", float)},
+    "prompts": {"language": ("language", str), "directory": ("prompt_directory", str)},
+    "media": {"echo_canceller": ("echo_canceller", bool)},
+}
+
+
+def load_config(path: str | Path) -> Config:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(p), "-", "file not found")
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(p), "-", f"not valid TOML: {e}")
+    return parse_config(data, str(p))
+
+
+def _typed(source: str, key: str, value: Any, kind: type) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(source, key, f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _digits(source: str, key: str, values: list[Any]) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        if not isinstance(v, str) or not v.isdigit() or not 2 <= len(v) <= 20:
+            raise ConfigError(source, key, f"{v!r} is not a dialled number (2-20 digits)")
+        out.append(v)
+    return tuple(out)
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    values: dict[str, Any] = {"source": source}
+    for section, body in data.items():
+        if section == "trunk":
+            continue
+        if section not in _SECTIONS:
+            raise ConfigError(source, section, f"unknown section; known: "
+                              f"{', '.join([*_SECTIONS, 'trunk'])}")
+        if not isinstance(body, dict):
+            raise ConfigError(source, section, "must be a table")
+        for key, value in body.items():
+            spec = _SECTIONS[section].get(key)
+            if spec is None:
+                raise ConfigError(source, f"{section}.{key}", "unknown key; known: "
+                                  f"{', '.join(_SECTIONS[section])}")
+            name, kind = spec
+            values[name] = _typed(source, f"{section}.{key}", value, kind)
+    _normalise(values, source)
+    values["trunks"] = _trunks(data.get("trunk", []), source)
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known})
+
+
+def _normalise(values: dict[str, Any], source: str) -> None:
+    if "sim_spans" in values:
+        spans = []
+        for s in values["sim_spans"]:
+            line, _, sig = str(s).partition(":")
+            if line.upper() not in ("E1", "T1") or (sig or "pri").lower() not in ("pri", "cas"):
+                raise ConfigError(source, "hardware.sim_spans",
+                                  f"{s!r}: LINE[:SIGNALLING], LINE E1|T1, SIGNALLING pri|cas")
+            spans.append((line.upper(), (sig or "pri").lower()))
+        if not spans:
+            raise ConfigError(source, "hardware.sim_spans", "at least one span")
+        values["sim_spans"] = tuple(spans)
+    for key, sect in (("access_numbers", "numbers.access"), ("service_numbers",
+                                                             "numbers.service")):
+        if key in values:
+            values[key] = _digits(source, sect, values[key])
+    if "caller_id" in values:
+        _digits(source, "numbers.caller_id", [values["caller_id"]])
+    if set(values.get("access_numbers", ())) & set(values.get("service_numbers", ())):
+        raise ConfigError(source, "numbers", "a number cannot be both access and service")
+    if values.get("language", "zh") not in ("zh", "en"):
+        raise ConfigError(source, "prompts.language", "zh or en")
+    for key, low in (("min_balance_fen", 0), ("rate_limit", 1), ("callback_retries", 0),
+                     ("max_participants", 1)):
+        if key in values and values[key] < low:
+            raise ConfigError(source, key, f"must be >= {low}")
+    for key in ("rate_window_s", "callback_retry_interval_s", "entry_timeout_s",
+                "finish_timeout_s"):
+        if key in values and values[key] <= 0:
+            raise ConfigError(source, key, "must be > 0")
+    if values.get("callback_delay_s", 0) < 0:
+        raise ConfigError(source, "callback.delay_s", "must be >= 0")
+    url = values.get("database_url")
+    if url is not None and not url.startswith(("sqlite:///", "postgresql")):
+        raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:
+    if not isinstance(items, list):
+        raise ConfigError(source, "trunk", "use [[trunk]] tables")
+    out: list[TrunkConf] = []
+    for i, t in enumerate(items):
+        where = f"trunk[{i}]"
+        if not isinstance(t, dict):
+            raise ConfigError(source, where, "must be a table")
+        unknown = set(t) - {"span", "switchtype", "reject_cause"}
+        if unknown:
+            raise ConfigError(source, f"{where}.{sorted(unknown)[0]}",
+                              "unknown key; known: span, switchtype, reject_cause")
+        span = t.get("span")
+        if not isinstance(span, int) or isinstance(span, bool) or span < 1:
+            raise ConfigError(source, f"{where}.span", "a span number >= 1 is required")
+        sw = t.get("switchtype", "euroisdn_e1")
+        if sw not in SWITCH_TYPES:
+            raise ConfigError(source, f"{where}.switchtype",
+                              f"{sw!r}; allowed: {', '.join(SWITCH_TYPES)}")
+        cause = t.get("reject_cause", 16)
+        if cause not in (16, 17, 21):
+            raise ConfigError(source, f"{where}.reject_cause", f"{cause!r}; allowed: 16, 17, 21")
+        if any(x.span == span for x in out):
+            raise ConfigError(source, f"{where}.span", f"span {span} listed twice")
+        out.append(TrunkConf(span, sw, cause))
+    return tuple(out)

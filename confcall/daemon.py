@@ -1,0 +1,285 @@
+"""`confcall serve`: one box — spans and their signalling, the media engine, call control.
+
+What it wires (DESIGN.md's map, left to right): the spans (real DAHDI from the span config
+that `confcall hw genconf` wrote, or the simulated card) → a PRI trunk per span → the media
+engine over every B-channel → the access number (on-hook rejection, callback), the service
+IVR and conferences → rating and the store through the DB thread pool.
+
+Threads: the reactor runs signalling, timers and call control; the media engine runs in its
+own thread paced by the span's clock (a DAHDI read returns every 20 ms); DB work runs in the
+pool. With ``media_in_thread=False`` the media tick runs on the reactor from the span clock
+instead (tests in virtual time).
+
+Shutdown: every conference ends, every call is cleared with cause 16 and its records are
+closed before the spans are released.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from twisted.internet import task
+from twisted.internet.defer import Deferred, succeed
+
+from confcall.conference import MediaService, OnHookPolicy, OnHookRejector
+from confcall.conference.callback import CallbackPolicy, CallbackService
+from confcall.conference.ivr import ServiceIvr
+from confcall.conference.money import AccessScreen, RatingMoney
+from confcall.conference.records import MemoryRecords
+from confcall.conference.router import IncomingRouter
+from confcall.conference.session import SessionConfig
+from confcall.conference.trunkgroup import TrunkGroup
+from confcall.config import Config
+from confcall.dahdi import BChannelBatch, Span
+from confcall.dahdi.legs import Cause
+from confcall.dahdi.pri_trunk import PriTrunk
+
+__all__ = ["Daemon", "prompt_sounds"]
+
+log = logging.getLogger("confcall.daemon")
+
+TICK_S = 0.020
+
+
+def prompt_sounds(language: str, directory: str = "") -> dict[str, np.ndarray]:
+    """Every prompt of the catalog in ``language`` (rendered if missing) plus the music."""
+    from confcall.prompts import PromptLibrary, music_audio
+
+    lib = PromptLibrary(language, directory or None)
+    lib.ensure_rendered()
+    sounds = {key: np.asarray(lib.audio(key)) for key in lib.keys()}
+    music = np.asarray(music_audio())
+    sounds["waiting_music"] = music
+    sounds["background_music"] = music
+    return sounds
+
+
+@dataclass(eq=False)
+class Daemon:
+    config: Config
+    reactor: Any
+    runner: Any = None  # DbRunner (default) or InlineRunner (tests)
+    store: Any = None
+    card: Any = None  # the simulated card, when config.simulated
+    sounds: dict[str, np.ndarray] | None = None
+    media_in_thread: bool = True
+    epoch: Any = None  # UTC datetime of reactor second 0 (virtual clocks)
+    on_event: Callable[[str], None] | None = None
+    spans: list[Span] = field(default_factory=list)
+    trunks: list[PriTrunk] = field(default_factory=list)
+
+    # -- start ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._open_store()
+        self._open_spans()
+        self._start_media()
+        self._call_control()
+        self._loops: list[task.LoopingCall] = []
+        # A real reactor reads the D-channels when they are readable; a virtual one (tests)
+        # has no fds to watch, so the span clock services them every tick.
+        self._poll_trunks = not hasattr(self.reactor, "addReader")
+        if self.card is not None:
+            self._every(TICK_S, self._span_clock)
+        for trunk in self.trunks:
+            if not self._poll_trunks:
+                trunk.link.start_reading()
+            self._every(0.1, trunk.service)  # DAHDI events (POLLPRI) and anything missed
+        self._say(f"confcall up: {len(self.trunks)} PRI span(s), {len(self.batch)} B-channels, "
+                  f"access {', '.join(self.config.access_numbers)}, service "
+                  f"{', '.join(self.config.service_numbers)}")
+
+    def _say(self, text: str) -> None:
+        log.info("%s", text)
+        if self.on_event is not None:
+            self.on_event(text)
+
+    def _every(self, period: float, fn: Callable[[], None]) -> None:
+        loop = task.LoopingCall(fn)
+        loop.clock = self.reactor
+        loop.start(period, now=False)
+        self._loops.append(loop)
+
+    def _open_store(self) -> None:
+        from confcall.store import Store, upgrade
+        if self.store is None:
+            upgrade(self.config.database_url)
+            self.store = Store(self.config.database_url)
+            _seed_if_empty(self.store)
+        if self.runner is None:
+            from confcall.store.runner import DbRunner
+            self.runner = DbRunner(self.store, self.reactor)
+            self.runner.start()
+
+    def _open_spans(self) -> None:
+        plans = self._span_plans()
+        for spanno, channels, switchtype in plans:
+            span = Span.open(spanno, channels)
+            for channo, err in span.failed.items():
+                self._say(f"span {spanno}: channel {channo} not usable: {err}")
+            if span.dchannel is None:
+                self._say(f"span {spanno}: no D-channel; not used for PRI")
+                span.close()
+                continue
+            self.spans.append(span)
+            self.trunks.append(PriTrunk(span, self.reactor, switchtype=switchtype,
+                                        name=f"span{spanno}", on_status=self._say))
+        if not self.trunks:
+            raise RuntimeError("no usable PRI span: check the span config / [[trunk]] entries")
+
+    def _span_plans(self) -> list[tuple[int, range | tuple[int, ...], str]]:
+        cfg = self.config
+        if self.card is not None:
+            out = []
+            for sim in self.card.spans:
+                t = cfg.trunk_for(sim.spanno)
+                if sim.signalling != "pri" or (cfg.trunks and t is None):
+                    continue
+                default = "euroisdn_e1" if sim.line == "E1" else "ni2"
+                out.append((sim.spanno, range(sim.basechan, sim.basechan + sim.totalchans),
+                            t.switchtype if t else default))
+            return out
+        from confcall.hw import load_span_config
+        spanconf = load_span_config(cfg.span_config)
+        out = []
+        for s in spanconf.spans:
+            t = cfg.trunk_for(s.spanno)
+            if not s.is_pri or (cfg.trunks and t is None):
+                continue
+            chans = tuple(s.channels) + ((s.dchannel,) if s.dchannel else ())
+            out.append((s.spanno, chans, t.switchtype if t else (s.switchtype or "euroisdn_e1")))
+        return out
+
+    def _start_media(self) -> None:
+        self.batch = BChannelBatch([c for s in self.spans for c in s.bchannels])
+        deliver = self.reactor.callFromThread if self.media_in_thread else None
+        self.media = MediaService(self.batch, deliver=deliver,
+                                  echo_cancel=self.config.echo_canceller)
+        sounds = self.sounds if self.sounds is not None else prompt_sounds(
+            self.config.language, self.config.prompt_directory)
+        for name, audio in sounds.items():
+            self.media.add_sound(name, audio)
+        if self.media_in_thread:
+            self.media.start_thread()
+
+    def _span_clock(self) -> None:
+        """The simulated card's 20 ms frame clock (real cards clock themselves)."""
+        self.card.tick()
+        if self._poll_trunks:
+            for trunk in self.trunks:
+                trunk.service()
+        if not self.media_in_thread:
+            self.media.tick()
+
+    def _call_control(self) -> None:
+        cfg = self.config
+        lang = cfg.language
+        say_number, say_amount = _sayers(lang, set(self.media.sounds))
+        self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch)
+        self.records = self._records()
+        self.group = TrunkGroup(self.trunks)
+        self.callbacks = CallbackService(
+            self.reactor, self.group, self.media, self.money, self.records,
+            policy=CallbackPolicy(cfg.callback_delay_s, cfg.callback_retries,
+                                  cfg.callback_retry_interval_s, cfg.caller_id),
+            session_config=SessionConfig(cfg.max_participants, cfg.entry_timeout_s,
+                                         cfg.finish_timeout_s),
+            say=say_number, on_session=self._session_started)
+        self.screen = AccessScreen(self.runner, min_balance_fen=cfg.min_balance_fen)
+        causes = {t.name: (cfg.trunk_for(t.span.spanno).reject_cause
+                           if cfg.trunk_for(t.span.spanno) else 16) for t in self.trunks}
+        self.rejector = OnHookRejector(
+            self.reactor, self.media,
+            policy=OnHookPolicy(rate_limit=cfg.rate_limit, rate_window_s=cfg.rate_window_s),
+            on_request=self._callback_requested, screen=self.screen, trunk_causes=causes)
+        self.ivr = ServiceIvr(self.reactor, self.media, self.runner, say_amount=say_amount)
+        routes = {n: self.rejector.offer for n in cfg.access_numbers}
+        routes.update({n: self.ivr.offer for n in cfg.service_numbers})
+        self.router = IncomingRouter(routes)
+        for trunk in self.trunks:
+            trunk.on_incoming = self._incoming
+
+    def _records(self) -> Any:
+        try:
+            from confcall.conference.records import StoreRecords
+        except ImportError:
+            return MemoryRecords()
+        return StoreRecords(self.runner, self.money.to_dt)
+
+    def _incoming(self, leg: Any) -> None:
+        self._say(f"incoming call from {leg.ani or 'withheld'} to {leg.dnis} on "
+                  f"{leg.trunk.name} B{leg.chanpos}")
+        self.router.offer(leg)
+
+    def _callback_requested(self, req: Any) -> None:
+        payer = self.screen.payer_of(req.ani)
+        if payer is None:
+            return
+        self._say(f"{req.ani}: request confirmed on-hook (never answered); calling back in "
+                  f"{self.config.callback_delay_s:.0f} s")
+        self.callbacks.request(req.ani, payer)
+
+    def _session_started(self, session: Any) -> None:
+        self._say(f"{session.initiator.number} answered the callback: conference "
+                  f"{session.reference} started")
+        session.on_end = lambda s: self._say(
+            f"conference {s.reference} ended after {(s.ended_at or 0) - s.started_at:.0f} s; "
+            f"legs rated for {s.payer}")
+
+    # -- stop -------------------------------------------------------------------------------------
+    def stop(self) -> Deferred[None]:
+        """Graceful: end conferences, clear every call (cause 16), then release the hardware."""
+        for s in self.callbacks.sessions:
+            if not s.ended:
+                s.end("shutdown")
+        for trunk in self.trunks:
+            for leg in list(trunk.legs.values()):
+                if leg.active:
+                    leg.hangup(Cause.NORMAL_CLEARING)
+        for loop in getattr(self, "_loops", []):
+            if loop.running:
+                loop.stop()
+        if self.media_in_thread:
+            self.media.stop_thread()
+        for trunk in self.trunks:
+            trunk.link.stop()
+        for span in self.spans:
+            span.close()
+        self._say("confcall stopped: all calls cleared")
+        return succeed(None)
+
+
+def _sayers(lang: str, sounds: set[str]) -> tuple[Callable[[int], list[str]] | None,
+                                                   Callable[[int], list[str]] | None]:
+    """Number and amount readers over the catalog's number words; (None, None) when the loaded
+    sounds lack them (call control then reads digit by digit)."""
+    from confcall.prompts import say_amount, say_number
+    if {"n0", "n10", "hundred", "yuan", "fen"} <= sounds:
+        return (lambda n: say_number(lang, n)), (lambda fen: say_amount(lang, fen))
+    return None, None
+
+
+def _seed_if_empty(store: Any) -> None:
+    """The embedded default must run out of the box: areas and a default rate plan."""
+    from sqlalchemy import func, select
+
+    from confcall.rating import areas, rates
+    from confcall.store.models import AreaPrefix, RatePlan
+    with store.transaction() as s:
+        if s.scalar(select(func.count()).select_from(AreaPrefix)) == 0:
+            areas.seed_areas(s, areas.build_area_table())
+        if s.scalar(select(func.count()).select_from(RatePlan)) == 0:
+            rates.import_rates(s, "default", DEFAULT_RATES)
+
+
+# The embedded default's rate plan (fen per minute; operators replace it with `confcall rate
+# import`): 60/60 s increments everywhere, international 300 fen/min.
+DEFAULT_RATES = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
+local,1234567,00:00,24:00,10,60,60,0,0,0
+long_distance,1234567,00:00,24:00,30,60,60,0,0,0
+mobile_local,1234567,00:00,24:00,12,60,60,0,0,0
+mobile_long_distance,1234567,00:00,24:00,20,60,60,0,0,0
+international,1234567,00:00,24:00,300,60,60,0,0,0
+free,1234567,00:00,24:00,0,60,60,0,0,0
+"""
