@@ -8,7 +8,7 @@ numba call per 20 ms tick processes every channel (``g711``, ``echo``, ``dtmf``,
   ``start(read, write)``/``stop()``, commands ``register_sound``, ``join``, ``leave``, ``mute``,
   ``deaf``, ``set_gains``, ``hear_music``, ``play``, ``stop_prompt``, ``waiting_music``,
   ``background_music``, ``echo_canceller``, ``key_suppression``, ``set_law``,
-  ``reset_channel``, ``status``; events ``DigitEvent`` and ``PromptDone``.
+  ``reset_channel``, ``status``, ``levels_dbm0``; events ``DigitEvent`` and ``PromptDone``.
 * ``LAW_MULAW`` (1) / ``LAW_ALAW`` (2), as DAHDI.
 * ``dtmf.generate(digits, level_dbm0, on_ms, off_ms)`` and ``dtmf.tones`` for simulated
   subscribers; ``g711.alaw_encode``/``ulaw_encode``/``alaw_decode``/``ulaw_decode``.

@@ -318,8 +318,13 @@ class MediaEngine:
             self.sent[c] = 0.0
         self._post(f)
 
+    def levels_dbm0(self) -> np.ndarray:
+        """Each channel's input level (dBm0, about 100 ms average; -99 for silence), a copy."""
+        ms = self.mix.power.astype(np.float64) / (dtmf.DBM0_PEAK**2 / 2)
+        return np.maximum(10 * np.log10(ms + 1e-12), -99.0)
+
     def status(self, chan: int) -> dict:
         c = self._chan(chan)
         return {"law": int(self.law[c]), "dtmf": dtmf.status(self.dtmf, c),
                 "echo": echo.status(self.echo, c), "keys": keysuppress.status(self.ks, c),
-                "mixer": mixer.status(self.mix, c)}
+                "mixer": mixer.status(self.mix, c), "level_dbm0": float(self.levels_dbm0()[c])}

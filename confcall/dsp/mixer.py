@@ -9,7 +9,8 @@ contributes nothing, a deaf member hears nothing of the conference. On top of th
 per-channel prompt playout (heard only by that channel, in or out of a conference), per-
 conference waiting music (heard by members whose ``hear_music`` flag is set, e.g. everyone
 but the initiator while the initiator is inviting) and background music under the conversation
-at a configurable level. Output saturates at the 16-bit range instead of wrapping.
+at a configurable level. Output saturates at the 16-bit range instead of wrapping. A level meter keeps each channel's
+input power (``power``, mean square smoothed over about 100 ms) for talker displays.
 
 How it works
 ------------
@@ -81,6 +82,7 @@ class MixerState:
         self.csum = np.zeros((nchan, block), np.float32)
         self.cmus = np.zeros((nchan, block), np.float32)
         self.own = np.zeros((nchan, block), np.float32)
+        self.power = np.zeros(nchan, np.float32)  # level meter: mean square, ~100 ms smoothing
 
 
 def init(nchan: int, block: int = 160) -> MixerState:
@@ -109,7 +111,7 @@ def mix(st: MixerState, bank: Bank, x, out, done, done_id) -> int:
                 st.prompt_id, st.prompt_pos, st.prompt_end, st.prompt_gain, st.wait_src,
                 st.wait_pos, st.wait_gain, st.bg_src, st.bg_pos, st.bg_gain, st.stamp,
                 st.mstamp, st.tick, st.csum, st.cmus, st.own, bank.data, bank.off,
-                bank.length)
+                bank.length, st.power)
 
 
 @njit(nogil=True, cache=True)
@@ -130,9 +132,15 @@ def _loop(data, off, length, src, pos, gain, row, n, add):
 @njit(nogil=True, cache=True, fastmath=True)
 def _mix(x, out, done, done_id, conf, talk, listen, mute, deaf, hear_music, prompt_id, prompt_pos,
          prompt_end, prompt_gain, wait_src, wait_pos, wait_gain, bg_src, bg_pos, bg_gain,
-         stamp, mstamp, tick, csum, cmus, own, data, off, length):
+         stamp, mstamp, tick, csum, cmus, own, data, off, length, power):
     nch, n = x.shape
     t = tick[0]
+    # 0. level meter of every channel's (delayed, suppressed) input
+    for c in range(nch):
+        ms = np.float32(0.0)
+        for i in range(n):
+            ms += x[c, i] * x[c, i]
+        power[c] += np.float32(0.2) * (ms / n - power[c])
     # 1. contributions and conference sums
     for c in range(nch):
         k = conf[c]

@@ -125,3 +125,16 @@ def test_07_background_music_level():
     out, _ = _run(st, bank, x)
     np.testing.assert_allclose(out[1], 3000.0 + 1000.0, rtol=1e-5)
     np.testing.assert_allclose(out[0], 1000.0, rtol=1e-5)
+
+
+# 8. level meter: a -20 dBm0 sine reads -20 dBm0 after ~100 ms, silence reads nothing
+def test_08_level_meter():
+    from confcall.dsp import dtmf
+
+    st, bank = mixer.init(2), mixer.Bank()
+    t = np.arange(N) / 8000
+    x = np.zeros((2, N), np.float32)
+    x[0] = dtmf.dbm0_amplitude(-20.0) * np.sin(2 * np.pi * 1000 * t)
+    _run(st, bank, x, ticks=25)
+    db = 10 * np.log10(st.power[0] / (dtmf.DBM0_PEAK**2 / 2))
+    assert abs(db + 20.0) < 0.1 and st.power[1] == 0.0
