@@ -5,7 +5,8 @@ What it does
 Takes one ``(nchan, 160)`` uint8 array of G.711 codes read from all open B-channels (each
 channel with its own law, 1 = μ-law, 2 = A-law) and fills one same-shaped array to write back,
 running decode → echo cancel → DTMF detect → key suppression → N-1 mix (+ prompts, music) →
-encode. Commands from call control (join/leave, mute, deaf, gains, prompts, music, echo
+encode. DTMF is detected on the echo-cancelled signal *before* the canceller's NLP (which could
+take a quiet key press under loud far-end speech for residual echo); the mix gets the NLP output. Commands from call control (join/leave, mute, deaf, gains, prompts, music, echo
 canceller on/off, law) are queued from any thread and applied at the next tick boundary;
 events (digit start/end, prompt finished) go out through an injected ``deliver(fn, *args)``
 (``reactor.callFromThread`` in production, a direct call in tests).
@@ -96,6 +97,7 @@ class MediaEngine:
         shape = (nchan, BLOCK)
         self.lin = np.zeros(shape, np.float32)
         self.clean = np.zeros(shape, np.float32)
+        self.pre_nlp = np.zeros(shape, np.float32)  # echo-cancelled, before the NLP
         self.delayed = np.zeros(shape, np.float32)
         self.out = np.zeros(shape, np.float32)
         self.sent = np.zeros(shape, np.float32)  # echo reference: last tick's output
@@ -116,8 +118,8 @@ class MediaEngine:
             raise ValueError(f"expected ({self.nchan}, {BLOCK}) uint8 arrays")
         self._apply_commands()
         g711.decode(rx_codes, self.law, self.lin)
-        echo.process(self.echo, self.lin, self.sent, self.clean)
-        nev = dtmf.rx(self.dtmf, self.clean, self.events)
+        echo.process(self.echo, self.lin, self.sent, self.clean, self.pre_nlp)
+        nev = dtmf.rx(self.dtmf, self.pre_nlp, self.events)  # the NLP could eat a quiet key
         keysuppress.process(self.ks, self.clean, self.dtmf.kfirst, self.dtmf.klast, self.delayed)
         ndone = mixer.mix(self.mix, self.bank, self.delayed, self.out, self.done, self.done_id)
         g711.encode(self.out, self.law, tx_codes)

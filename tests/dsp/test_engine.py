@@ -233,3 +233,46 @@ def test_09_echo_of_a_trunk_member_cancelled():
     talk = rms_dbm0(speech[4 * 8000 : n])
     assert results[False] > talk - 12.0  # the echo is there without the canceller
     assert results[True] < talk - 45.0  # and gone with it (ERL 6 dB + ERLE and NLP)
+
+
+# 10. a trunk member (hybrid echo, canceller and NLP on) keys quiet digits while another member
+#     talks loudly: every digit is detected, and the talker never hears the tones
+def test_10_quiet_keys_under_loud_far_speech():
+    from scipy.signal import lfilter
+
+    from .line_model import css, echo_path, noise
+
+    got: list = []
+    eng = MediaEngine(2, g711.LAW_ALAW, on_event=got.append)
+    eng.join(0, 0)  # A talks loudly
+    eng.join(1, 0)  # B: trunk behind a hybrid, presses keys
+    n = 12 * 8000
+    talk = css(12.0, -8.0)
+    keys = np.zeros(n)
+    digits = "159#"
+    at = [3 * 8000, 5 * 8000, 7 * 8000, 9 * 8000]
+    for d, a in zip(digits, at):
+        i = dtmf.DIGITS.index(d)
+        keys[a : a + 640] = dtmf.tones(dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4], 640, -26.0)
+    h = echo_path(6.0, 20.0, seed=5)
+    zi = np.zeros(h.size - 1)
+    line_noise = noise(n, -65.0)
+    rx = np.zeros((2, BLOCK), np.uint8)
+    tx = np.zeros_like(rx)
+    heard_by_a = np.zeros(n)
+    to_b = np.zeros(BLOCK)
+    for k in range(n // BLOCK):
+        s = slice(k * BLOCK, (k + 1) * BLOCK)
+        rx[0] = _codes(talk[s], 2)
+        back, zi = lfilter(h, [1.0], to_b, zi=zi)
+        rx[1] = _codes(back + keys[s] + line_noise[s], 2)
+        eng.process_tick(rx, tx)
+        heard_by_a[s] = _decode(tx[0], 2)
+        to_b = _decode(tx[1], 2)
+    starts = [e for e in got if isinstance(e, DigitEvent) and e.start]
+    assert "".join(e.digit for e in starts) == digits and {e.chan for e in starts} == {1}
+    for d, a in zip(digits, at):
+        i = dtmf.DIGITS.index(d)
+        seg = heard_by_a[a + L : a + L + 640]
+        for f in (dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4]):
+            assert _level(seg, f) < dtmf.dbm0_amplitude(-60.0)
