@@ -35,12 +35,12 @@ How it works
   power. A near-end talker makes up most of the error and is louder than that, so double talk
   passes; one more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
 * Sparse window: a hybrid's echo path is a bulk delay and a few ms of response. Once well
-  converged (ERLE estimate above ``SPARSE_IN``) and if ``WIN`` = 256 consecutive taps hold
-  99.95 % of the filter's energy, the other taps are cleared and only the window is filtered and
-  adapted (4 × cheaper) with a smaller step ``MU_SPARSE`` (each of the fewer taps takes a larger
-  share of every update, so undetected near-end speech would move them more); if the ERLE estimate falls under ``SPARSE_OUT`` (echo path change) the
-  whole tail is adapted again.
-* Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 3 × 256 after
+  converged (ERLE estimate above ``SPARSE_IN``), if 128 (else ``WIN`` = 256) consecutive taps
+  hold 99.95 % of the filter's energy, the other taps are cleared and only that window is
+  filtered and adapted, with a smaller step ``MU_SPARSE`` (each of the fewer taps takes a
+  larger share of every update, so undetected near-end speech would move them more); if the
+  ERLE estimate falls under ``SPARSE_OUT`` (echo path change) the whole tail adapts again.
+* Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 3 × 128 or 256 after
   (see ``bench/bench_dsp.py``); a partitioned-block frequency-domain filter would be the way to
   a much higher channel count while converging.
 
@@ -196,27 +196,29 @@ def _gains(w, g, c, lo, hi):
 
 @njit(nogil=True, cache=True)
 def _window(w, c, lo_hi):
-    """Switch to the sparse window if WIN taps hold nearly all of the filter's energy."""
+    """Narrow to the smallest window (128 or 256 taps) holding nearly all the filter's energy."""
+    wc = w[c]
     tot = 0.0
     for j in range(TAPS):
-        tot += w[c, j] * w[c, j]
-    run = 0.0
-    for j in range(WIN):
-        run += w[c, j] * w[c, j]
-    best = run
-    bj = 0
-    for j in range(WIN, TAPS, 1):
-        run += w[c, j] * w[c, j] - w[c, j - WIN] * w[c, j - WIN]
-        if run > best:
-            best = run
-            bj = j - WIN + 1
-    if best < WIN_SHARE * tot:
-        return
-    for j in range(TAPS):
-        if j < bj or j >= bj + WIN:
-            w[c, j] = 0.0
-    lo_hi[c, 0] = bj
-    lo_hi[c, 1] = bj + WIN
+        tot += wc[j] * wc[j]
+    for win in (WIN // 2, WIN):
+        run = 0.0
+        for j in range(win):
+            run += wc[j] * wc[j]
+        best = run
+        bj = 0
+        for j in range(win, TAPS):
+            run += wc[j] * wc[j] - wc[j - win] * wc[j - win]
+            if run > best:
+                best = run
+                bj = j - win + 1
+        if best >= WIN_SHARE * tot:
+            for j in range(TAPS):
+                if j < bj or j >= bj + win:
+                    wc[j] = 0.0
+            lo_hi[c, 0] = bj
+            lo_hi[c, 1] = bj + win
+            return
 
 
 @njit(nogil=True, cache=True, fastmath=True)
