@@ -210,6 +210,14 @@ class Daemon:
     def _incoming(self, leg: Any) -> None:
         self._say(f"incoming call from {leg.ani or 'withheld'} to {leg.dnis} on "
                   f"{leg.trunk.name} B{leg.chanpos}")
+        role = ("service" if leg.dnis in self.config.service_numbers else "access")
+        ref = f"in{leg.id}-{int(float(self.reactor.seconds()) * 1000)}"
+        self.records.leg_started(ref, leg, ref, role)
+
+        def ended(_: Any, ev: Any) -> None:
+            if ev.kind == "cleared":
+                self.records.leg_ended(ref, leg)
+        leg.watchers.append(ended)
         self.router.offer(leg)
 
     def _callback_requested(self, req: Any) -> None:

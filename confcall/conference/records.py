@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred, succeed
 
 from confcall.dahdi.legs import CallLeg
 
-__all__ = ["LegLog", "MemoryRecords"]
+__all__ = ["LegLog", "MemoryRecords", "StoreRecords"]
 
 
 @dataclass
@@ -49,3 +49,48 @@ class MemoryRecords:
             rec.channo = leg.channo if rec.channo is None else rec.channo
             rec.answered_at, rec.ended_at, rec.cause = leg.answered_at, leg.ended_at, leg.cause
         return succeed(None)
+
+
+def _insert(session: Any, values: dict[str, Any]) -> None:
+    from sqlalchemy import select
+
+    from confcall.store.models import CallLog
+    if session.scalar(select(CallLog.id).where(CallLog.reference == values["reference"])):
+        return  # a retried write: already recorded
+    session.add(CallLog(**values))
+
+
+def _complete(session: Any, reference: str, values: dict[str, Any]) -> None:
+    from sqlalchemy import update
+
+    from confcall.store.models import CallLog
+    session.execute(update(CallLog).where(CallLog.reference == reference).values(**values))
+
+
+class StoreRecords:
+    """The call log in the ``call_legs`` table, written through the DB pool."""
+
+    def __init__(self, runner: Any, to_dt: Any) -> None:
+        self.runner = runner
+        self.to_dt = to_dt
+
+    def leg_started(self, conference_ref: str, leg: CallLeg, leg_ref: str,
+                    role: str) -> Deferred[Any]:
+        d = self.runner.call(_insert, {
+            "reference": leg_ref, "conference_ref": conference_ref, "role": role,
+            "direction": leg.direction, "number": leg.number[:32],
+            "caller_id": (leg.caller_id or "")[:32], "trunk": leg.trunk.name,
+            "channo": leg.channo, "seized_at": self.to_dt(leg.seized_at)})
+        return d.addErrback(_log_failure, "recording the start of", leg_ref)
+
+    def leg_ended(self, leg_ref: str, leg: CallLeg) -> Deferred[Any]:
+        d = self.runner.call(_complete, leg_ref, {
+            "channo": leg.channo, "answered_at": self.to_dt(leg.answered_at),
+            "ended_at": self.to_dt(leg.ended_at), "cause": leg.cause})
+        return d.addErrback(_log_failure, "recording the end of", leg_ref)
+
+
+def _log_failure(failure: Any, what: str, ref: str) -> None:
+    import logging
+    logging.getLogger("confcall.records").error("%s leg %s failed: %s", what, ref,
+                                                failure.getErrorMessage())

@@ -101,6 +101,7 @@ class CallLeg:
     ended_at: float | None = None
     events: list[LegEvent] = field(default_factory=list)
     listener: Callable[["CallLeg", LegEvent], None] | None = None
+    watchers: list[Callable[["CallLeg", LegEvent], None]] = field(default_factory=list)
     id: int = field(default_factory=lambda: next(_ids))
     handle: Any = None  # signalling's own reference (q931_call *)
 
@@ -120,6 +121,8 @@ class CallLeg:
         self.events.append(ev)
         if self.listener is not None:
             self.listener(self, ev)
+        for watch in self.watchers:  # observers that do not own the call (records, logs)
+            watch(self, ev)
 
     # -- actions (delegated to the trunk) ---------------------------------------------------
     def proceeding(self) -> None:

@@ -366,9 +366,14 @@ def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dp
                         kfirst[c] = i
                     klast[c] = i
             if nhb[c] >= 3:
-                e = _powers(c, 3, hre, him, hen, P)
-                nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss,
-                              lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
+                if evid or digit[c] >= 0:
+                    e = _powers(c, 3, hre, him, hen, P)
+                    nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
+                                  miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
+                else:  # no evidence, no digit: a miss, the window need not be analysed
+                    hist[c, 0] = hist[c, 1]
+                    hist[c, 1] = hist[c, 2]
+                    hist[c, 2] = -1
         nsamp[c] += n
     return nev
 

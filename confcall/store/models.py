@@ -230,3 +230,27 @@ class Reservation(Base):
     granted_s: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(10), default="held")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallLog(Base):
+    """Every call leg the box handled, written when the channel is seized and completed when it
+    ends — answered or not, billed or not — so a crash cannot lose a call from the record."""
+    __tablename__ = "call_legs"
+    __table_args__ = (
+        CheckConstraint("role IN ('access', 'callback', 'participant', 'service')",
+                        name="role"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    conference_ref: Mapped[str] = mapped_column(String(120), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    direction: Mapped[str] = mapped_column(String(3))
+    number: Mapped[str] = mapped_column(String(32))
+    caller_id: Mapped[str] = mapped_column(String(32), default="")
+    trunk: Mapped[str] = mapped_column(String(32))
+    channo: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seized_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cause: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -114,6 +114,19 @@ class Box:
     def run_until(self, pred, timeout: float = 30.0) -> bool:
         return self.clock.run_until(pred, timeout)
 
+    def call_log(self) -> list:
+        """The call_legs table: every leg, recorded at seizure."""
+        from types import SimpleNamespace
+
+        from sqlalchemy import select
+
+        from confcall.store.models import CallLog
+        with self.store.transaction() as s:
+            rows = s.scalars(select(CallLog).order_by(CallLog.id)).all()
+            return [SimpleNamespace(**{c: getattr(r, c) for c in (
+                "reference", "conference_ref", "role", "direction", "number", "trunk",
+                "channo", "seized_at", "answered_at", "ended_at", "cause")}) for r in rows]
+
     @property
     def sessions(self):
         return self.callbacks.sessions

@@ -48,7 +48,7 @@ def test_callback_unreachable_is_retried_then_given_up_and_recorded(box):
     times = [t for t, _ in job.attempts]
     assert 19 < times[1] - times[0] < 21 and 19 < times[2] - times[1] < 21
     assert len(a.calls) == 4  # the access call and three callback attempts
-    cb_logs = [r for r in bx.records.legs.values() if r.role == "callback"]
+    cb_logs = [r for r in bx.call_log() if r.role == "callback"]
     assert len(cb_logs) == 3 and all(r.cause == 20 and r.answered_at is None for r in cb_logs)
     assert ops.balance(bx.store, "+86" + A).reserved_fen == 0
     assert bx.sessions == []

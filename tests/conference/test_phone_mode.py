@@ -83,9 +83,13 @@ def test_phone_mode_conference_of_three(box):
     assert bx.run_until(lambda: all(t.free_channels() == 30 for t in bx.trunks), 5)
     bill = ops.statement(bx.store, payer, bx.money.to_dt(0), bx.money.to_dt(3600))
     assert bill is not None
-    roles = sorted(r.role for r in bx.records.legs.values())
-    assert roles == ["callback", "participant", "participant"]
-    assert all(r.ended_at is not None for r in bx.records.legs.values())
+    log = bx.call_log()
+    assert [r.role for r in log] == ["access", "callback", "participant", "participant"]
+    access_log, out = log[0], log[1:]
+    assert access_log.direction == "in" and access_log.number == A
+    assert access_log.answered_at is None and access_log.ended_at is not None
+    assert all(r.ended_at is not None and r.answered_at is not None for r in out)
+    assert {r.number for r in out} == {A, B, C} and all(r.cause == 16 for r in out)
     assert all(leg.state is LegState.CLEARED for leg in (s.initiator_leg,))
     balance = ops.balance(bx.store, payer)
     assert balance.reserved_fen == 0 and balance.balance_fen < 10_000

@@ -22,14 +22,18 @@ def tables(url):
 def test_upgrade_from_empty_then_downgrade_one_then_base(empty_db_url):
     assert current(empty_db_url) is None
     upgrade(empty_db_url)
+    assert current(empty_db_url) == "0003"
+    assert {"accounts", "ledger", "cards", "reservations", "rates",
+            "call_legs"} <= tables(empty_db_url)
+    downgrade(empty_db_url, "-1")
     assert current(empty_db_url) == "0002"
-    assert {"accounts", "ledger", "cards", "reservations", "rates"} <= tables(empty_db_url)
+    assert "call_legs" not in tables(empty_db_url)
     downgrade(empty_db_url, "-1")
     assert current(empty_db_url) == "0001"
     assert "reservations" not in tables(empty_db_url)
     assert "ledger" in tables(empty_db_url)
     upgrade(empty_db_url)
-    assert current(empty_db_url) == "0002"
+    assert current(empty_db_url) == "0003"
     downgrade(empty_db_url, "base")
     assert tables(empty_db_url) == set()
 
