@@ -358,7 +358,8 @@ def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dp
             _halfblock(c, hbuf, hre, him, hen, acc)
             nhb[c] += 1
             evid = False
-            if nhb[c] >= 2:
+            # (two tones above EV_MIN need at least that much energy: skip quiet windows)
+            if nhb[c] >= 2 and hen[c, 1] + hen[c, 2] >= 0.8 * 2.0 * HB * 2.0 * EV_MIN:
                 e = _powers(c, 2, hre, him, hen, P)
                 evid = _evidence(P, e)
                 if evid:
