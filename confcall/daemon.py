@@ -36,11 +36,31 @@ from confcall.dahdi import BChannelBatch, Span
 from confcall.dahdi.legs import Cause
 from confcall.dahdi.pri_trunk import PriTrunk
 
-__all__ = ["Daemon", "prompt_sounds"]
+__all__ = ["Daemon", "prompt_sounds", "ensure_pepper"]
 
 log = logging.getLogger("confcall.daemon")
 
 TICK_S = 0.020
+
+
+def ensure_pepper(var_dir: str = "var") -> str:
+    """The server-side PIN pepper: $CONFCALL_PEPPER / $CONFCALL_PEPPER_FILE when set (a
+    carrier's secret store), else a random one created once in ``var/confcall.pepper`` (mode
+    0600) so the embedded default runs out of the box. Returns where it came from."""
+    import os
+    import secrets
+    from pathlib import Path
+
+    if os.environ.get("CONFCALL_PEPPER") or os.environ.get("CONFCALL_PEPPER_FILE"):
+        return "environment"
+    path = Path(var_dir) / "confcall.pepper"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    os.environ["CONFCALL_PEPPER_FILE"] = str(path.resolve())
+    return str(path)
 
 
 def prompt_sounds(language: str, directory: str = "") -> dict[str, np.ndarray]:

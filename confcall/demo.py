@@ -1,81 +1,149 @@
-"""`confcall demo`: the main job on the embedded default, with a simulated card.
+"""`confcall demo`: the whole box on the embedded default, with scripted subscribers, narrated.
 
-What it shows now (grows with every issue): a two-span E1 card brought up through the real
-shim, audio crossing every B-channel each 20 ms tick, span and channel status refreshed live,
-and a scripted line fault — span 2 loses signal (RED/LOS with bit errors), recovers, then span 1
-sees a remote alarm (YELLOW) — so the operator watches DAHDI events arrive and clear.
+What runs: the daemon (``confcall.daemon.Daemon``) on a simulated two-span E1 card with SQLite
+(``var/demo.db``, recreated each run), the carrier's switch (libpri NET) on each span, and
+subscribers on it who do what a subscriber does:
 
-The session takes its reactor and output stream as arguments: the CLI runs it on the real
-reactor in real time; the tests run the same code on a ``task.Clock`` in virtual time.
+1. A dials the access number: hears "request confirmed" as early media, is cleared, pays nothing.
+2. The box calls A back; A keys B ``#``, ``*`` C ``#``, ``*`` E ``#`` (E is busy).
+3. B and C answer and hear waiting music until A is done; then everyone talks.
+4. A presses ``0`` (who is in the call), then ``** 2 #`` to drop B; then A hangs up.
+5. A's statement: the rated legs and the new balance.
+6. D calls the service number, enters the PIN and hears the balance.
+7. Span 2 loses signal for a few seconds (RED alarm) and comes back; the status shows it.
+
+The session takes its reactor: the CLI runs it on the real reactor (real time, media thread,
+DB pool, real prompts); the tests run the same script on a ``task.Clock``.
 """
 from __future__ import annotations
 
+import logging
 import sys
+from pathlib import Path
 from typing import IO, Any, Callable
 
 from twisted.internet import task
 
-from confcall.console import render_reports
-from confcall.dahdi import BChannelBatch, Span
-from confcall.dahdi.constants import event_name
-from confcall.dahdi.inventory import inventory
+from confcall.config import Config
 
-__all__ = ["DemoSession", "SCRIPT"]
+__all__ = ["DemoSession", "A", "B", "C", "D", "E"]
 
-TICK_S = 0.020
+A, B, C, D, E = "13800138000", "13900139000", "13700137000", "13600136000", "13500135000"
+PIN = "482913"
+ACCESS, SERVICE = "95000", "95001"
+_STEP_S = 0.2
 
-# (seconds from start, what happens, callable on the card)
-SCRIPT: list[tuple[float, str, Callable[[Any], None]]] = [
-    (4.0, "span 2 loses signal (RED/LOS), line errors counted",
-     lambda card: (card.spans[1].raise_alarm("RED", "LOS"),
-                   card.spans[1].add_errors(bpv=17, crc4=5, fas=2))),
-    (9.0, "span 2 signal restored", lambda card: card.spans[1].clear_alarm()),
-    (12.0, "span 1: far end reports a remote alarm (YELLOW/RAI)",
-     lambda card: card.spans[0].raise_alarm("YELLOW")),
-    (15.0, "span 1 remote alarm cleared", lambda card: card.spans[0].clear_alarm()),
-]
+
+class _Narrator(logging.Handler):
+    """confcall's own log lines, as a readable running commentary."""
+
+    def __init__(self, session: "DemoSession") -> None:
+        super().__init__(logging.INFO)
+        self.session = session
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name in ("confcall.pri", "confcall.daemon"):
+            return  # the daemon's own status lines arrive through on_event
+        self.session.say(f"[box] {record.getMessage()}")
 
 
 class DemoSession:
-    """A simulated card driven by ``reactor``; prints what happens to ``out``."""
-
-    def __init__(self, reactor: Any, out: IO[str] = sys.stdout, *, duration: float = 20.0,
-                 refresh_s: float = 1.0, live_screen: bool | None = None) -> None:
-        from fake_span import SimCard  # the simulator ships with confcall for the demo
-
+    def __init__(self, reactor: Any, out: IO[str] = sys.stdout, *, duration: float = 60.0,
+                 language: str = "zh", virtual: bool = False, sounds: Any = None,
+                 var_dir: str = "var") -> None:
         self.reactor = reactor
         self.out = out
         self.duration = duration
-        self.refresh_s = refresh_s
-        self.live_screen = out.isatty() if live_screen is None else live_screen
-        self.card = SimCard([("E1", "pri"), ("E1", "pri")],
-                            devicetype="Simulated 2-span E1 (demo)")
-        self.t = 0.0
-        self.log: list[str] = []
-        self.alarm_events = 0
-        self._calls: list[Any] = []
-        self._loops: list[task.LoopingCall] = []
+        self.language = language
+        self.virtual = virtual
+        self.sounds = sounds
+        self.var = Path(var_dir)
+        self.t0 = float(reactor.seconds())
+        self.lines: list[str] = []
         self.done = False
+        self._steps: list[tuple[str, Callable[[], bool], Callable[[], None], float]] = []
+        self._loops: list[task.LoopingCall] = []
+        self._handler = _Narrator(self)
 
-    # -- life cycle -------------------------------------------------------------------------
+    # -- output -------------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        line = f"[{float(self.reactor.seconds()) - self.t0:6.2f}s] {text}"
+        self.lines.append(line)
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    # -- start/stop ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.card.install()
-        self.spans = [Span.open(1, range(1, 32)), Span.open(2, range(32, 63))]
-        self.batch = BChannelBatch([c for s in self.spans for c in s.bchannels])
-        self._far_end_tones()
-        self._say(f"card up: {len(self.spans)} E1 spans, {len(self.batch)} B-channels, "
-                  f"D-channels {[s.dchannel.channo for s in self.spans if s.dchannel]}")
-        for at, what, action in SCRIPT:
-            if at < self.duration or self.duration <= 0:
-                self._calls.append(self.reactor.callLater(at, self._step, what, action))
-        for period, fn in ((TICK_S, self._tick), (0.1, self._events),
-                           (self.refresh_s, self._show)):
-            loop = task.LoopingCall(fn)
-            loop.clock = self.reactor
-            loop.start(period, now=False)
-            self._loops.append(loop)
+        from fake_span import SimCard, SimPhone, SimSwitch
+
+        from confcall.daemon import Daemon, ensure_pepper
+        from confcall.rating import ops
+        from confcall.store import Store, upgrade
+
+        self.var.mkdir(parents=True, exist_ok=True)
+        db = self.var / "demo.db"
+        for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            if p.exists():
+                p.unlink()
+        url = f"sqlite:///{db}"
+        ensure_pepper(str(self.var))
+        if self.virtual:
+            from confcall.rating import secrets_
+            secrets_.configure("test")  # cheap argon2: the virtual run is a test
+        upgrade(url)
+        self.store = Store(url)
+        from confcall.daemon import _seed_if_empty
+        _seed_if_empty(self.store)
+        for number, fen in ((A, 5_000), (D, 2_000)):
+            e164 = "+86" + number
+            ops.create_account(self.store, e164, PIN)
+            ops.adjust(self.store, e164, fen, f"demo-{e164}", "demo opening balance")
+        self.card = SimCard([("E1", "pri"), ("E1", "pri")],
+                            devicetype="Simulated 2-span E1 (demo)").install()
+        config = Config(source="demo", database_url=url, simulated=True,
+                        access_numbers=(ACCESS,), service_numbers=(SERVICE,), caller_id=ACCESS,
+                        callback_delay_s=3.0, language=self.language,
+                        echo_canceller=not self.virtual)
+        runner = None
+        if self.virtual:
+            from confcall.store.inline import InlineRunner
+            runner = InlineRunner(self.store)
+        logging.getLogger("confcall").addHandler(self._handler)
+        logging.getLogger("confcall").setLevel(logging.INFO)
+        self.daemon = Daemon(config, self.reactor, runner=runner, store=self.store,
+                             card=self.card, sounds=self.sounds,
+                             media_in_thread=not self.virtual, on_event=lambda t: self.say(
+                                 f"[box] {t}"))
+        self.daemon.start()
+        self.switches = [SimSwitch(sim, self.reactor) for sim in self.card.spans]
+        self.phones = {
+            "A": SimPhone(A, answer_after=1.5, voice_hz=350.0),
+            "B": SimPhone(B, answer_after=2.0, voice_hz=450.0),
+            "C": SimPhone(C, answer_after=3.0, voice_hz=550.0),
+            "D": SimPhone(D, answer_after=1.0),
+            "E": SimPhone(E, behaviour="busy"),
+        }
+        for sw in self.switches:
+            for phone in self.phones.values():
+                sw.add_phone(phone)
+        self._every(0.02, self._service_switches)
+        self._every(_STEP_S, self._run_script)
+        self._script()
+        self.say(f"subscribers: A {A} (balance 50.00 yuan), B {B}, C {C}, D {D} "
+                 f"(20.00 yuan), E {E} (always busy); access number {ACCESS}, service "
+                 f"number {SERVICE}; prompts in {self.language}")
         if self.duration > 0:
-            self._calls.append(self.reactor.callLater(self.duration, self.stop))
+            self.reactor.callLater(self.duration, self.stop)
+
+    def _every(self, period: float, fn: Callable[[], None]) -> None:
+        loop = task.LoopingCall(fn)
+        loop.clock = self.reactor
+        loop.start(period, now=False)
+        self._loops.append(loop)
+
+    def _service_switches(self) -> None:
+        for sw in self.switches:
+            sw.service()
 
     def stop(self) -> None:
         if self.done:
@@ -84,70 +152,118 @@ class DemoSession:
         for loop in self._loops:
             if loop.running:
                 loop.stop()
-        for call in self._calls:
-            if call.active():
-                call.cancel()
-        self._say(f"demo finished after {self.t:.1f} s: {self.alarm_events} alarm events seen")
-        for s in self.spans:
-            s.close()
+        self.daemon.stop()
+        for sw in self.switches:
+            sw.link.stop()
         self.card.uninstall()
+        self.store.dispose()
+        logging.getLogger("confcall").removeHandler(self._handler)
+        self.say("demo finished")
+        if not self.virtual:
+            try:
+                self.reactor.stop()
+            except Exception:  # noqa: BLE001 - already stopping
+                pass
 
-    # -- what runs ----------------------------------------------------------------------------
-    def _far_end_tones(self) -> None:
-        """Give a few timeslots a far-end 1 kHz tone so audio visibly crosses the batch."""
-        import numpy as np
+    # -- the script ------------------------------------------------------------------------------
+    def step(self, what: str, when: Callable[[], bool], action: Callable[[], None],
+             after_s: float = 0.0) -> None:
+        self._steps.append((what, when, action, after_s))
 
-        from confcall.dahdi.constants import Law
-        from confcall.dsp.g711 import alaw_encode
-        n = np.arange(8)
-        pcm = (8000 * np.sin(2 * np.pi * 1000 * n / 8000)).astype(np.int16)
-        period = alaw_encode(pcm).tobytes() * 20
-        for channo in (1, 2, 3, 33, 34):
-            sim = self.card.channel(channo)
-            assert sim is not None and sim.law == Law.ALAW
-            sim.source = lambda size, p=period: p[:size]
+    def _run_script(self) -> None:
+        if not self._steps or self.done:
+            return
+        what, when, action, after_s = self._steps[0]
+        if not when():
+            return
+        self._steps.pop(0)
+        if after_s:  # the condition held: now wait the delay, then act
+            t = float(self.reactor.seconds()) + after_s
+            self._steps.insert(0, (what, lambda: float(self.reactor.seconds()) >= t, action,
+                                   0.0))
+            return
+        if what:
+            self.say(f"[subscribers] {what}")
+        action()
 
-    def _tick(self) -> None:
-        self.t += TICK_S
-        self.card.tick()
-        self.batch.read()
-        self.batch.tx[:] = self.batch.rx  # loop the far end's audio back, byte for byte
-        self.batch.write()
+    def _phone(self, key: str) -> Any:
+        return self.phones[key]
 
-    def _events(self) -> None:
-        for span in self.spans:
-            for ev in span.poll_events():
-                if ev.channo in (s.dchannel.channo for s in self.spans if s.dchannel):
-                    st = span.status()
-                    self.alarm_events += 1
-                    alarms = "/".join(st.alarm_names) or "none"
-                    self._say(f"span {span.spanno}: DAHDI event {event_name(ev.event)} on "
-                              f"D-channel {ev.channo}; SPANSTAT alarms={alarms} "
-                              f"BPV={st.bpv} CRC4={st.crc4} FAS={st.fas}")
+    def _script(self) -> None:
+        a, b, c, d = (self._phone(k) for k in "ABCD")
+        sw = self.switches[0]
+        st: dict[str, Any] = {}
+        now = lambda: float(self.reactor.seconds())  # noqa: E731
+        start = now()
 
-    def _step(self, what: str, action: Callable[[Any], None]) -> None:
-        self._say(f"fault script: {what}")
-        action(self.card)
+        self.step(f"A dials the access number {ACCESS}", lambda: now() - start >= 1.0,
+                  lambda: st.__setitem__("access", sw.place_call(A, ACCESS)))
+        self.step("", lambda: "access" in st and st["access"].ended, lambda: self.say(
+            f"[switch] A's access call cleared with cause {st['access'].cause} after "
+            f"{len(st['access'].early_audio) / 8000:.1f} s of announcement; CONNECT never "
+            f"sent: A is not charged" if not st["access"].connected else
+            "[switch] ERROR: the access call was answered"))
+        self.step("A's phone rings (the callback) and A answers",
+                  lambda: len(a.calls) >= 2 and a.last.connected, lambda: None)
+        self.step(f"A keys B's number: {B} #", lambda: True, lambda: a.press(B + "#"),
+                  after_s=4.0)
+        self.step(f"while B rings, A keys * {C} # and * {E} #", lambda: bool(b.calls),
+                  lambda: a.press("*" + C + "#*" + E + "#"), after_s=0.5)
+        self.step("B, C answered; A pauses: the conversation starts; everyone talks",
+                  lambda: bool(c.calls) and c.last.connected,
+                  lambda: [p.talk() for p in (a, b, c)], after_s=8.0)
+        self.step("A presses 0: who is in the call?", lambda: True, lambda: a.press("0"),
+                  after_s=4.0)
+        self.step("A presses ** 2 # to drop seat 2 (B)", lambda: True,
+                  lambda: a.press("**2#"), after_s=5.0)
+        self.step("A hangs up: the conference ends", lambda: True,
+                  lambda: sw.hangup(a.last, 16), after_s=5.0)
+        self.step("", lambda: a.last.ended, self._statement, after_s=1.0)
+        self.step(f"D calls the service number {SERVICE}", lambda: True,
+                  lambda: st.__setitem__("ivr", sw.place_call(D, SERVICE)), after_s=1.0)
+        self.step(f"D enters the PIN {PIN} #", lambda: st["ivr"].connected,
+                  lambda: d.press(PIN + "#"), after_s=5.0)
+        self.step("D presses 2: balance", lambda: True, lambda: d.press("2"), after_s=4.0)
+        self.step("D hangs up", lambda: True, lambda: self._ivr_done(st["ivr"]), after_s=8.0)
+        self.step("span 2 loses signal (RED alarm)", lambda: True, self._alarm_on,
+                  after_s=1.0)
+        self.step("span 2 signal restored", lambda: True, self._alarm_off, after_s=4.0)
+        self.step("", lambda: True, self._status, after_s=3.0)
 
-    def _show(self) -> None:
-        text = render_reports(inventory(), self._active())
-        if self.live_screen:
-            self.out.write("\x1b[H\x1b[2J")
-            self.out.write(f"confcall demo — t={self.t:5.1f} s\n{text}\n\nrecent events:\n")
-            self.out.write("\n".join(self.log[-8:]) + "\n")
-        else:
-            self.out.write(f"--- t={self.t:5.1f} s\n{text}\n")
-        self.out.flush()
+    def _statement(self) -> None:
+        from sqlalchemy import select
 
-    def _active(self) -> set[int]:
-        """Channels whose last block carried audio (the far end's tone looped back)."""
-        busy = (self.batch.rx != self.batch.idle[:, None]).any(axis=1)
-        return {c.channo for c, b in zip(self.batch.channels, busy) if b}
+        from confcall.rating import ops
+        from confcall.store.models import Leg
+        b = ops.balance(self.store, "+86" + A)
+        with self.store.transaction() as s:
+            legs = s.scalars(select(Leg).order_by(Leg.id)).all()
+            for leg in legs:
+                self.say(f"[rating] leg to {leg.destination} ({leg.number_class}): "
+                         f"{leg.duration_s} s, billed {leg.billed_s} s = "
+                         f"{leg.amount_fen / 100:.2f} yuan")
+        self.say(f"[rating] A's balance now {b.balance_fen / 100:.2f} yuan "
+                 f"(started at 50.00); the access call cost nothing")
 
-    def _say(self, msg: str) -> None:
-        line = f"[{self.t:6.2f}s] {msg}"
-        self.log.append(line)
-        if not self.live_screen:
-            self.out.write(line + "\n")
-            self.out.flush()
+    def _ivr_done(self, rec: Any) -> None:
+        for sw in self.switches:
+            sw.hangup(rec, 16)
+        heard = self.daemon.ivr.calls[-1].heard if self.daemon.ivr.calls else []
+        self.say(f"[subscribers] D heard: {' '.join(heard)}")
+
+    def _alarm_on(self) -> None:
+        self.card.spans[1].raise_alarm("RED", "LOS")
+        self.card.spans[1].add_errors(bpv=17, crc4=5)
+        self._status()
+
+    def _alarm_off(self) -> None:
+        self.card.spans[1].clear_alarm()
+
+    def _status(self) -> None:
+        from confcall.console import render_reports
+        from confcall.dahdi.inventory import inventory
+        in_use = {leg.channo for t in self.daemon.trunks for leg in t.legs.values()
+                  if leg.channo is not None}
+        for line in render_reports(inventory(), in_use).splitlines():
+            self.say(f"[status] {line}")
 
