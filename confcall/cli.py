@@ -78,15 +78,15 @@ def serve(config_path: str | None) -> None:
         cfg = load_config(config_path) if config_path else Config()
     except ConfigError as e:
         raise click.ClickException(str(e))
+    if not cfg.simulated and not cfg.span_config:
+        raise click.ClickException("no [hardware] span_config given (write one with "
+                                   "`confcall hw genconf PROFILE --span-config FILE`), and "
+                                   "[hardware] simulated is false")
     ensure_pepper()
     card = None
     if cfg.simulated:
         from fake_span import SimCard
         card = SimCard(cfg.sim_spans).install()
-    elif not cfg.span_config:
-        raise click.ClickException("no [hardware] span_config given (write one with "
-                                   "`confcall hw genconf PROFILE --span-config FILE`), and "
-                                   "[hardware] simulated is false")
     daemon = Daemon(cfg, reactor, card=card)
     failed: list[BaseException] = []
 
@@ -119,6 +119,7 @@ def demo(duration: float, lang: str) -> None:
     if duration < 0:
         raise click.BadParameter("must be 0 (forever) or positive", param_hint="--duration")
     session = DemoSession(reactor, sys.stdout, duration=duration, language=lang)
+    session.prepare()
     reactor.callWhenRunning(session.start)
     reactor.addSystemEventTrigger("before", "shutdown", session.stop)
     reactor.run()

@@ -44,7 +44,8 @@ Example (every key optional; these are the defaults)::
     directory = ""                     # default: $CONFCALL_PROMPT_DIR or var/prompts
 
     [media]
-    echo_canceller = true
+    echo_canceller = false             # confcall's own G.168 canceller (cards without one);
+                                       # see the issue notes: keys under prompts suffer with it
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ class Config:
     finish_timeout_s: float = 6.0
     language: str = "zh"
     prompt_directory: str = ""
-    echo_canceller: bool = True
+    echo_canceller: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:

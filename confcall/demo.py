@@ -73,10 +73,10 @@ class DemoSession:
         self.out.flush()
 
     # -- start/stop ---------------------------------------------------------------------------
-    def start(self) -> None:
-        from fake_span import SimCard, SimPhone, SimSwitch
-
-        from confcall.daemon import Daemon, ensure_pepper
+    def prepare(self) -> None:
+        """The demo's database: fresh, migrated, seeded, with A and D funded. Synchronous:
+        call it before the reactor runs (the store refuses to block a running reactor)."""
+        from confcall.daemon import _seed_if_empty, ensure_pepper
         from confcall.rating import ops
         from confcall.store import Store, upgrade
 
@@ -91,19 +91,27 @@ class DemoSession:
             from confcall.rating import secrets_
             secrets_.configure("test")  # cheap argon2: the virtual run is a test
         upgrade(url)
+        self.url = url
         self.store = Store(url)
-        from confcall.daemon import _seed_if_empty
         _seed_if_empty(self.store)
         for number, fen in ((A, 5_000), (D, 2_000)):
             e164 = "+86" + number
             ops.create_account(self.store, e164, PIN)
             ops.adjust(self.store, e164, fen, f"demo-{e164}", "demo opening balance")
+
+    def start(self) -> None:
+        from fake_span import SimCard, SimPhone, SimSwitch
+
+        from confcall.daemon import Daemon
+
+        if not hasattr(self, "store"):
+            self.prepare()
+        url = self.url
         self.card = SimCard([("E1", "pri"), ("E1", "pri")],
                             devicetype="Simulated 2-span E1 (demo)").install()
         config = Config(source="demo", database_url=url, simulated=True,
                         access_numbers=(ACCESS,), service_numbers=(SERVICE,), caller_id=ACCESS,
-                        callback_delay_s=3.0, language=self.language,
-                        echo_canceller=not self.virtual)
+                        callback_delay_s=3.0, language=self.language)
         runner = None
         if self.virtual:
             from confcall.store.inline import InlineRunner
@@ -146,9 +154,12 @@ class DemoSession:
             sw.service()
 
     def stop(self) -> None:
-        if self.done:
+        if self.done or not hasattr(self, "daemon"):
             return
         self.done = True
+        dropped = sum(c.overruns for sp in self.card.spans for c in sp.channels)
+        self.say(f"media: {dropped} audio blocks dropped by overrun (the media engine "
+                 f"fell behind the span clock {'never' if not dropped else 'sometimes'})")
         for loop in self._loops:
             if loop.running:
                 loop.stop()
@@ -231,19 +242,27 @@ class DemoSession:
         self.step("", lambda: True, self._status, after_s=3.0)
 
     def _statement(self) -> None:
-        from sqlalchemy import select
-
         from confcall.rating import ops
-        from confcall.store.models import Leg
-        b = ops.balance(self.store, "+86" + A)
-        with self.store.transaction() as s:
-            legs = s.scalars(select(Leg).order_by(Leg.id)).all()
-            for leg in legs:
-                self.say(f"[rating] leg to {leg.destination} ({leg.number_class}): "
-                         f"{leg.duration_s} s, billed {leg.billed_s} s = "
-                         f"{leg.amount_fen / 100:.2f} yuan")
-        self.say(f"[rating] A's balance now {b.balance_fen / 100:.2f} yuan "
-                 f"(started at 50.00); the access call cost nothing")
+        runner = self.daemon.runner
+
+        def legs(session: Any) -> list[tuple[str, str, int, int, int]]:
+            from sqlalchemy import select
+
+            from confcall.store.models import Leg
+            return [(x.destination, x.number_class, x.duration_s, x.billed_s, x.amount_fen)
+                    for x in session.scalars(select(Leg).order_by(Leg.id))]
+
+        def show_legs(rows: list[tuple[str, str, int, int, int]]) -> None:
+            for dest, cls, dur, billed, fen in rows:
+                self.say(f"[rating] leg to {dest} ({cls}): {dur} s, billed {billed} s = "
+                         f"{fen / 100:.2f} yuan")
+
+        def show_balance(b: Any) -> None:
+            self.say(f"[rating] A's balance now {b.balance_fen / 100:.2f} yuan "
+                     f"(started at 50.00); the access call cost nothing")
+
+        runner.call(legs).addCallback(show_legs).addCallback(
+            lambda _: runner.call_plain(ops.balance, "+86" + A)).addCallback(show_balance)
 
     def _ivr_done(self, rec: Any) -> None:
         for sw in self.switches:
