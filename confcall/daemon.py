@@ -302,16 +302,4 @@ def _seed_if_empty(store: Any) -> None:
         if s.scalar(select(func.count()).select_from(AreaPrefix)) == 0:
             areas.seed_areas(s, areas.build_area_table())
         if s.scalar(select(func.count()).select_from(RatePlan)) == 0:
-            rates.import_rates(s, "default", DEFAULT_RATES)
-
-
-# The embedded default's rate plan (fen per minute; operators replace it with `confcall rate
-# import`): 60/60 s increments everywhere, international 300 fen/min.
-DEFAULT_RATES = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
-local,1234567,00:00,24:00,10,60,60,0,0,0
-long_distance,1234567,00:00,24:00,30,60,60,0,0,0
-mobile_local,1234567,00:00,24:00,12,60,60,0,0,0
-mobile_long_distance,1234567,00:00,24:00,20,60,60,0,0,0
-international,1234567,00:00,24:00,300,60,60,0,0,0
-free,1234567,00:00,24:00,0,60,60,0,0,0
-"""
+            rates.import_rates(s, "default", rates.DEFAULT_PLAN_CSV)

@@ -134,14 +134,7 @@ def pg_cluster():
 
 # -- money test databases ---------------------------------------------------------------------
 
-DEFAULT_RATES = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
-local,1234567,00:00,24:00,10,60,60,0,0,0
-long_distance,1234567,00:00,24:00,30,60,60,0,0,0
-mobile_local,1234567,00:00,24:00,12,60,60,0,0,0
-mobile_long_distance,1234567,00:00,24:00,20,60,60,0,0,0
-international,1234567,00:00,24:00,300,60,60,0,0,0
-free,1234567,00:00,24:00,0,60,60,0,0,0
-"""
+from confcall.rating.rates import DEFAULT_PLAN_CSV as DEFAULT_RATES  # noqa: E402
 
 _AREA_TABLE: dict | None = None
 

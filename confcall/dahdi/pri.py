@@ -208,6 +208,26 @@ class PriLink:
         finally:
             self._reschedule()
 
+    def setup(self, call: Any, chanpos: int, alaw: bool, called: str, caller: str,
+              presentation: int | None = None) -> int:
+        """Send SETUP for ``call`` on an exclusive B-channel: speech, the span's law, the
+        called number (complete), the caller with its presentation (allowed when given,
+        'not available' when empty). Returns libpri's result (0 = sent)."""
+        if presentation is None:
+            presentation = (lib.PRES_ALLOWED_USER_NUMBER_NOT_SCREENED if caller
+                            else lib.PRES_NUMBER_NOT_AVAILABLE)
+        sr = lib.pri_sr_new()
+        try:
+            lib.pri_sr_set_channel(sr, chanpos, 1, 0)
+            lib.pri_sr_set_bearer(sr, lib.PRI_TRANS_CAP_SPEECH,
+                                  lib.PRI_LAYER_1_ALAW if alaw else lib.PRI_LAYER_1_ULAW)
+            lib.pri_sr_set_called(sr, ffi.new("char[]", called.encode()), lib.PRI_UNKNOWN, 1)
+            lib.pri_sr_set_caller(sr, ffi.new("char[]", caller.encode()), ffi.NULL,
+                                  lib.PRI_UNKNOWN, presentation)
+            return int(self.call(lib.pri_setup, call, sr))
+        finally:
+            lib.pri_sr_free(sr)
+
     def service(self, max_frames: int = 256) -> int:
         """Process every frame waiting on the D-channel (and any DAHDI event). Never blocks."""
         handled = 0

@@ -107,21 +107,7 @@ class PriTrunk:
             self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)
             return
         self._bind(leg, chanpos, call)
-        sr = lib.pri_sr_new()
-        try:
-            lib.pri_sr_set_channel(sr, chanpos, 1, 0)
-            lib.pri_sr_set_bearer(sr, lib.PRI_TRANS_CAP_SPEECH,
-                                  lib.PRI_LAYER_1_ALAW if self.law == Law.ALAW
-                                  else lib.PRI_LAYER_1_ULAW)
-            called = ffi.new("char[]", leg.number.encode())
-            lib.pri_sr_set_called(sr, called, lib.PRI_UNKNOWN, 1)
-            caller = ffi.new("char[]", leg.caller_id.encode())
-            pres = (lib.PRES_ALLOWED_USER_NUMBER_NOT_SCREENED if leg.caller_id
-                    else lib.PRES_NUMBER_NOT_AVAILABLE)
-            lib.pri_sr_set_caller(sr, caller, ffi.NULL, lib.PRI_UNKNOWN, pres)
-            rc = self.link.call(lib.pri_setup, call, sr)
-        finally:
-            lib.pri_sr_free(sr)
+        rc = self.link.setup(call, chanpos, self.law == Law.ALAW, leg.number, leg.caller_id)
         if rc != 0:
             self._unbind(leg)
             self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)

@@ -67,8 +67,8 @@ P = 13  # partitions
 TAPS = P * L  # samples, 130 ms tail
 SB = 40  # samples per sub-block (5 ms)
 NFB = TAPS // SB + 2  # far-end sub-block powers kept (one tail)
-MU = 0.5  # normalised step while converging
-ALPHA = 0.0  # proportionate share of the partitions' steps (-1 = plain MDF, 1 = fully)
+MU = 0.2  # normalised step while converging
+ALPHA = -1.0  # proportionate share of the partitions' steps (-1 = plain MDF, 1 = fully)
 MU_CONV = 0.25  # ... once converged (lower misadjustment, slower drift under near-end speech)
 DT_HANG = 240  # samples (30 ms) adaptation stays frozen after double talk
 NLP_DB = 15.0  # an error this much below the far-end peak level is suppressed

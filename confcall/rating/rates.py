@@ -170,3 +170,15 @@ def plan_for_account(session: Session, plan_id: int | None, e164: str, cls: str)
 
 def export_rates(session: Session, plan_name: str) -> str:
     return rates_to_csv(load_plan(session, plan_name).rows)
+
+
+# The embedded default's rate plan (fen per minute; operators replace it with `confcall rate
+# import`): 60/60 s increments everywhere, international 300 fen/min.
+DEFAULT_PLAN_CSV = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
+local,1234567,00:00,24:00,10,60,60,0,0,0
+long_distance,1234567,00:00,24:00,30,60,60,0,0,0
+mobile_local,1234567,00:00,24:00,12,60,60,0,0,0
+mobile_long_distance,1234567,00:00,24:00,20,60,60,0,0,0
+international,1234567,00:00,24:00,300,60,60,0,0,0
+free,1234567,00:00,24:00,0,60,60,0,0,0
+"""

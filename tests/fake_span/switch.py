@@ -166,22 +166,12 @@ class SimSwitch:
         rec = CallRecord("to_confcall", calling, called, chanpos, self._now(), phone=phone)
         call = self.link.call(lib.pri_new_call)
         rec.handle = call
-        sr = lib.pri_sr_new()
-        try:
-            lib.pri_sr_set_channel(sr, chanpos, 1, 0)
-            lib.pri_sr_set_bearer(sr, lib.PRI_TRANS_CAP_SPEECH,
-                                  lib.PRI_LAYER_1_ALAW if self.law == Law.ALAW
-                                  else lib.PRI_LAYER_1_ULAW)
-            lib.pri_sr_set_called(sr, ffi.new("char[]", called.encode()), lib.PRI_UNKNOWN, 1)
-            pres = {"allowed": lib.PRES_ALLOWED_USER_NUMBER_NOT_SCREENED,
-                    "restricted": lib.PRES_PROHIB_USER_NUMBER_NOT_SCREENED,
-                    "unavailable": lib.PRES_NUMBER_NOT_AVAILABLE}[presentation]
-            number = b"" if presentation == "unavailable" else calling.encode()
-            lib.pri_sr_set_caller(sr, ffi.new("char[]", number), ffi.NULL, lib.PRI_UNKNOWN, pres)
-            if self.link.call(lib.pri_setup, call, sr) != 0:
-                raise RuntimeError("switch: libpri refused the SETUP")
-        finally:
-            lib.pri_sr_free(sr)
+        pres = {"allowed": lib.PRES_ALLOWED_USER_NUMBER_NOT_SCREENED,
+                "restricted": lib.PRES_PROHIB_USER_NUMBER_NOT_SCREENED,
+                "unavailable": lib.PRES_NUMBER_NOT_AVAILABLE}[presentation]
+        number = "" if presentation == "unavailable" else calling
+        if self.link.setup(call, chanpos, self.law == Law.ALAW, called, number, pres) != 0:
+            raise RuntimeError("switch: libpri refused the SETUP")
         self._track(rec)
         self._log(rec, "SETUP")
         self._attach(rec)
