@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 from twisted.internet import task
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 
 from confcall.conference import MediaService, OnHookPolicy, OnHookRejector
 from confcall.conference.callback import CallbackPolicy, CallbackService
@@ -33,7 +33,7 @@ from confcall.conference.session import SessionConfig
 from confcall.conference.trunkgroup import TrunkGroup
 from confcall.config import Config
 from confcall.dahdi import BChannelBatch, Span
-from confcall.dahdi.legs import Cause
+from confcall.dahdi.legs import Cause, LegState
 from confcall.dahdi.pri_trunk import PriTrunk
 
 __all__ = ["Daemon", "prompt_sounds", "ensure_pepper"]
@@ -260,8 +260,12 @@ class Daemon:
             f"legs rated for {s.payer}")
 
     # -- stop -------------------------------------------------------------------------------------
-    def stop(self) -> Deferred[None]:
-        """Graceful: end conferences, clear every call (cause 16), then release the hardware."""
+    def stop(self, grace_s: float = 5.0) -> Deferred[None]:
+        """Graceful: end conferences and clear every call (cause 16), let the releases cross
+        the D-channel (at most ``grace_s``), then release the hardware. Idempotent."""
+        if getattr(self, "_stopping", None) is not None:
+            return self._stopping
+        self._stopping: Deferred[None] = Deferred()
         for s in self.callbacks.sessions:
             if not s.ended:
                 s.end("shutdown")
@@ -269,6 +273,23 @@ class Daemon:
             for leg in list(trunk.legs.values()):
                 if leg.active:
                     leg.hangup(Cause.NORMAL_CLEARING)
+        deadline = float(self.reactor.seconds()) + grace_s
+
+        def check() -> None:
+            busy = sum(1 for t in self.trunks for leg in t.legs.values()
+                       if leg.state is not LegState.CLEARED)
+            if busy and float(self.reactor.seconds()) < deadline:
+                self.reactor.callLater(0.1, check)
+                return
+            if busy:
+                self._say(f"shutdown: {busy} call(s) did not finish releasing in {grace_s} s")
+            self._release()
+            self._stopping.callback(None)
+
+        check()
+        return self._stopping
+
+    def _release(self) -> None:
         for loop in getattr(self, "_loops", []):
             if loop.running:
                 loop.stop()
@@ -279,7 +300,6 @@ class Daemon:
         for span in self.spans:
             span.close()
         self._say("confcall stopped: all calls cleared")
-        return succeed(None)
 
 
 def _sayers(lang: str, sounds: set[str]) -> tuple[Callable[[int], list[str]] | None,

@@ -61,6 +61,7 @@ class DemoSession:
         self.t0 = float(reactor.seconds())
         self.lines: list[str] = []
         self.done = False
+        self.finished = False
         self._steps: list[tuple[str, Callable[[], bool], Callable[[], None], float]] = []
         self._loops: list[task.LoopingCall] = []
         self._handler = _Narrator(self)
@@ -153,23 +154,27 @@ class DemoSession:
         for sw in self.switches:
             sw.service()
 
-    def stop(self) -> None:
+    def stop(self) -> Any:
+        """End the run (returns a Deferred the reactor's shutdown can wait for)."""
         if self.done or not hasattr(self, "daemon"):
-            return
+            return None
         self.done = True
         dropped = sum(c.overruns for sp in self.card.spans for c in sp.channels)
         self.say(f"media: {dropped} audio blocks dropped by overrun (the media engine "
                  f"fell behind the span clock {'never' if not dropped else 'sometimes'})")
+        return self.daemon.stop().addCallback(self._stopped)
+
+    def _stopped(self, _: Any) -> None:
         for loop in self._loops:
             if loop.running:
                 loop.stop()
-        self.daemon.stop()
         for sw in self.switches:
             sw.link.stop()
         self.card.uninstall()
         self.store.dispose()
         logging.getLogger("confcall").removeHandler(self._handler)
         self.say("demo finished")
+        self.finished = True
         if not self.virtual:
             try:
                 self.reactor.stop()

@@ -22,6 +22,7 @@ def test_demo_script_end_to_end(tmp_path, monkeypatch):
                        var_dir=str(tmp_path))
     demo.start()
     clock.run(76)
+    assert clock.run_until(lambda: demo.finished, 6)
     text = out.getvalue()
     assert demo.done and not using_userspace()
     assert "CONNECT never sent: A is not charged" in text

@@ -132,7 +132,8 @@ class Box:
         return self.callbacks.sessions
 
     def close(self) -> None:
-        self.daemon.stop()
+        stopped = self.daemon.stop()
+        self.clock.run_until(lambda: stopped.called, 10)
         for s in self.switches:
             s.link.stop()
         self.card.uninstall()

@@ -1,0 +1,44 @@
+"""The daemon's own duties: graceful shutdown clears every call with a cause and closes its
+records; incoming calls to numbers it does not serve are refused before anything is said."""
+from confcall.dahdi.legs import LegState
+from confcall.rating import ops
+
+from box_harness import ACCESS, audio, heard_prompt
+
+A, B = "13800138000", "13900139000"
+
+
+def test_graceful_shutdown_clears_calls_and_closes_records(box):
+    bx = box()
+    payer = bx.account(A)
+    a = bx.phone(A, answer_after=1.0)
+    b = bx.phone(B, answer_after=1.0)
+    access = bx.switch.place_call(A, ACCESS)
+    assert bx.run_until(lambda: access.ended, 10)
+    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
+    bx.run(1.5)
+    a.press(B + "##")
+    assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 10)
+    bx.run(5)
+    session = bx.sessions[0]
+    stopped = bx.daemon.stop()
+    assert bx.run_until(lambda: stopped.called, 6)  # the releases cross the D-channel first
+    assert a.last.ended and b.last.ended
+    assert a.last.cleared_by == "confcall" and a.last.cause == 16
+    assert b.last.cleared_by == "confcall" and b.last.cause == 16
+    assert session.ended and all(leg.state is LegState.CLEARED
+                                 for t in bx.trunks for leg in t.legs.values())
+    log = bx.call_log()
+    assert [r.role for r in log] == ["access", "callback", "participant"]
+    assert all(r.ended_at is not None for r in log)
+    bal = ops.balance(bx.store, payer)
+    assert bal.reserved_fen == 0 and bal.balance_fen < 10_000  # settled, nothing left held
+
+
+def test_unserved_number_is_refused_as_unallocated(box):
+    bx = box()
+    rec = bx.switch.place_call(A, "95999")
+    assert bx.run_until(lambda: rec.ended, 5)
+    assert rec.cause == 1 and not rec.connected and not rec.saw("PROGRESS")
+    assert not heard_prompt(audio(rec), "confirmed")
+    assert [r.role for r in bx.call_log()] == ["access"]
