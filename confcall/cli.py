@@ -57,7 +57,7 @@ def span_status_cmd(as_json: bool, sim: str | None) -> None:
         hint = (" (no DAHDI driver loaded? check `lsmod | grep dahdi` and "
                 "/etc/dahdi/system.conf, or use --sim to see a simulated card)"
                 if e.errno == 2 else "")
-        raise click.ClickException(f"{e}{hint}")
+        raise click.ClickException(f"{e}{hint}") from e
     finally:
         if card is not None:
             card.uninstall()
@@ -77,7 +77,7 @@ def serve(config_path: str | None) -> None:
     try:
         cfg = load_config(config_path) if config_path else Config()
     except ConfigError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from e
     if not cfg.simulated and not cfg.span_config:
         raise click.ClickException("no [hardware] span_config given (write one with "
                                    "`confcall hw genconf PROFILE --span-config FILE`), and "

@@ -124,9 +124,9 @@ def load_config(path: str | Path) -> Config:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(p), "-", "file not found")
+        raise ConfigError(str(p), "-", "file not found") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(p), "-", f"not valid TOML: {e}")
+        raise ConfigError(str(p), "-", f"not valid TOML: {e}") from e
     return parse_config(data, str(p))
 
 

@@ -43,7 +43,8 @@ class MediaService:
         try:
             return self.row[channo]
         except KeyError:
-            raise ValueError(f"channel {channo} is not a B-channel of this media service")
+            raise ValueError(f"channel {channo} is not a B-channel of this media service") \
+                from None
 
     def play(self, channo: int, sound: str, on_done: Callable[[], None] | None = None) -> None:
         """Play ``sound`` to that channel only; ``on_done`` runs when it has been heard out."""

@@ -85,7 +85,7 @@ class OnHookRejector:
         self.on_request = on_request
         self.screen = screen
         self.trunk_causes = dict(trunk_causes or {})
-        for name, cause in self.trunk_causes.items():
+        for cause in self.trunk_causes.values():
             OnHookPolicy(cause=cause)  # validates: 16, 17 or 21 only
         self.limiter = AniRateLimiter(policy.rate_limit, policy.rate_window_s)
         self.handled: list[tuple[CallLeg, str]] = []

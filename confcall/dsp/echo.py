@@ -3,32 +3,27 @@
 What it does
 ------------
 Removes the echo of what we send (``ref``, the far-end signal from the canceller's point of view)
-from what comes back on the same channel (``rx``), for echo paths up to ``TAPS`` = 1040 samples
-(130 ms tail) and an echo return loss of 6 dB or more. It detects double talk so the filter does
+from what comes back on the same channel (``rx``), for echo paths up to ``TAPS`` = 1024 samples
+(128 ms tail) and an echo return loss of 6 dB or more. It detects double talk so the filter does
 not diverge while the line's subscriber talks, and a non-linear processor (NLP) replaces the
 small residual echo by comfort noise at the line's own background level.
 
 How it works
 ------------
-* Partitioned-block frequency-domain adaptive filter (PBFDAF / MDF, Soo & Pang 1990): blocks of
-  ``L`` = 80 samples (10 ms), FFTs of ``N`` = 160 points, ``P`` = 13 partitions of 80 taps.
-  Each block: FFT of the last 160 reference samples (kept in a ring of the last ``P`` spectra),
-  echo estimate = inverse FFT of the sum over partitions of weight × delayed reference spectrum
-  (overlap-save, last 80 samples), error e = rx - estimate, FFT of [0…0, e], and the update
-  W_p += 2 μ conj(X_p) E / (sum over partitions of |X_p|² + δ): a normalised LMS step per
-  frequency bin, so coloured speech converges about as fast as white noise. The gradient
-  constraint (zeroing the circular part of one partition's weights) rotates over the partitions,
-  one per block. The FFTs run batched over all channels (scipy's pocketfft); the complex
-  multiply-adds and all the per-channel logic are numba kernels over the channel arrays.
-* Convergence is tracked as an ERLE estimate (rx/error power per sub-block of ``SB`` = 40
-  samples, in dB, rising fast and falling over about a second); above ``CONVERGED`` (25 dB) the
-  filter counts as converged and adapts with the smaller step ``MU_CONV``.
-* Double-talk detector, per 5 ms sub-block, evaluated on the *coming* block before adapting on it
-  (its error is computed with the current filter): (a) power form of the Geigel test: the rx
-  power exceeds half (``GEIGEL``) the largest far-end sub-block power of the last tail; (b) once
-  converged, the error exceeds half (``DT_ERR``) the rx power while the rx is above the
-  background and within 30 dB of the far end. Both are re-checked on each finished sub-block. A
-  detection freezes adaptation for ``DT_HANG`` samples (30 ms).
+* Adaptive FIR filter, improved proportionate NLMS (IPNLMS, Benesty & Gay 2002): each tap's step
+  is proportional to a mix of its magnitude and a uniform share, so the few active taps of a
+  hybrid echo path (a dispersive part a few ms long after a bulk delay) converge much faster than
+  with plain NLMS over 1024 taps. Gains are refreshed every ``SB`` = 40 samples (5 ms). The
+  three 1024-long loops per sample (output, normalisation, update) are small vectorised kernels.
+* Convergence is tracked as an ERLE estimate (rx/error power per sub-block, in dB, rising fast
+  and falling over about a second); above ``CONVERGED`` (25 dB) the filter counts as converged.
+* Double-talk detector, per 5 ms sub-block, evaluated on the *coming* sub-block before adapting
+  on it (the whole tick is at hand): (a) power form of the Geigel test: the rx power exceeds
+  half (``GEIGEL``) the largest far-end sub-block power of the last tail; (b) once converged,
+  the error of the current filter (on every 4th sample of the sub-block) exceeds half
+  (``DT_ERR``) the rx power while the rx is above the background and within 30 dB of the far
+  end. Both are re-checked on each finished sub-block. A detection freezes adaptation for
+  ``DT_HANG`` samples (30 ms).
 * Adaptation runs only while the far end is active (above -45 dBm0 in the last tail), and once
   converged the error driving it is clipped at ``ROBUST`` times the usual residual RMS (a
   robust, Huber-like step), so near-end syllables that slip past the detector barely move it.
@@ -39,70 +34,63 @@ How it works
   leaves over (rx power - estimate power: the near end's share) is under a quarter of the error
   power. A near-end talker makes up most of the error and is louder than that, so double talk
   passes; one more than 15 dB below a loud far end is clipped, the usual NLP trade-off.
-* Cost per sample: about 4 × 13 complex multiply-adds per frequency bin per block and five
-  160-point real FFTs per 80 samples, against 3 × 1024 multiply-adds per sample for a
-  time-domain NLMS over the whole tail (see ``bench/dsp.py``).
+* Sparse window: a hybrid's echo path is a bulk delay and a few ms of response. Once well
+  converged (ERLE estimate above ``SPARSE_IN``), if 128 (else ``WIN`` = 256) consecutive taps
+  hold 99.95 % of the filter's energy, the other taps are cleared and only that window is
+  filtered and adapted, with a smaller step ``MU_SPARSE`` (each of the fewer taps takes a
+  larger share of every update, so undetected near-end speech would move them more); if the
+  ERLE estimate falls under ``SPARSE_OUT`` (echo path change) the whole tail adapts again.
+* Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 3 × 128 or 256 after
+  (see ``bench/bench_dsp.py``); a partitioned-block frequency-domain filter would be the way to
+  a much higher channel count while converging.
 
 How to use it
 -------------
-``st = init(nchan)``; per chunk ``process(st, rx, ref, out)`` with float32 ``(nchan, n)`` arrays:
-``rx`` the decoded line audio, ``ref`` what was sent on the line, time-aligned with ``rx`` (the
-engine passes the previous tick's output), ``out`` the echo-free audio; ``pre_nlp`` optionally
-receives the error before the NLP. Chunks of a multiple of ``L`` samples (the engine's 160)
-pass without delay; other chunk lengths are re-blocked with a delay of ``L`` samples (10 ms), so
-keep one chunk length per state. ``st.enabled[c]`` turns a channel's canceller on or off (off:
-``out = rx``), ``st.nlp_on[c]`` its NLP; ``reset(st, chans)`` for a new call; ``status(st, c)``
-reports the ERLE estimate (dB) and the double-talk state.
+``st = init(nchan)``; per chunk ``process(st, rx, ref, out)`` with float32 ``(nchan, n)`` arrays
+(any ``n`` up to 512): ``rx`` the decoded line audio, ``ref`` what was sent on the line,
+time-aligned with ``rx`` (the engine passes the previous tick's output), ``out`` the echo-free
+audio; ``pre_nlp`` optionally receives the error before the NLP. ``st.enabled[c]`` turns a
+channel's canceller on or off (off: ``out = rx``), ``st.nlp_on[c]`` its NLP; ``reset(st, chans)``
+for a new call; ``status(st, c)`` reports the ERLE estimate (dB) and the double-talk state.
 """
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 from numba import njit
 
-L = 80  # samples per block (10 ms)
-N = 2 * L  # FFT points
-K = N // 2 + 1  # frequency bins
-P = 13  # partitions
-TAPS = P * L  # samples, 130 ms tail
+TAPS = 1024  # samples, 128 ms tail
 SB = 40  # samples per sub-block (5 ms)
+BUF = TAPS + 512  # reference buffer length per channel
 NFB = TAPS // SB + 2  # far-end sub-block powers kept (one tail)
-MU = 0.2  # normalised step while converging
-ALPHA = -1.0  # proportionate share of the partitions' steps (-1 = plain MDF, 1 = fully)
-MU_CONV = 0.25  # ... once converged (lower misadjustment, slower drift under near-end speech)
+MU = 0.7  # NLMS step
+ALPHA = -0.5  # IPNLMS proportionality (-1 = NLMS, 1 = PNLMS)
 DT_HANG = 240  # samples (30 ms) adaptation stays frozen after double talk
 NLP_DB = 15.0  # an error this much below the far-end peak level is suppressed
 CONVERGED = 25.0  # dB of ERLE (estimate) from which the filter counts as converged
 DT_ERR = 0.5  # converged and error above this share of the rx power: double talk
 NLP_RX = 8.0  # ... or the error is 9 dB below the rx power (echo only, partly cancelled)
 ROBUST = 2.0  # error clip, in units of the usual residual's RMS, once converged
+WIN = 256  # taps (32 ms) of the sparse window used once converged
+WIN_SHARE = 0.9995  # ... if it holds this share of the filter's energy (-33 dB outside)
+MU_SPARSE = 0.25  # step inside the window (4 x fewer taps each take a larger share)
+SPARSE_IN = 28.0  # dB of ERLE estimate to narrow to the window
+SPARSE_OUT = 15.0  # dB below which the whole tail is adapted again
 GEIGEL = 0.5  # rx sub-block power above this share of the far-end maximum: double talk
 _DBM0_MS = (32768.0 * 10.0 ** (-3.14 / 20.0)) ** 2 / 2.0
 FAR_ACTIVE = _DBM0_MS * 10.0 ** (-45.0 / 10.0)
-DELTA = P * N * _DBM0_MS * 10.0 ** (-60.0 / 10.0)  # per-bin regularisation (|X|² summed)
-FLOOR = 0.01  # ... plus this share of the mean bin power (weak bins of coloured speech)
+DELTA = TAPS * _DBM0_MS * 10.0 ** (-60.0 / 10.0)  # regularisation of the normalisation
 
 
 class EchoState:
     def __init__(self, nchan: int, seed: int = 168):
         self.nchan = nchan
-        self.W = np.zeros((nchan, P, K), np.complex64)  # partition weights, frequency domain
-        self.X = np.zeros((nchan, P, K), np.complex64)  # reference spectra (ring of P blocks)
-        self.kblk = np.zeros(1, np.int64)  # blocks processed (ring position, same for all)
-        self.xbuf = np.zeros((nchan, N), np.float32)  # last N reference samples
-        self.Y = np.zeros((nchan, K), np.complex64)  # echo estimate spectrum (work)
-        self.ef = np.zeros((nchan, N), np.float32)  # [0…0, error] frame (work)
-        self.pw = np.zeros((nchan, K), np.float32)  # sum over partitions of |X|² (work)
-        self.gp = np.ones((nchan, P), np.float32)  # per-partition step gains (mean 1)
-        self.g = np.zeros(K, np.complex64)  # normalised error spectrum of one channel (work)
-        self.muv = np.zeros(nchan, np.float32)  # this block's step per channel (work)
-        self.rxs = np.zeros((nchan, L), np.float32)  # re-blocking of odd chunk lengths
-        self.refs = np.zeros((nchan, L), np.float32)
-        self.outs = np.zeros((nchan, L), np.float32)
-        self.pres = np.zeros((nchan, L), np.float32)
-        self.pend = 0
+        self.w = np.zeros((nchan, TAPS), np.float32)  # w[j] weighs buf[p - TAPS + 1 + j]
+        self.g = np.full((nchan, TAPS), 1.0 / TAPS, np.float32)
+        self.buf = np.zeros((nchan, BUF), np.float32)
+        self.bp = np.full(nchan, TAPS - 1, np.int64)  # where the next chunk's ref goes
         self.fpow = np.zeros((nchan, NFB), np.float32)  # far-end sub-block powers (ring)
         self.fidx = np.zeros(nchan, np.int32)
+        self.sbpos = np.zeros(nchan, np.int32)
         self.acc = np.zeros((nchan, 4), np.float64)  # sub-block sums: far, rx, e, echo est
         self.hang = np.zeros(nchan, np.int32)
         self.dt = np.zeros(nchan, np.uint8)
@@ -114,6 +102,8 @@ class EchoState:
         self.enabled = np.ones(nchan, np.uint8)
         self.nlp_on = np.ones(nchan, np.uint8)
         self.escale = np.full(nchan, _DBM0_MS, np.float32)  # usual residual power
+        self.lo_hi = np.zeros((nchan, 2), np.int64)  # active tap window
+        self.lo_hi[:, 1] = TAPS
 
 
 def init(nchan: int) -> EchoState:
@@ -122,204 +112,206 @@ def init(nchan: int) -> EchoState:
 
 def reset(st: EchoState, chans=None) -> None:
     sel = slice(None) if chans is None else np.asarray(chans)
-    st.W[sel] = 0.0
-    st.X[sel] = 0.0
-    st.xbuf[sel] = 0.0
+    st.w[sel] = 0.0
+    st.g[sel] = 1.0 / TAPS
+    st.buf[sel] = 0.0
+    st.bp[sel] = TAPS - 1
     st.fpow[sel] = 0.0
+    st.sbpos[sel] = 0
     st.acc[sel] = 0.0
     st.hang[sel] = 0
     st.erle[sel] = 0.0
     st.escale[sel] = _DBM0_MS
+    st.lo_hi[sel, 0] = 0
+    st.lo_hi[sel, 1] = TAPS
 
 
 def status(st: EchoState, c: int) -> dict:
-    return {"enabled": bool(st.enabled[c]), "erle_db": float(st.erle[c]), "taps": (0, TAPS),
+    return {"enabled": bool(st.enabled[c]), "erle_db": float(st.erle[c]),
+            "taps": (int(st.lo_hi[c, 0]), int(st.lo_hi[c, 1])),
             "double_talk": bool(st.dt[c]), "nlp": bool(st.nlp_on[c])}
 
 
 def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
     """Cancel echo for all channels; ``pre_nlp`` (optional, like ``out``) gets the error."""
-    if rx.shape != ref.shape or rx.shape != out.shape or rx.ndim != 2 or rx.shape[0] != st.nchan:
-        raise ValueError("rx, ref and out must have the same (nchan, n) shape")
-    keep = pre_nlp is not None
-    pre = pre_nlp if keep else out
-    n = rx.shape[1]
-    if st.pend == 0 and n % L == 0:
-        for b in range(0, n, L):
-            _block(st, rx, ref, out, pre, b)
-        return st.nchan
-    # odd chunk lengths: re-block, output delayed by L samples
-    i = 0
-    while i < n:
-        m = min(L - st.pend, n - i)
-        s, d = slice(i, i + m), slice(st.pend, st.pend + m)
-        st.rxs[:, d] = rx[:, s]
-        st.refs[:, d] = ref[:, s]
-        out[:, s] = st.outs[:, d]
-        pre[:, s] = st.pres[:, d]
-        st.pend += m
-        i += m
-        if st.pend == L:
-            st.pend = 0
-            _block(st, st.rxs, st.refs, st.outs, st.pres, 0)
-    return st.nchan
+    if rx.shape != ref.shape or rx.shape != out.shape or rx.shape[1] > BUF - TAPS + 1:
+        raise ValueError("rx, ref and out must have the same (nchan, n<=512) shape")
+    if pre_nlp is None:
+        pre_nlp = out
+        keep = False
+    else:
+        keep = True
+    return _process(rx, ref, out, pre_nlp, keep, st.w, st.g, st.buf, st.bp, st.fpow, st.fidx,
+                    st.sbpos, st.acc, st.hang, st.dt, st.far_max, st.erle, st.noise, st.supp,
+                    st.seed, st.enabled, st.nlp_on, st.escale, st.lo_hi)
 
 
-def _block(st: EchoState, rx, ref, out, pre, b: int) -> None:
-    """One block of L samples at column ``b`` of the chunk, all channels."""
-    j = int(st.kblk[0] % P)
-    _frame(ref, b, st.xbuf, st.enabled)
-    xf = sfft.rfft(st.xbuf, axis=1)
-    _filter(xf, st.X, st.W, st.gp, st.pw, st.Y, j, st.enabled)
-    y = sfft.irfft(st.Y, n=N, axis=1)
-    _error(rx, ref, b, y, out, pre, st.ef, st.muv, st.fpow, st.fidx, st.acc, st.hang, st.dt,
-           st.far_max, st.erle, st.noise, st.supp, st.seed, st.enabled, st.nlp_on, st.escale)
-    ef = sfft.rfft(st.ef, axis=1)
-    _adapt(ef, st.X, st.W, st.gp, st.pw, st.muv, j, st.g)
-    # gradient constraint on one partition per block (rotating): weights beyond L taps cleared
-    w = sfft.irfft(st.W, n=N, axis=2)
-    w[:, :, L:] = 0.0
-    st.W[:] = sfft.rfft(w, axis=2)
-    st.kblk[0] += 1
+# The kernels below index slices from 0 so numba can prove the indices non-negative: with a
+# variable start it emits a wrap-around test per access and LLVM no longer vectorises (16 x).
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _dot(w, x, o, lo, hi):
+    """sum_j w[j] x[o + j], lo <= j < hi (float32, vectorised)."""
+    ws = w[lo:hi]
+    xs = x[o + lo : o + hi]
+    y = np.float32(0.0)
+    for j in range(ws.shape[0]):
+        y += ws[j] * xs[j]
+    return y
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _wdot(g, x, o, lo, hi):
+    """sum_j g[j] x[o + j]^2."""
+    gs = g[lo:hi]
+    xs = x[o + lo : o + hi]
+    y = np.float32(0.0)
+    for j in range(gs.shape[0]):
+        v = xs[j]
+        y += gs[j] * v * v
+    return y
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _update(w, g, x, o, k, lo, hi):
+    ws = w[lo:hi]
+    gs = g[lo:hi]
+    xs = x[o + lo : o + hi]
+    for j in range(ws.shape[0]):
+        ws[j] += k * gs[j] * xs[j]
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _gains(w, g, c, lo, hi):
+    ws = w[c, lo:hi]
+    gs = g[c, lo:hi]
+    s = np.float32(0.0)
+    for j in range(ws.shape[0]):
+        s += abs(ws[j])
+    a = np.float32((1.0 - ALPHA) / (2.0 * ws.shape[0]))
+    b = np.float32((1.0 + ALPHA) / (2.0 * s + 1e-3))
+    for j in range(ws.shape[0]):
+        gs[j] = a + b * abs(ws[j])
 
 
 @njit(nogil=True, cache=True)
-def _frame(ref, b, xbuf, enabled):
-    nch = xbuf.shape[0]
-    for c in range(nch):
-        if not enabled[c]:
-            continue
-        for i in range(L):
-            xbuf[c, i] = xbuf[c, L + i]
-            xbuf[c, L + i] = ref[c, b + i]
+def _window(w, c, lo_hi):
+    """Narrow to the smallest window (128 or 256 taps) holding nearly all the filter's energy."""
+    wc = w[c]
+    tot = 0.0
+    for j in range(TAPS):
+        tot += wc[j] * wc[j]
+    for win in (WIN // 2, WIN):
+        run = 0.0
+        for j in range(win):
+            run += wc[j] * wc[j]
+        best = run
+        bj = 0
+        for j in range(win, TAPS):
+            run += wc[j] * wc[j] - wc[j - win] * wc[j - win]
+            if run > best:
+                best = run
+                bj = j - win + 1
+        if best >= WIN_SHARE * tot:
+            for j in range(TAPS):
+                if j < bj or j >= bj + win:
+                    wc[j] = 0.0
+            lo_hi[c, 0] = bj
+            lo_hi[c, 1] = bj + win
+            return
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _filter(xf, X, W, gp, pw, Y, j, enabled):
-    """Store the new reference spectrum at ring slot j; Y = sum_p W_p X_{j-p}; pw = sum |X|²."""
-    nch = X.shape[0]
+def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, hang, dt, far_max,
+             erle, noise, supp, seed, enabled, nlp_on, escale, lo_hi):
+    nch, n = rx.shape
     for c in range(nch):
-        yc = Y[c]
-        pc = pw[c]
         if not enabled[c]:
+            for i in range(n):
+                out[c, i] = rx[c, i]
+                if keep:
+                    pre[c, i] = rx[c, i]
             continue
-        xs = X[c, j]
-        for k in range(K):
-            xs[k] = xf[c, k]
-            yc[k] = 0.0
-            pc[k] = 0.0
-        for p in range(P):
-            q = j - p
-            if q < 0:
-                q += P
-            wp = W[c, p]
-            xq = X[c, q]
-            gq = gp[c, p]
-            for k in range(K):
-                x = xq[k]
-                yc[k] += wp[k] * x
-                pc[k] += gq * (x.real * x.real + x.imag * x.imag)
-
-
-@njit(nogil=True, cache=True, fastmath=True)
-def _adapt(ef, X, W, gp, pw, muv, j, g):
-    """W_p += 2 mu conj(X_{j-p}) E / (pw + delta) for the channels adapting this block."""
-    nch = X.shape[0]
-    for c in range(nch):
-        mu = muv[c]
-        if mu == 0.0:
-            continue
-        pc = pw[c]
-        m = 0.0
-        for k in range(K):
-            m += pc[k]
-        d = np.float32(DELTA + FLOOR * m / K)
-        for k in range(K):
-            g[k] = ef[c, k] * np.float32(2.0 * mu / (pc[k] + d))
-        for p in range(P):
-            q = j - p
-            if q < 0:
-                q += P
-            wp = W[c, p]
-            xq = X[c, q]
-            gq = gp[c, p]
-            nrm = np.float32(0.0)
-            for k in range(K):
-                w = wp[k] + gq * (xq[k].conjugate() * g[k])
-                wp[k] = w
-                nrm += w.real * w.real + w.imag * w.imag
-            gp[c, p] = np.sqrt(nrm)
-        # proportionate steps (IPNLMS over partitions): a hybrid's echo sits in one or two
-        tot = np.float32(1e-6)
-        for p in range(P):
-            tot += gp[c, p]
-        for p in range(P):
-            gp[c, p] = np.float32((1.0 - ALPHA) / 2.0 + (1.0 + ALPHA) * P / 2.0 * gp[c, p] / tot)
-
-
-@njit(nogil=True, cache=True, fastmath=True)
-def _error(rx, ref, b, y, out, pre, ef, muv, fpow, fidx, acc, hang, dt, far_max, erle, noise, supp,
-           seed, enabled, nlp_on, escale):
-    nch = rx.shape[0]
-    for c in range(nch):
-        muv[c] = 0.0
-        if not enabled[c]:
-            for i in range(L):
-                out[c, b + i] = rx[c, b + i]
-                pre[c, b + i] = rx[c, b + i]
-            continue
-        fm = far_max[c]
-        active = fm > FAR_ACTIVE
-        converged = erle[c] > CONVERGED
-        # double talk tests on the coming block, error of the current filter
-        if active:
-            for s in range(0, L, SB):
-                pa = 0.0
-                pe = 0.0
-                for i in range(s, s + SB):
-                    d = rx[c, b + i]
-                    e = d - y[c, L + i]
-                    pa += d * d
-                    pe += e * e
-                pa /= SB
-                pe /= SB
-                if pa > GEIGEL * fm or (converged and pa > 4.0 * noise[c] and pa > 0.001 * fm
-                                        and pe > DT_ERR * pa):
-                    hang[c] = DT_HANG
-                    dt[c] = 1
-        adapt = active and hang[c] == 0
-        if not adapt and hang[c] > 0:
-            hang[c] = max(0, hang[c] - L)
-        lim = np.float32(ROBUST * np.sqrt(escale[c])) if converged else np.float32(1e30)
-        for i in range(L):
-            yi = y[c, L + i]
-            d = rx[c, b + i]
-            e = d - yi
-            ea = min(max(e, -lim), lim)
-            ef[c, i] = 0.0
-            ef[c, L + i] = ea
-        if adapt:
-            muv[c] = MU_CONV if converged else MU
-        for i in range(L):
-            d = rx[c, b + i]
-            yi = y[c, L + i]
-            e = d - yi
-            out[c, b + i] = e
-            pre[c, b + i] = e
-            xr = ref[c, b + i]
+        wc = w[c]
+        gc = g[c]
+        bc = buf[c]
+        p0 = bp[c]
+        if p0 + n > BUF:  # keep the last TAPS-1 reference samples, make room for the chunk
+            for j in range(TAPS - 1):
+                bc[j] = bc[p0 - TAPS + 1 + j]
+            p0 = TAPS - 1
+        for i in range(n):
+            bc[p0 + i] = ref[c, i]
+        for i in range(n):
+            p = p0 + i
+            xr = ref[c, i]
+            o = p - TAPS + 1
+            lo = lo_hi[c, 0]
+            hi = lo_hi[c, 1]
+            y = _dot(wc, bc, o, lo, hi)
+            d = rx[c, i]
+            e = d - y
+            # robust step: once converged, errors far above the usual residual are clipped,
+            # so the onset of near-end speech moves the filter very little
+            ea = e
+            if erle[c] > CONVERGED:
+                lim = np.float32(ROBUST * np.sqrt(escale[c]))
+                if ea > lim:
+                    ea = lim
+                elif ea < -lim:
+                    ea = -lim
             acc[c, 0] += xr * xr
             acc[c, 1] += d * d
             acc[c, 2] += e * e
-            acc[c, 3] += yi * yi
-            if (i + 1) % SB == 0:
+            acc[c, 3] += y * y
+            # adapt unless double talk or far end idle
+            if sbpos[c] == 0 and i + SB <= n and far_max[c] > FAR_ACTIVE:
+                # power Geigel test on the coming sub-block, before adapting on it
+                pa = 0.0
+                for j in range(SB):
+                    pa += rx[c, i + j] * rx[c, i + j]
+                if pa / SB > GEIGEL * far_max[c]:
+                    hang[c] = DT_HANG
+                    dt[c] = 1
+                elif erle[c] > CONVERGED and pa / SB > 4.0 * noise[c] and pa / SB > 0.001 * far_max[c]:
+                    # error test on every 4th sample of the coming sub-block, current filter
+                    pe4 = 0.0
+                    for q in range(0, SB, 4):
+                        o4 = o + q
+                        y4 = _dot(wc, bc, o4, lo, hi)
+                        e4 = rx[c, i + q] - y4
+                        pe4 += e4 * e4
+                    if pe4 * 4.0 / SB > DT_ERR * pa / SB:
+                        hang[c] = DT_HANG
+                        dt[c] = 1
+            if hang[c] == 0 and far_max[c] > FAR_ACTIVE:
+                den = np.float32(DELTA) + _wdot(gc, bc, o, lo, hi)
+                mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
+                _update(wc, gc, bc, o, mu * ea / den, lo, hi)
+            elif hang[c] > 0:
+                hang[c] -= 1
+            out[c, i] = e
+            if keep:
+                pre[c, i] = e
+            sbpos[c] += 1
+            if sbpos[c] == SB:
+                sbpos[c] = 0
                 _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale)
+                if lo_hi[c, 1] - lo_hi[c, 0] == TAPS:
+                    if erle[c] > SPARSE_IN:
+                        _window(w, c, lo_hi)
+                elif erle[c] < SPARSE_OUT:
+                    lo_hi[c, 0] = 0
+                    lo_hi[c, 1] = TAPS
+                _gains(w, g, c, lo_hi[c, 0], lo_hi[c, 1])
                 if supp[c] and nlp_on[c]:
-                    # NLP: this sub-block becomes comfort noise
+                    # NLP: this sub-block (its part in this chunk) becomes comfort noise
                     a = np.float32(np.sqrt(12.0 * noise[c]))
-                    for q in range(i + 1 - SB, i + 1):
-                        sd = (np.int64(seed[c]) * 1664525 + 1013904223) & 0xFFFFFFFF
-                        seed[c] = sd
-                        out[c, b + q] = np.float32((sd >> 8) / 16777216.0 - 0.5) * a
+                    for j in range(max(0, i + 1 - SB), i + 1):
+                        s = (np.int64(seed[c]) * 1664525 + 1013904223) & 0xFFFFFFFF
+                        seed[c] = s
+                        out[c, j] = np.float32((s >> 8) / 16777216.0 - 0.5) * a
+        bp[c] = p0 + n
     return nch
 
 

@@ -276,5 +276,6 @@ def _parse_alarms(names: tuple[str, ...]) -> int:
         try:
             bits |= _ALARM_NAMES[n.upper()]
         except KeyError:
-            raise ValueError(f"unknown alarm {n!r}; known: {', '.join(sorted(_ALARM_NAMES))}")
+            raise ValueError(f"unknown alarm {n!r}; known: {', '.join(sorted(_ALARM_NAMES))}") \
+                from None
     return bits
