@@ -1,6 +1,6 @@
 """Money benchmarks: one command, printed figures.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_rating.py [--legs 1000000] [--prefixes 10000]
+    PYTHONPATH=. .venv/bin/python bench/rating.py [--legs 1000000] [--prefixes 10000]
 
 1. Bulk rating: LEGS random legs against a PREFIXES-row prefix table (plus class rows), with
    the numpy rater on one core; goal >= 1,000,000 legs/s.

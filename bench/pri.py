@@ -5,7 +5,7 @@ Each attempt: SETUP → CALL PROCEEDING → ALERTING → CONNECT → (CONNECT AC
 RELEASE → RELEASE COMPLETE, with up to 30 calls in flight on one E1. Virtual time only paces
 libpri's timers; the figure is wall-clock call attempts per second on one core.
 
-Run: .venv/bin/python bench/bench_pri.py [--calls N]
+Run: .venv/bin/python bench/pri.py [--calls N]
 """
 from __future__ import annotations
 
