@@ -242,68 +242,80 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
             p0 = TAPS - 1
         for i in range(n):
             bc[p0 + i] = ref[c, i]
+        # per-channel state in locals for the sample loop (written back at sub-block ends):
+        # array loads and stores per sample cost more than the short sparse-window kernels
+        a0, a1, a2, a3 = acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3]
+        sb = sbpos[c]
+        hg = hang[c]
+        er = erle[c]
+        fmx = far_max[c]
+        lo = lo_hi[c, 0]
+        hi = lo_hi[c, 1]
+        mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
+        # robust step: once converged, errors far above the usual residual are clipped,
+        # so the onset of near-end speech moves the filter very little
+        lim = np.float32(ROBUST * np.sqrt(escale[c])) if er > CONVERGED else np.float32(3e38)
         for i in range(n):
             p = p0 + i
             xr = ref[c, i]
             o = p - TAPS + 1
-            lo = lo_hi[c, 0]
-            hi = lo_hi[c, 1]
             y = _dot(wc, bc, o, lo, hi)
             d = rx[c, i]
             e = d - y
-            # robust step: once converged, errors far above the usual residual are clipped,
-            # so the onset of near-end speech moves the filter very little
-            ea = e
-            if erle[c] > CONVERGED:
-                lim = np.float32(ROBUST * np.sqrt(escale[c]))
-                if ea > lim:
-                    ea = lim
-                elif ea < -lim:
-                    ea = -lim
-            acc[c, 0] += xr * xr
-            acc[c, 1] += d * d
-            acc[c, 2] += e * e
-            acc[c, 3] += y * y
+            ea = min(max(e, -lim), lim)
+            a0 += xr * xr
+            a1 += d * d
+            a2 += e * e
+            a3 += y * y
             # adapt unless double talk or far end idle
-            if sbpos[c] == 0 and i + SB <= n and far_max[c] > FAR_ACTIVE:
+            if sb == 0 and i + SB <= n and fmx > FAR_ACTIVE:
                 # power Geigel test on the coming sub-block, before adapting on it
                 pa = 0.0
                 for j in range(SB):
                     pa += rx[c, i + j] * rx[c, i + j]
-                if pa / SB > GEIGEL * far_max[c]:
-                    hang[c] = DT_HANG
+                if pa / SB > GEIGEL * fmx:
+                    hg = DT_HANG
                     dt[c] = 1
-                elif erle[c] > CONVERGED and pa / SB > 4.0 * noise[c] and pa / SB > 0.001 * far_max[c]:
+                elif er > CONVERGED and pa / SB > 4.0 * noise[c] and pa / SB > 0.001 * fmx:
                     # error test on every 4th sample of the coming sub-block, current filter
                     pe4 = 0.0
                     for q in range(0, SB, 4):
-                        o4 = o + q
-                        y4 = _dot(wc, bc, o4, lo, hi)
+                        y4 = _dot(wc, bc, o + q, lo, hi)
                         e4 = rx[c, i + q] - y4
                         pe4 += e4 * e4
                     if pe4 * 4.0 / SB > DT_ERR * pa / SB:
-                        hang[c] = DT_HANG
+                        hg = DT_HANG
                         dt[c] = 1
-            if hang[c] == 0 and far_max[c] > FAR_ACTIVE:
+            if hg == 0 and fmx > FAR_ACTIVE:
                 den = np.float32(DELTA) + _wdot(gc, bc, o, lo, hi)
-                mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
                 _update(wc, gc, bc, o, mu * ea / den, lo, hi)
-            elif hang[c] > 0:
-                hang[c] -= 1
+            elif hg > 0:
+                hg -= 1
             out[c, i] = e
             if keep:
                 pre[c, i] = e
-            sbpos[c] += 1
-            if sbpos[c] == SB:
-                sbpos[c] = 0
+            sb += 1
+            if sb == SB:
+                sb = 0
+                acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = a0, a1, a2, a3
+                hang[c] = hg
                 _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale)
-                if lo_hi[c, 1] - lo_hi[c, 0] == TAPS:
-                    if erle[c] > SPARSE_IN:
+                a0, a1, a2, a3 = 0.0, 0.0, 0.0, 0.0
+                hg = hang[c]
+                er = erle[c]
+                fmx = far_max[c]
+                if hi - lo == TAPS:
+                    if er > SPARSE_IN:
                         _window(w, c, lo_hi)
-                elif erle[c] < SPARSE_OUT:
+                elif er < SPARSE_OUT:
                     lo_hi[c, 0] = 0
                     lo_hi[c, 1] = TAPS
-                _gains(w, g, c, lo_hi[c, 0], lo_hi[c, 1])
+                lo = lo_hi[c, 0]
+                hi = lo_hi[c, 1]
+                mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
+                lim = (np.float32(ROBUST * np.sqrt(escale[c])) if er > CONVERGED
+                       else np.float32(3e38))
+                _gains(w, g, c, lo, hi)
                 if supp[c] and nlp_on[c]:
                     # NLP: this sub-block (its part in this chunk) becomes comfort noise
                     a = np.float32(np.sqrt(12.0 * noise[c]))
@@ -311,6 +323,9 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                         s = (np.int64(seed[c]) * 1664525 + 1013904223) & 0xFFFFFFFF
                         seed[c] = s
                         out[c, j] = np.float32((s >> 8) / 16777216.0 - 0.5) * a
+        acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = a0, a1, a2, a3
+        sbpos[c] = sb
+        hang[c] = hg
         bp[c] = p0 + n
     return nch
 
