@@ -37,12 +37,16 @@ How it works
 * Sparse window: a hybrid's echo path is a bulk delay and a few ms of response. Once well
   converged (ERLE estimate above ``SPARSE_IN``), if 128 (else ``WIN`` = 256) consecutive taps
   hold 99.95 % of the filter's energy, the other taps are cleared and only that window is
-  filtered and adapted, with a smaller step ``MU_SPARSE`` (each of the fewer taps takes a
-  larger share of every update, so undetected near-end speech would move them more); if the
-  ERLE estimate falls under ``SPARSE_OUT`` (echo path change) the whole tail adapts again.
-* Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 3 × 128 or 256 after
-  (see ``bench/bench_dsp.py``); a partitioned-block frequency-domain filter would be the way to
-  a much higher channel count while converging.
+  filtered and adapted, on every ``SPARSE_EVERY``-th (4th) sample only and with the step
+  ``MU_SPARSE``: a converged filter only tracks, and the fewer updates cost less and let
+  undetected near-end speech move it less; if the ERLE estimate falls under ``SPARSE_OUT``
+  (echo path change) the whole tail adapts again, on every sample.
+* Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 128 or 256 plus
+  a quarter of 2 × 128 or 256 after (see ``bench/dsp.py``). A partitioned-block
+  frequency-domain filter would be the way to a much higher channel count while converging; a
+  first try (80-sample blocks, 13 partitions, proportionate steps, FFTs batched over the
+  channels with scipy) met the 1 s convergence but not the 30 dB steady state on speech, and
+  with its FFTs outside the kernel it was memory-bound at about the cost of this filter.
 
 How to use it
 -------------
@@ -72,7 +76,8 @@ NLP_RX = 8.0  # ... or the error is 9 dB below the rx power (echo only, partly c
 ROBUST = 2.0  # error clip, in units of the usual residual's RMS, once converged
 WIN = 256  # taps (32 ms) of the sparse window used once converged
 WIN_SHARE = 0.9995  # ... if it holds this share of the filter's energy (-33 dB outside)
-MU_SPARSE = 0.25  # step inside the window (4 x fewer taps each take a larger share)
+MU_SPARSE = 0.5  # step inside the window (adapted on every ``SPARSE_EVERY``-th sample)
+SPARSE_EVERY = 4  # samples between updates inside the window (tracking only)
 SPARSE_IN = 28.0  # dB of ERLE estimate to narrow to the window
 SPARSE_OUT = 15.0  # dB below which the whole tail is adapted again
 GEIGEL = 0.5  # rx sub-block power above this share of the far-end maximum: double talk
@@ -251,7 +256,8 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
         fmx = far_max[c]
         lo = lo_hi[c, 0]
         hi = lo_hi[c, 1]
-        mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
+        sparse = hi - lo < TAPS
+        mu = np.float32(MU_SPARSE) if sparse else np.float32(MU)
         # robust step: once converged, errors far above the usual residual are clipped,
         # so the onset of near-end speech moves the filter very little
         lim = np.float32(ROBUST * np.sqrt(escale[c])) if er > CONVERGED else np.float32(3e38)
@@ -287,8 +293,11 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                         hg = DT_HANG
                         dt[c] = 1
             if hg == 0 and fmx > FAR_ACTIVE:
-                den = np.float32(DELTA) + _wdot(gc, bc, o, lo, hi)
-                _update(wc, gc, bc, o, mu * ea / den, lo, hi)
+                if sparse and i % SPARSE_EVERY:
+                    pass  # sparse window: adapt on every 4th sample only (tracking)
+                else:
+                    den = np.float32(DELTA) + _wdot(gc, bc, o, lo, hi)
+                    _update(wc, gc, bc, o, mu * ea / den, lo, hi)
             elif hg > 0:
                 hg -= 1
             out[c, i] = e
@@ -312,7 +321,8 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     lo_hi[c, 1] = TAPS
                 lo = lo_hi[c, 0]
                 hi = lo_hi[c, 1]
-                mu = np.float32(MU) if hi - lo == TAPS else np.float32(MU_SPARSE)
+                sparse = hi - lo < TAPS
+                mu = np.float32(MU_SPARSE) if sparse else np.float32(MU)
                 lim = (np.float32(ROBUST * np.sqrt(escale[c])) if er > CONVERGED
                        else np.float32(3e38))
                 _gains(w, g, c, lo, hi)
