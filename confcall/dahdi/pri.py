@@ -266,12 +266,18 @@ class PriLink:
 
     def start_reading(self) -> None:
         """Production: let the reactor call service() whenever the fd is readable."""
-        self.reactor.addReader(_Reader(self))
+        self._reader = _Reader(self)
+        self.reactor.addReader(self._reader)
 
     def stop(self) -> None:
+        """No more timers or reads (call before the D-channel fd is closed)."""
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            self.reactor.removeReader(reader)
+            self._reader = None
 
 
 class _Reader:
