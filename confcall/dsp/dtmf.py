@@ -14,11 +14,14 @@ key suppressor uses to mute a member before the tone's leading edge reaches the 
 How it works
 ------------
 Audio is cut into half-blocks of ``HB`` = 51 samples (6.375 ms), whatever the chunk length
-(8 or 160 samples from DAHDI); the position inside the half-block is kept per channel. For each
-half-block the complex DFT at 18 frequencies is computed by correlation with tables made at
-import: the 8 DTMF tones plus 10 *guard* frequencies half-way (geometrically) between adjacent
-tones and just outside each group. Half-block DFTs are phase-rotated and summed into sliding
-windows every 51 samples:
+(8 or 160 samples from DAHDI); the position inside the half-block is kept per channel, the
+samples of the last 3 half-blocks in a ring. For each half-block the complex DFT at 18
+frequencies is computed by correlation with tables made at import: the 8 DTMF tones plus 10
+*guard* frequencies half-way (geometrically) between adjacent tones and just outside each
+group. The tone bins are computed for every half-block; the guard bins only for windows whose
+tone bins already pass every other test (guards only reject near-misses), from the ring, so
+speech and noise cost 8 bins instead of 18. Half-block DFTs are phase-rotated and summed into
+sliding windows every 51 samples:
 
 * evidence window, 102 samples (12.75 ms): each group's peak is above -45 dBm0, is the
   strongest of its group by 6 dB and beats its two guard frequencies, twist within ±10 dB, and
@@ -95,11 +98,11 @@ NB = FREQS.size  # 18 bins: 0-3 rows, 4-7 columns, 8-12 row guards, 13-17 column
 _OMEGA = 2.0 * np.pi * FREQS / FS
 COS_T = np.cos(np.outer(_OMEGA, np.arange(HB))).astype(np.float32)
 SIN_T = (-np.sin(np.outer(_OMEGA, np.arange(HB)))).astype(np.float32)
-NBP = 24  # bins padded to a multiple of 8 (SIMD lanes)
-#: (HB, 2 * NBP): cos of each bin then -sin of each bin, per sample of the half-block
-CS_T = np.zeros((HB, 2 * NBP), np.float32)
-CS_T[:, :NB] = COS_T.T
-CS_T[:, NBP : NBP + NB] = SIN_T.T
+NT = 8  # tone bins, analysed on every half-block
+NG = NB - NT  # guard bins, analysed only for windows whose tone bins already pass
+#: (2 * NT, HB) and (2 * NG, HB): cos rows then -sin rows, tone bins and guard bins apart
+TONE_T = np.ascontiguousarray(np.concatenate([COS_T[:NT], SIN_T[:NT]]))
+GUARD_T = np.ascontiguousarray(np.concatenate([COS_T[NT:], SIN_T[NT:]]))
 ROT_RE = np.cos(-np.outer(np.arange(3), _OMEGA) * HB)  # (3, NB): e^{-jωHBk}
 ROT_IM = np.sin(-np.outer(np.arange(3), _OMEGA) * HB)
 
@@ -119,11 +122,12 @@ class DtmfState:
 
     def __init__(self, nchan: int):
         self.nchan = nchan
-        self.hbuf = np.zeros((nchan, HB), np.float32)
         self.hpos = np.zeros(nchan, np.int32)
         self.hre = np.zeros((nchan, 3, NB), np.float32)
         self.him = np.zeros((nchan, 3, NB), np.float32)
         self.hen = np.zeros((nchan, 3), np.float32)
+        self.hraw = np.zeros((nchan, 3, HB), np.float32)  # the last 3 half-blocks' samples
+        self.gok = np.zeros((nchan, 3), np.uint8)  # their guard bins computed
         self.nhb = np.zeros(nchan, np.int64)
         self.nsamp = np.zeros(nchan, np.int64)
         self.hist = np.full((nchan, 3), -1, np.int8)  # digit hit of the last 3 windows
@@ -137,12 +141,11 @@ class DtmfState:
         self.kfirst = np.full(nchan, -1, np.int32)
         self.klast = np.full(nchan, -1, np.int32)
         self.scratch = np.zeros(NB, np.float64)
-        self.acc = np.zeros(2 * NBP, np.float32)
 
     def arrays(self) -> tuple:
-        return (self.hbuf, self.hpos, self.hre, self.him, self.hen, self.nhb, self.nsamp,
+        return (self.hpos, self.hre, self.him, self.hen, self.hraw, self.gok, self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
-                self.lastpres, self.kfirst, self.klast, self.scratch, self.acc)
+                self.lastpres, self.kfirst, self.klast, self.scratch)
 
 
 def init(nchan: int) -> DtmfState:
@@ -152,8 +155,8 @@ def init(nchan: int) -> DtmfState:
 def reset(st: DtmfState, chans=None) -> None:
     """Forget all running state of ``chans`` (all channels if None)."""
     sel = slice(None) if chans is None else np.asarray(chans)
-    for a in (st.hbuf, st.hpos, st.hre, st.him, st.hen, st.nhb, st.hpr, st.hpc, st.dpr,
-              st.dpc, st.miss):
+    for a in (st.hpos, st.hre, st.him, st.hen, st.hraw, st.gok, st.nhb, st.hpr,
+              st.hpc, st.dpr, st.dpc, st.miss):
         a[sel] = 0
     st.hist[sel] = -1
     st.digit[sel] = -1
@@ -170,34 +173,60 @@ def rx(st: DtmfState, x: np.ndarray, ev: Events) -> int:
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _halfblock(c, hbuf, hre, him, hen, acc):
-    """Shift the half-block history and add the DFT of the half-block just completed."""
+def _halfblock(c, slot, hre, him, hen, hraw, gok):
+    """Shift the half-block history and add the tone-bin DFT of the half-block just completed
+    (``hraw[c, slot]``; its guard bins wait until a window needs them: ``_guards_of``)."""
     for j in range(2):
         hen[c, j] = hen[c, j + 1]
+        gok[c, j] = gok[c, j + 1]
         for b in range(NB):
             hre[c, j, b] = hre[c, j + 1, b]
             him[c, j, b] = him[c, j + 1, b]
+    gok[c, 2] = 0
+    x = hraw[c, slot]
     e = np.float32(0.0)
     for m in range(HB):
-        e += hbuf[c, m] * hbuf[c, m]
+        e += x[m] * x[m]
     hen[c, 2] = e
-    for b in range(2 * NBP):
-        acc[b] = 0.0
-    for m in range(HB):  # vectorised across the (padded) bins
-        v = hbuf[c, m]
-        for b in range(2 * NBP):
-            acc[b] += v * CS_T[m, b]
-    for b in range(NB):
-        hre[c, 2, b] = acc[b]
-        him[c, 2, b] = acc[NBP + b]
+    for b in range(NT):  # each a dot product over the half-block (vectorised)
+        cs = TONE_T[b]
+        sn = TONE_T[NT + b]
+        re = np.float32(0.0)
+        im = np.float32(0.0)
+        for m in range(HB):
+            re += x[m] * cs[m]
+            im += x[m] * sn[m]
+        hre[c, 2, b] = re
+        him[c, 2, b] = im
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _powers(c, nwin, hre, him, hen, P):
-    """Tone powers (mean square) of the window made of the last nwin half-blocks; returns E."""
+def _guards_of(c, nwin, nhb, hre, him, hraw, gok):
+    """Guard-bin DFTs of the last nwin half-blocks, those not computed yet."""
+    for j in range(3 - nwin, 3):
+        if gok[c, j]:
+            continue
+        gok[c, j] = 1
+        x = hraw[c, (nhb - 3 + j) % 3]
+        for b in range(NG):
+            cs = GUARD_T[b]
+            sn = GUARD_T[NG + b]
+            re = np.float32(0.0)
+            im = np.float32(0.0)
+            for m in range(HB):
+                re += x[m] * cs[m]
+                im += x[m] * sn[m]
+            hre[c, j, NT + b] = re
+            him[c, j, NT + b] = im
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _powers(c, nwin, hre, him, hen, P, b0, b1):
+    """Powers (mean square) of bins b0..b1-1 over the window made of the last nwin half-blocks;
+    returns the window's mean square."""
     w = nwin * HB
     norm = 2.0 / (w * w)
-    for b in range(NB):
+    for b in range(b0, b1):
         xr = 0.0
         xi = 0.0
         for k in range(nwin):
@@ -227,7 +256,8 @@ def _peaks(P):
 
 
 @njit(nogil=True, cache=True)
-def _evidence(P, e):
+def _evidence_tones(P, e):
+    """The evidence tests on the tone bins only (the guard test comes after, if these pass)."""
     r, k = _peaks(P)
     pr = P[r]
     pc = P[4 + k]
@@ -240,9 +270,14 @@ def _evidence(P, e):
             return False
         if i != k and P[4 + i] * EV_REL_PEAK > pc:
             return False
-    if pr <= P[8 + r] or pr <= P[9 + r] or pc <= P[13 + k] or pc <= P[14 + k]:
-        return False
     return pr + pc >= EV_RATIO * e
+
+
+@njit(nogil=True, cache=True)
+def _beats_guards(P):
+    r, k = _peaks(P)
+    return not (P[r] <= P[8 + r] or P[r] <= P[9 + r] or P[4 + k] <= P[13 + k]
+                or P[4 + k] <= P[14 + k])
 
 
 @njit(nogil=True, cache=True)
@@ -336,8 +371,8 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
 
 
 @njit(nogil=True, cache=True)
-def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc, miss,
-        lastpres, kfirst, klast, P, acc, ev_chan, ev_kind, ev_digit, ev_time):
+def _rx(x, hpos, hre, him, hen, hraw, gok, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc, miss,
+        lastpres, kfirst, klast, P, ev_chan, ev_kind, ev_digit, ev_time):
     nch, n = x.shape
     nev = 0
     for c in range(nch):
@@ -347,28 +382,35 @@ def _rx(x, hbuf, hpos, hre, him, hen, nhb, nsamp, hist, hpr, hpc, digit, dpr, dp
         while i < n:
             p = hpos[c]
             take = min(HB - p, n - i)
+            slot = nhb[c] % 3  # the half-block being filled, in the ring of the last 3
             for k in range(take):
-                hbuf[c, p + k] = x[c, i + k]
+                hraw[c, slot, p + k] = x[c, i + k]
             i += take
             p += take
             if p < HB:
                 hpos[c] = p
                 continue
             hpos[c] = 0
-            _halfblock(c, hbuf, hre, him, hen, acc)
+            _halfblock(c, slot, hre, him, hen, hraw, gok)
             nhb[c] += 1
             evid = False
             # (two tones above EV_MIN need at least that much energy: skip quiet windows)
             if nhb[c] >= 2 and hen[c, 1] + hen[c, 2] >= 0.8 * 2.0 * HB * 2.0 * EV_MIN:
-                e = _powers(c, 2, hre, him, hen, P)
-                evid = _evidence(P, e)
+                e = _powers(c, 2, hre, him, hen, P, 0, NT)
+                if _evidence_tones(P, e):
+                    _guards_of(c, 2, nhb[c], hre, him, hraw, gok)
+                    _powers(c, 2, hre, him, hen, P, NT, NB)
+                    evid = _beats_guards(P)
                 if evid:
                     if kfirst[c] < 0:
                         kfirst[c] = i
                     klast[c] = i
             if nhb[c] >= 3:
                 if evid or digit[c] >= 0:
-                    e = _powers(c, 3, hre, him, hen, P)
+                    e = _powers(c, 3, hre, him, hen, P, 0, NT)
+                    if evid:  # the strict test needs the guard bins (else only the tones)
+                        _guards_of(c, 3, nhb[c], hre, him, hraw, gok)
+                        _powers(c, 3, hre, him, hen, P, NT, NB)
                     nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
                                   miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
                 else:  # no evidence, no digit: a miss, the window need not be analysed
