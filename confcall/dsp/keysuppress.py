@@ -72,15 +72,46 @@ def process(st: KeySuppressState, x, kfirst, klast, out) -> int:
 
 
 @njit(nogil=True, cache=True)
+def _ring_put(ring, c, a0, src, n):
+    """ring[c, (a0 + i) & _MASK] = src[i] as (at most) two contiguous copies (vectorised)."""
+    s = a0 & _MASK
+    m = min(n, RING - s)
+    dst = ring[c, s : s + m]
+    for i in range(m):
+        dst[i] = src[i]
+    dst = ring[c, : n - m]
+    for i in range(n - m):
+        dst[i] = src[m + i]
+
+
+@njit(nogil=True, cache=True)
+def _ring_get(ring, c, a0, dst, n):
+    s = a0 & _MASK
+    m = min(n, RING - s)
+    src = ring[c, s : s + m]
+    for i in range(m):
+        dst[i] = src[i]
+    src = ring[c, : n - m]
+    for i in range(n - m):
+        dst[m + i] = src[i]
+
+
+@njit(nogil=True, cache=True)
 def _process(x, kfirst, klast, out, ring, flag, nsamp, mute_until, episodes, muted, enabled):
     nch, n = x.shape
     for c in range(nch):
         base = nsamp[c]
         mu = mute_until[c]
-        for i in range(n):
-            a = base + i
-            ring[c, a & _MASK] = x[c, i]
-            flag[c, a & _MASK] = 1 if a < mu else 0
+        _ring_put(ring, c, base, x[c], n)
+        if mu <= base:  # the usual case: nothing of this chunk muted (so far)
+            s0 = base & _MASK
+            m0 = min(n, RING - s0)
+            flag[c, s0 : s0 + m0] = 0
+            flag[c, : n - m0] = 0
+        else:
+            for i in range(n):
+                a = base + i
+                flag[c, a & _MASK] = 1 if a < mu else 0
         if klast[c] >= 0 and enabled[c]:
             s = base + kfirst[c] - PRE
             lo = base - LOOKAHEAD
@@ -94,15 +125,19 @@ def _process(x, kfirst, klast, out, ring, flag, nsamp, mute_until, episodes, mut
             if e > mu:
                 mute_until[c] = e
         m = 0
-        for i in range(n):
-            a = base + i - LOOKAHEAD
-            if a < 0:
-                out[c, i] = 0.0
-            elif flag[c, a & _MASK]:
-                out[c, i] = 0.0
-                m = 1
-            else:
-                out[c, i] = ring[c, a & _MASK]
+        if base >= LOOKAHEAD and mute_until[c] <= base - LOOKAHEAD:
+            # every muted sample lies before mute_until: none in the delayed output
+            _ring_get(ring, c, base - LOOKAHEAD, out[c], n)
+        else:
+            for i in range(n):
+                a = base + i - LOOKAHEAD
+                if a < 0:
+                    out[c, i] = 0.0
+                elif flag[c, a & _MASK]:
+                    out[c, i] = 0.0
+                    m = 1
+                else:
+                    out[c, i] = ring[c, a & _MASK]
         muted[c] = m
         nsamp[c] = base + n
     return nch
