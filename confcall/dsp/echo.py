@@ -39,8 +39,10 @@ How it works
   hold 99.95 % of the filter's energy, the other taps are cleared and only that window is
   filtered and adapted, on every ``SPARSE_EVERY``-th (4th) sample only and with the step
   ``MU_SPARSE``: a converged filter only tracks, and the fewer updates cost less and let
-  undetected near-end speech move it less; if the ERLE estimate falls under ``SPARSE_OUT``
-  (echo path change) the whole tail adapts again, on every sample.
+  undetected near-end speech move it less; a 256-tap window is tried again for 128 taps every
+  ``NFB`` sub-blocks (the first narrowing often keeps the whole tail's misadjustment noise
+  above the 0.05 %); if the ERLE estimate falls under ``SPARSE_OUT`` (echo path change) the
+  whole tail adapts again, on every sample.
 * Cost: about 3 × 1024 multiply-adds per sample and channel while converging, 128 or 256 plus
   a quarter of 2 × 128 or 256 after (see ``bench/dsp.py``). A partitioned-block
   frequency-domain filter would be the way to a much higher channel count while converging; a
@@ -319,6 +321,9 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                 elif er < SPARSE_OUT:
                     lo_hi[c, 0] = 0
                     lo_hi[c, 1] = TAPS
+                elif hi - lo == WIN and fidx[c] == 0 and er > SPARSE_IN:
+                    # now and then (every NFB sub-blocks) try narrowing a 256-tap window to 128
+                    _window(w, c, lo_hi)
                 lo = lo_hi[c, 0]
                 hi = lo_hi[c, 1]
                 sparse = hi - lo < TAPS
