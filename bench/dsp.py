@@ -1,10 +1,13 @@
 """DSP benchmark: per-kernel µs per tick and channels per core in real time.
 
-Run: ``.venv/bin/python bench/bench_dsp.py [--nchan 960] [--ticks 50]``
+Run: ``.venv/bin/python bench/dsp.py [--nchan 960] [--ticks 50]``
 
 960 channels (32 E1 spans) in conferences of 3-8 members, every channel talking noise-like
-audio at -20 dBm0 so the echo cancellers adapt and the mixer has work; timings are on one
-thread (one core). "Channels per core" = nchan × 20 ms / (time of one tick).
+audio at -20 dBm0 so the mixer and the DTMF detector have work; timings are on one thread
+(one core). "Channels per core" = nchan × 20 ms / (time of one tick). Three figures for the
+chain: echo cancellers off; on with uncorrelated audio (the worst case: they never converge
+and filter the whole 128 ms tail); and on trunks with a hybrid echo once converged (sparse
+window), the usual state of a call.
 """
 from __future__ import annotations
 
