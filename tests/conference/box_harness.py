@@ -59,7 +59,7 @@ class Box:
 
     def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
-                 language: str = "zh", sounds=None) -> None:
+                 language: str = "zh", sounds=None, echo_canceller: bool = False) -> None:
         self.card = SimCard([("E1", "pri")] * spans).install()
         self.clock = VirtualMediaClock()  # the daemon ticks the card itself
         self.reactor = self.clock.reactor
@@ -77,7 +77,7 @@ class Box:
                         callback_retry_interval_s=cb.retry_interval_s,
                         max_participants=sc.max_participants,
                         entry_timeout_s=sc.entry_timeout_s, finish_timeout_s=sc.finish_timeout_s,
-                        language=language, echo_canceller=False)
+                        language=language, echo_canceller=echo_canceller)
         self.daemon = Daemon(config, self.reactor, runner=self.runner, store=self.store,
                              card=self.card, sounds=sounds if sounds is not None else
                              tone_sounds(), media_in_thread=False, epoch=NOW)
