@@ -44,8 +44,9 @@ Example (every key optional; these are the defaults)::
     directory = ""                     # default: $CONFCALL_PROMPT_DIR or var/prompts
 
     [media]
-    echo_canceller = false             # confcall's own G.168 canceller (cards without one);
-                                       # see the issue notes: keys under prompts suffer with it
+    echo_canceller = false             # confcall's own G.168 canceller, for trunks with hybrid
+                                       # echo and no canceller on the card; on echo-free lines
+                                       # its NLP still lowers conference audio (DSP issue)
 """
 from __future__ import annotations
 
