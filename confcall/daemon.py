@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from confcall.conference import MediaService, OnHookPolicy, OnHookRejector
@@ -31,6 +30,7 @@ from confcall.conference.records import MemoryRecords
 from confcall.conference.router import IncomingRouter
 from confcall.conference.session import SessionConfig
 from confcall.conference.trunkgroup import TrunkGroup
+from confcall.clock import every
 from confcall.config import Config
 from confcall.dahdi import BChannelBatch, Span
 from confcall.dahdi.legs import Cause, LegState
@@ -96,20 +96,17 @@ class Daemon:
         self._open_spans()
         self._start_media()
         self._call_control()
-        self._loops: list[task.LoopingCall] = []
+        self._loops: list[Any] = []
         # A real reactor reads the D-channels when they are readable; a virtual one (tests)
         # has no fds to watch, so the span clock services them every tick.
         self._poll_trunks = not hasattr(self.reactor, "addReader")
-        if self.card is not None:
-            # withCount: a late reactor runs the missed frames too, as a span's clock would
-            loop = task.LoopingCall.withCount(lambda n: [self._span_clock() for _ in range(n)])
-            loop.clock = self.reactor
-            loop.start(TICK_S, now=False)
-            self._loops.append(loop)
+        if self.card is not None:  # a late reactor runs the missed frames too, as a span would
+            self._loops.append(every(self.reactor, TICK_S, self._span_clock, catch_up=True))
         for trunk in self.trunks:
             if not self._poll_trunks:
                 trunk.link.start_reading()
-            self._every(0.1, trunk.service)  # DAHDI events (POLLPRI) and anything missed
+            # DAHDI events (POLLPRI) and anything missed
+            self._loops.append(every(self.reactor, 0.1, trunk.service))
         self._say(f"confcall up: {len(self.trunks)} PRI span(s), {len(self.batch)} B-channels, "
                   f"access {', '.join(self.config.access_numbers)}, service "
                   f"{', '.join(self.config.service_numbers)}")
@@ -118,12 +115,6 @@ class Daemon:
         log.info("%s", text)
         if self.on_event is not None:
             self.on_event(text)
-
-    def _every(self, period: float, fn: Callable[[], None]) -> None:
-        loop = task.LoopingCall(fn)
-        loop.clock = self.reactor
-        loop.start(period, now=False)
-        self._loops.append(loop)
 
     def _open_store(self) -> None:
         from confcall.store import Store, upgrade

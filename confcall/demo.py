@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from twisted.internet import task
-
+from confcall.clock import every
 from confcall.config import Config
 
 __all__ = ["DemoSession", "A", "B", "C", "D", "E"]
@@ -63,7 +62,7 @@ class DemoSession:
         self.done = False
         self.finished = False
         self._steps: list[tuple[str, Callable[[], bool], Callable[[], None], float]] = []
-        self._loops: list[task.LoopingCall] = []
+        self._loops: list[Any] = []
         self._handler = _Narrator(self)
 
     # -- output -------------------------------------------------------------------------------
@@ -135,20 +134,14 @@ class DemoSession:
         for sw in self.switches:
             for phone in self.phones.values():
                 sw.add_phone(phone)
-        self._every(0.02, self._service_switches)
-        self._every(_STEP_S, self._run_script)
+        self._loops += [every(self.reactor, 0.02, self._service_switches),
+                        every(self.reactor, _STEP_S, self._run_script)]
         self._script()
         self.say(f"subscribers: A {A} (balance 50.00 yuan), B {B}, C {C}, D {D} "
                  f"(20.00 yuan), E {E} (always busy); access number {ACCESS}, service "
                  f"number {SERVICE}; prompts in {self.language}")
         if self.duration > 0:
             self.reactor.callLater(self.duration, self.stop)
-
-    def _every(self, period: float, fn: Callable[[], None]) -> None:
-        loop = task.LoopingCall(fn)
-        loop.clock = self.reactor
-        loop.start(period, now=False)
-        self._loops.append(loop)
 
     def _service_switches(self) -> None:
         for sw in self.switches:
