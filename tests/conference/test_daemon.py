@@ -42,3 +42,15 @@ def test_unserved_number_is_refused_as_unallocated(box):
     assert rec.cause == 1 and not rec.connected and not rec.saw("PROGRESS")
     assert not heard_prompt(audio(rec), "confirmed")
     assert [r.role for r in bx.call_log()] == ["access"]
+
+
+def test_every_prompt_call_control_plays_exists_in_the_catalog():
+    """The harness registers only PROMPT_KEYS and the media service refuses any other name, so
+    every key the tests made call control play is one of these: all must exist in zh and en."""
+    from confcall.prompts import load_catalog
+
+    from box_harness import PROMPT_KEYS
+    catalog = load_catalog()
+    missing = [k for k in PROMPT_KEYS if k not in catalog]
+    assert missing == []
+    assert all(catalog.text(lang, k) for lang in ("zh", "en") for k in PROMPT_KEYS)
