@@ -38,30 +38,108 @@ def _parse_sim(spec: str) -> list[tuple[str, str]]:
     return spans
 
 
+def _socket_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--socket", "socket_path", default=None, metavar="PATH",
+                        help="The running box's control socket (default var/confcall.sock).")(f)
+
+
+def _ask(socket_path: str | None, cmd: str) -> dict | None:
+    """The running box's answer, or None when no box listens there (and none was named)."""
+    import os
+
+    from confcall.control import DEFAULT_SOCKET, ask
+    path = socket_path or DEFAULT_SOCKET
+    if not os.path.exists(path):
+        if socket_path:
+            raise click.ClickException(f"no control socket at {path}: is `confcall serve` "
+                                       "running with this [control] socket?")
+        return None
+    try:
+        answer = ask(path, cmd)
+    except OSError as e:
+        if not socket_path:
+            return None  # a stale socket of a box that is gone: read the devices instead
+        raise click.ClickException(f"cannot reach the box at {path}: {e}") from e
+    if not answer.get("ok"):
+        raise click.ClickException(f"the box refused {cmd}: {answer.get('error')}")
+    return answer
+
+
 @span.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--sim", metavar="SPANS", default=None,
               help="Show a simulated card instead of /dev/dahdi, e.g. E1:pri,E1:pri.")
-def span_status_cmd(as_json: bool, sim: str | None) -> None:
-    """Each span's alarms, counters and channel states."""
-    from confcall.console import render_reports, reports_json
+@_socket_option
+def span_status_cmd(as_json: bool, sim: str | None, socket_path: str | None) -> None:
+    """Each span's alarms, counters and channel states (from the running box when there is
+    one, else straight from /dev/dahdi)."""
+    import json
+
+    from confcall.console import render_span_dicts, span_dicts
     from confcall.dahdi.inventory import inventory
 
-    card = None
-    if sim is not None:
-        from fake_span import SimCard
-        card = SimCard(_parse_sim(sim)).install()
-    try:
-        reports = inventory()
-    except DahdiError as e:
-        hint = (" (no DAHDI driver loaded? check `lsmod | grep dahdi` and "
-                "/etc/dahdi/system.conf, or use --sim to see a simulated card)"
-                if e.errno == 2 else "")
-        raise click.ClickException(f"{e}{hint}") from e
-    finally:
-        if card is not None:
-            card.uninstall()
-    click.echo(reports_json(reports) if as_json else render_reports(reports))
+    answer = _ask(socket_path, "span_status") if sim is None else None
+    if answer is not None:
+        spans = answer["spans"]
+    else:
+        card = None
+        if sim is not None:
+            from fake_span import SimCard
+            card = SimCard(_parse_sim(sim)).install()
+        try:
+            spans = span_dicts(inventory())
+        except DahdiError as e:
+            hint = (" (no DAHDI driver loaded? check `lsmod | grep dahdi` and "
+                    "/etc/dahdi/system.conf, or use --sim to see a simulated card)"
+                    if e.errno == 2 else "")
+            raise click.ClickException(f"{e}{hint}") from e
+        finally:
+            if card is not None:
+                card.uninstall()
+    if as_json:
+        click.echo(json.dumps({"spans": spans}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_span_dicts(spans))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_socket_option
+def calls(as_json: bool, socket_path: str | None) -> None:
+    """Calls in progress on the running box (every leg, every span)."""
+    import json
+    answer = _ask(socket_path, "calls")
+    if answer is None:
+        raise click.ClickException("no running box (no var/confcall.sock); start `confcall "
+                                   "serve` or name its --socket")
+    if as_json:
+        click.echo(json.dumps(answer["calls"], indent=2, ensure_ascii=False))
+        return
+    for c in answer["calls"]:
+        click.echo(f"{c['trunk']:8} ch {c['channo']!s:>4}  {c['direction']:3}  "
+                   f"{c['number'] or '-':>15} -> {c['dnis'] or '-':<8} {c['state']:<12} "
+                   f"{c['seconds']:>7.1f} s")
+    click.echo(f"{len(answer['calls'])} call(s)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_socket_option
+def conferences(as_json: bool, socket_path: str | None) -> None:
+    """Conferences in progress on the running box, with their seats."""
+    import json
+    answer = _ask(socket_path, "conferences")
+    if answer is None:
+        raise click.ClickException("no running box (no var/confcall.sock); start `confcall "
+                                   "serve` or name its --socket")
+    if as_json:
+        click.echo(json.dumps(answer["conferences"], indent=2, ensure_ascii=False))
+        return
+    for c in answer["conferences"]:
+        seats = ", ".join(f"{m['seat'] or '-'}:{m['number']}" for m in c["members"])
+        click.echo(f"{c['reference']}  payer {c['payer']}  {c['seconds']:.0f} s  "
+                   f"{'inviting' if c['inviting'] else 'talking'}  [{seats}]")
+    click.echo(f"{len(answer['conferences'])} conference(s)")
 
 
 @main.command()

@@ -43,6 +43,9 @@ Example (every key optional; these are the defaults)::
     language = "zh"                    # zh | en
     directory = ""                     # default: $CONFCALL_PROMPT_DIR or var/prompts
 
+    [control]
+    socket = "var/confcall.sock"       # the NOC CLI asks the running box here ("" = none)
+
     [media]
     echo_canceller = false             # confcall's own G.168 canceller, for trunks with hybrid
                                        # echo and no canceller on the card; on echo-free lines
@@ -96,6 +99,7 @@ class Config:
     language: str = "zh"
     prompt_directory: str = ""
     echo_canceller: bool = False
+    control_socket: str = "var/confcall.sock"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -117,6 +121,7 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                    "finish_timeout_s": ("finish_timeout_s", float)},
     "prompts": {"language": ("language", str), "directory": ("prompt_directory", str)},
     "media": {"echo_canceller": ("echo_canceller", bool)},
+    "control": {"socket": ("control_socket", str)},
 }
 
 

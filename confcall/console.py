@@ -13,7 +13,7 @@ from typing import Collection, Iterable
 from confcall.dahdi.constants import Law, SigType, lineconfig_names
 from confcall.dahdi.inventory import SpanReport
 
-__all__ = ["render_reports", "reports_json", "channel_map"]
+__all__ = ["render_reports", "reports_json", "channel_map", "span_dicts", "render_span_dicts"]
 
 _DCHANNEL_SIGS = {int(s) for s in SigType if s.is_dchannel}
 
@@ -34,34 +34,44 @@ def channel_map(report: SpanReport, in_use: Collection[int] = ()) -> str:
     return "".join(out)
 
 
-def _law(report: SpanReport) -> str:
-    laws = {c.curlaw for c in report.channels if c.sigtype in (SigType.CLEAR, SigType.CAS)}
+def _law(d: dict) -> str:
+    laws = {c["law"] for c in d["channels"] if c["sigtype"] in ("CLEAR", "CAS")}
     return "/".join("A-law" if l == Law.ALAW else "μ-law" for l in sorted(laws)) or "-"
 
 
-def render_reports(reports: Iterable[SpanReport], in_use: Collection[int] = ()) -> str:
-    lines: list[str] = []
-    for r in reports:
-        st = r.status
-        state = "OK" if st.ok else "ALARM " + "/".join(st.alarm_names)
-        first = min((c.channo for c in r.channels), default=0)
-        lines.append(f"Span {st.spanno}  {st.name}  \"{st.desc}\"  {st.spantype} "
-                     f"{'/'.join(lineconfig_names(st.lineconfig))}  {state}  "
-                     f"sync={st.syncsrc}")
-        lines.append(f"  counters  BPV {st.bpv}  CRC4 {st.crc4}  E-bit {st.ebit}  FAS {st.fas}")
-        busy = sum(1 for c in r.channels if c.channo in in_use)
-        lines.append(f"  channels  {first}-{first + st.totalchans - 1}  configured "
-                     f"{st.numchans}/{st.totalchans}  in use {busy}  {_law(r)}")
-        lines.append(f"  map       {channel_map(r, in_use)}")
-    lines.append("  legend    B bearer idle  b in use  D D-channel  C/c CAS idle/in use  - none")
-    return "\n".join(lines)
-
-
-def reports_json(reports: Iterable[SpanReport], in_use: Collection[int] = ()) -> str:
+def span_dicts(reports: Iterable[SpanReport], in_use: Collection[int] = ()) -> list[dict]:
+    """Reports as plain data (what `--json` prints and the daemon's control socket sends)."""
     out = []
     for r in reports:
         d = r.as_dict()
         d["in_use"] = sorted(c.channo for c in r.channels if c.channo in in_use)
         d["map"] = channel_map(r, in_use)
         out.append(d)
-    return json.dumps({"spans": out}, indent=2, ensure_ascii=False)
+    return out
+
+
+def render_span_dicts(spans: Iterable[dict]) -> str:
+    lines: list[str] = []
+    for d in spans:
+        st = d["span"]
+        state = "OK" if st["ok"] else "ALARM " + "/".join(st["alarm_names"])
+        first = min((c["channo"] for c in d["channels"]), default=0)
+        lines.append(f"Span {st['spanno']}  {st['name']}  \"{st['desc']}\"  {st['spantype']} "
+                     f"{'/'.join(lineconfig_names(st['lineconfig']))}  {state}  "
+                     f"sync={st['syncsrc']}")
+        lines.append(f"  counters  BPV {st['bpv']}  CRC4 {st['crc4']}  E-bit {st['ebit']}  "
+                     f"FAS {st['fas']}")
+        lines.append(f"  channels  {first}-{first + st['totalchans'] - 1}  configured "
+                     f"{st['numchans']}/{st['totalchans']}  in use {len(d['in_use'])}  "
+                     f"{_law(d)}")
+        lines.append(f"  map       {d['map']}")
+    lines.append("  legend    B bearer idle  b in use  D D-channel  C/c CAS idle/in use  - none")
+    return "\n".join(lines)
+
+
+def render_reports(reports: Iterable[SpanReport], in_use: Collection[int] = ()) -> str:
+    return render_span_dicts(span_dicts(reports, in_use))
+
+
+def reports_json(reports: Iterable[SpanReport], in_use: Collection[int] = ()) -> str:
+    return json.dumps({"spans": span_dicts(reports, in_use)}, indent=2, ensure_ascii=False)

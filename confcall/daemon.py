@@ -107,9 +107,25 @@ class Daemon:
                 trunk.link.start_reading()
             # DAHDI events (POLLPRI) and anything missed
             self._loops.append(every(self.reactor, 0.1, trunk.service))
+        self._listen_control()
         self._say(f"confcall up: {len(self.trunks)} PRI span(s), {len(self.batch)} B-channels, "
                   f"access {', '.join(self.config.access_numbers)}, service "
                   f"{', '.join(self.config.service_numbers)}")
+
+    def _listen_control(self) -> None:
+        """The NOC CLI's socket (real reactors only; tests call confcall.control.handle)."""
+        import os
+        from pathlib import Path
+
+        from confcall.control import ControlFactory
+        self._control_port = None
+        path = self.config.control_socket
+        if not path or not hasattr(self.reactor, "listenUNIX"):
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if os.path.exists(path):
+            os.unlink(path)  # a stale socket from a box that died
+        self._control_port = self.reactor.listenUNIX(path, ControlFactory(self), mode=0o600)
 
     def _say(self, text: str) -> None:
         log.info("%s", text)
@@ -281,6 +297,9 @@ class Daemon:
         return self._stopping
 
     def _release(self) -> None:
+        port = getattr(self, "_control_port", None)
+        if port is not None:
+            port.stopListening()
         for loop in getattr(self, "_loops", []):
             if loop.running:
                 loop.stop()

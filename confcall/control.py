@@ -1,0 +1,120 @@
+"""The daemon's control socket: what the NOC's CLI asks a running box.
+
+Why a socket: the spans, calls and conferences live in the daemon's memory (and, with the
+simulated card, the "hardware" itself does); `confcall span status` and `confcall calls` in
+another process ask the daemon instead of opening the devices.
+
+Protocol: a UNIX stream socket (default ``var/confcall.sock``, mode 0600); one JSON request per
+line (``{"cmd": "span_status"}``), one JSON answer per line (``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``). Commands: ``span_status``, ``calls``, ``conferences``.
+"""
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from twisted.internet.protocol import ServerFactory
+from twisted.protocols.basic import LineReceiver
+
+__all__ = ["handle", "ControlProtocol", "ControlFactory", "ask", "DEFAULT_SOCKET"]
+
+DEFAULT_SOCKET = "var/confcall.sock"
+_MAX_LINE = 4096
+
+
+def _span_status(daemon: Any) -> dict[str, Any]:
+    from confcall.console import span_dicts
+    from confcall.dahdi.inventory import inventory
+
+    in_use = {leg.channo for t in daemon.trunks for leg in t.legs.values()
+              if leg.channo is not None}
+    out = span_dicts(inventory(), in_use)
+    links = {t.span.spanno: {"trunk": t.name, "d_channel_up": t.link.up, "alarm": t.alarmed,
+                             "free_channels": t.free_channels()} for t in daemon.trunks}
+    return {"spans": out, "trunks": links}
+
+
+def _calls(daemon: Any) -> dict[str, Any]:
+    now = float(daemon.reactor.seconds())
+    calls = []
+    for t in daemon.trunks:
+        for leg in t.legs.values():
+            calls.append({"trunk": t.name, "channo": leg.channo, "direction": leg.direction,
+                          "number": leg.number, "dnis": leg.dnis, "state": leg.state.value,
+                          "seconds": round(now - leg.seized_at, 1)})
+    return {"calls": sorted(calls, key=lambda c: c["channo"] or 0)}
+
+
+def _conferences(daemon: Any) -> dict[str, Any]:
+    now = float(daemon.reactor.seconds())
+    confs = []
+    for s in daemon.callbacks.sessions:
+        if s.ended:
+            continue
+        confs.append({"reference": s.reference, "payer": s.payer,
+                      "seconds": round(now - s.started_at, 1), "inviting": s.keypad.inviting,
+                      "members": [{"seat": 1, "number": s.initiator.number,
+                                   "role": "initiator"}] + [
+                          {"seat": m.seat, "number": m.number, "state": m.state}
+                          for m in s.members if m.state not in ("failed", "left")]})
+    return {"conferences": confs}
+
+
+_COMMANDS = {"span_status": _span_status, "calls": _calls, "conferences": _conferences}
+
+
+def handle(daemon: Any, line: bytes | str) -> dict[str, Any]:
+    """Answer one request line; never raises (a bad request gets an explanation)."""
+    try:
+        req = json.loads(line)
+    except ValueError:
+        return {"ok": False, "error": "request must be one JSON object per line"}
+    if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
+        return {"ok": False, "error": 'request must look like {"cmd": "span_status"}'}
+    fn = _COMMANDS.get(req["cmd"])
+    if fn is None:
+        return {"ok": False, "error": f"unknown command {req['cmd']!r}; known: "
+                                      f"{', '.join(_COMMANDS)}"}
+    try:
+        return {"ok": True, **fn(daemon)}
+    except Exception as e:  # noqa: BLE001 - the NOC gets the reason, the daemon lives on
+        return {"ok": False, "error": f"{req['cmd']} failed: {e}"}
+
+
+class ControlProtocol(LineReceiver):
+    delimiter = b"\n"
+    MAX_LENGTH = _MAX_LINE
+
+    def __init__(self, daemon: Any) -> None:
+        self.daemon = daemon
+
+    def lineReceived(self, line: bytes) -> None:
+        self.sendLine(json.dumps(handle(self.daemon, line), ensure_ascii=False).encode())
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self.sendLine(json.dumps({"ok": False, "error": "request too long"}).encode())
+        self.transport.loseConnection()
+
+
+class ControlFactory(ServerFactory):
+    def __init__(self, daemon: Any) -> None:
+        self.daemon = daemon
+
+    def buildProtocol(self, addr: Any) -> ControlProtocol:
+        return ControlProtocol(self.daemon)
+
+
+def ask(path: str, cmd: str, timeout: float = 5.0) -> dict[str, Any]:
+    """Client side (no reactor): send one command, return the decoded answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(json.dumps({"cmd": cmd}).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
