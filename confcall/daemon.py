@@ -299,7 +299,10 @@ class Daemon:
     def _release(self) -> None:
         port = getattr(self, "_control_port", None)
         if port is not None:
+            import os
             port.stopListening()
+            if os.path.exists(self.config.control_socket):
+                os.unlink(self.config.control_socket)
         for loop in getattr(self, "_loops", []):
             if loop.running:
                 loop.stop()
