@@ -119,8 +119,9 @@ class MediaService:
     def _drain_events(self) -> None:
         """A B-channel with a DAHDI event pending reads nothing until it is fetched; the span's
         own alarm handling is in the trunk, so here the events are only cleared."""
-        rows = self.batch.rows_with_events()
-        for i in rows:
+        if not self.batch.any_events():
+            return
+        for i in self.batch.rows_with_events():
             ch = self.batch.channels[int(i)]
             if not ch.closed:
                 ch.drain_events()
@@ -132,13 +133,12 @@ class MediaService:
         from confcall.dahdi._shim import ffi, lib
 
         pfd = ffi.new("struct pollfd[1]")
-        fds = self.batch.fds
 
         def read(rx: np.ndarray) -> bool:
-            live = fds[fds >= 0]
-            if live.size == 0:
+            fd = self.batch.pacing_fd()
+            if fd < 0:
                 return self._running
-            pfd[0].fd = int(live[0])
+            pfd[0].fd = fd
             pfd[0].events = lib.POLLIN
             pfd[0].revents = 0
             lib.dshim_poll(pfd, 1, wait_ms)

@@ -34,6 +34,7 @@ class BChannelBatch:
         self.laws = np.array([int(l) for l in laws], dtype=np.int8)
         self.idle = np.array([Law(l).idle_code for l in laws], dtype=np.uint8)
         self.tx[:] = self.idle[:, None]
+        self._event_rows = np.zeros(n, dtype=np.bool_)
         # cffi pointers taken once: the tick does no allocation.
         self._p_fds = ffi.cast("int *", self.fds.ctypes.data)
         self._p_rx = ffi.cast("uint8_t *", self.rx.ctypes.data)
@@ -62,3 +63,15 @@ class BChannelBatch:
     def rows_with_events(self) -> np.ndarray:
         """Rows whose last read failed with ELAST: their owner must call DAHDI_GETEVENT."""
         return np.flatnonzero(self.rx_status == -ELAST)
+
+    def any_events(self) -> bool:
+        """Whether any row's last read hit a pending event (no allocation: the per-tick check)."""
+        np.equal(self.rx_status, -ELAST, out=self._event_rows)
+        return bool(self._event_rows.any())
+
+    def pacing_fd(self) -> int:
+        """An open channel whose readiness paces the media thread (-1: none left)."""
+        for fd in self.fds:
+            if fd >= 0:
+                return int(fd)
+        return -1
