@@ -102,24 +102,32 @@ def span_status_cmd(as_json: bool, sim: str | None, socket_path: str | None) -> 
         click.echo(render_span_dicts(spans))
 
 
+def _from_box(socket_path: str | None, cmd: str, as_json: bool) -> list | None:
+    """The running box's list for ``cmd``; printed as JSON (and None returned) with --json."""
+    import json
+    answer = _ask(socket_path, cmd)
+    if answer is None:
+        raise click.ClickException("no running box (no var/confcall.sock); start `confcall "
+                                   "serve` or name its --socket")
+    if as_json:
+        click.echo(json.dumps(answer[cmd], indent=2, ensure_ascii=False))
+        return None
+    return list(answer[cmd])
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_socket_option
 def calls(as_json: bool, socket_path: str | None) -> None:
     """Calls in progress on the running box (every leg, every span)."""
-    import json
-    answer = _ask(socket_path, "calls")
-    if answer is None:
-        raise click.ClickException("no running box (no var/confcall.sock); start `confcall "
-                                   "serve` or name its --socket")
-    if as_json:
-        click.echo(json.dumps(answer["calls"], indent=2, ensure_ascii=False))
+    items = _from_box(socket_path, "calls", as_json)
+    if items is None:
         return
-    for c in answer["calls"]:
+    for c in items:
         click.echo(f"{c['trunk']:8} ch {c['channo']!s:>4}  {c['direction']:3}  "
                    f"{c['number'] or '-':>15} -> {c['dnis'] or '-':<8} {c['state']:<12} "
                    f"{c['seconds']:>7.1f} s")
-    click.echo(f"{len(answer['calls'])} call(s)")
+    click.echo(f"{len(items)} call(s)")
 
 
 @main.command()
@@ -127,19 +135,14 @@ def calls(as_json: bool, socket_path: str | None) -> None:
 @_socket_option
 def conferences(as_json: bool, socket_path: str | None) -> None:
     """Conferences in progress on the running box, with their seats."""
-    import json
-    answer = _ask(socket_path, "conferences")
-    if answer is None:
-        raise click.ClickException("no running box (no var/confcall.sock); start `confcall "
-                                   "serve` or name its --socket")
-    if as_json:
-        click.echo(json.dumps(answer["conferences"], indent=2, ensure_ascii=False))
+    items = _from_box(socket_path, "conferences", as_json)
+    if items is None:
         return
-    for c in answer["conferences"]:
+    for c in items:
         seats = ", ".join(f"{m['seat'] or '-'}:{m['number']}" for m in c["members"])
         click.echo(f"{c['reference']}  payer {c['payer']}  {c['seconds']:.0f} s  "
                    f"{'inviting' if c['inviting'] else 'talking'}  [{seats}]")
-    click.echo(f"{len(answer['conferences'])} conference(s)")
+    click.echo(f"{len(items)} conference(s)")
 
 
 @main.command()
