@@ -36,6 +36,7 @@ How to use it
 about 40 ms in; ``start=False`` at the tone's end) and ``PromptDone`` records. Conference ids
 are 0..nchan-1, chosen by call control. Echo cancellers are on by default (every channel is a
 PSTN leg behind a hybrid); turn them off for channels whose card cancels echo in hardware.
+While no channel's canceller is on, the tick skips the echo stage altogether.
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ class MediaEngine:
         self.dtmf = dtmf.init(nchan)
         self.echo = echo.init(nchan)
         self.echo.enabled[:] = 1 if echo_cancel else 0
+        self._echo_any = echo_cancel  # some channel's canceller is on (else the stage is skipped)
         self.ks = keysuppress.init(nchan)
         self.mix = mixer.init(nchan, BLOCK)
         self.bank = mixer.Bank()
@@ -118,9 +120,13 @@ class MediaEngine:
             raise ValueError(f"expected ({self.nchan}, {BLOCK}) uint8 arrays")
         self._apply_commands()
         g711.decode(rx_codes, self.law, self.lin)
-        echo.process(self.echo, self.lin, self.sent, self.clean, self.pre_nlp)
-        nev = dtmf.rx(self.dtmf, self.pre_nlp, self.events)  # the NLP could eat a quiet key
-        keysuppress.process(self.ks, self.clean, self.dtmf.kfirst, self.dtmf.klast, self.delayed)
+        if self._echo_any:
+            echo.process(self.echo, self.lin, self.sent, self.clean, self.pre_nlp)
+            clean, pre_nlp = self.clean, self.pre_nlp
+        else:  # no canceller on: no per-channel canceller work, not even copies
+            clean = pre_nlp = self.lin
+        nev = dtmf.rx(self.dtmf, pre_nlp, self.events)  # the NLP could eat a quiet key
+        keysuppress.process(self.ks, clean, self.dtmf.kfirst, self.dtmf.klast, self.delayed)
         ndone = mixer.mix(self.mix, self.bank, self.delayed, self.out, self.done, self.done_id)
         g711.encode(self.out, self.law, tx_codes)
         self.sent, self.out = self.out, self.sent
@@ -297,6 +303,7 @@ class MediaEngine:
                 echo.reset(self.echo, [c])
             self.echo.enabled[c] = 1 if on else 0
             self.echo.nlp_on[c] = 1 if nlp else 0
+            self._echo_any = bool(self.echo.enabled.any())
         self._post(f)
 
     def key_suppression(self, chan: int, on: bool = True) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from confcall.dsp import echo, g711
+from confcall.dsp import dtmf, echo, g711
 
 from .line_model import Line, css, echo_path, noise, rms_dbm0
 
@@ -137,3 +137,44 @@ def test_05_disabled_passthrough():
         r = rx[None, i : i + BLOCK].copy()
         echo.process(st, r, tx[None, i : i + BLOCK].copy(), out)
         assert np.array_equal(out, r)
+
+
+# 6. no echo on the line (a conference member's leg behind a 4-wire path): with far-end and
+#    near-end talk at once and continuously (steady tones, the worst case for NLMS), the
+#    canceller passes the line audio unchanged, never fires the NLP, and its background-noise
+#    estimate stays bounded (it used to climb 1 dB/s under continuous talk)
+def test_06_no_echo_continuous_talk_passes_untouched():
+    t = np.arange(20 * FS)
+    amp = dtmf.dbm0_amplitude(-16.0)
+    far = amp * (np.sin(2 * np.pi * 300 * t / FS) + np.sin(2 * np.pi * 620 * t / FS))
+    near = amp * np.sin(2 * np.pi * 380 * t / FS)
+    tx = g711.law_round_trip(far, g711.LAW_ALAW).astype(np.float32)
+    rx = g711.law_round_trip(near, g711.LAW_ALAW).astype(np.float32)
+    st = echo.init(1)
+    o = np.zeros((1, BLOCK), np.float32)
+    p = np.zeros_like(o)
+    noise_db, fired = [], 0
+    for i in range(0, t.size, BLOCK):
+        r = rx[None, i : i + BLOCK].copy()
+        echo.process(st, r, tx[None, i : i + BLOCK].copy(), o, p)
+        assert np.array_equal(o, r) and np.array_equal(p, r), i / FS
+        fired += int(st.supp[0])
+        noise_db.append(10 * np.log10(st.noise[0] / (dtmf.DBM0_PEAK**2 / 2)))
+    assert fired == 0
+    assert noise_db[-1] - noise_db[100] <= 3.0, (noise_db[100], noise_db[-1])
+    assert noise_db[-1] <= rms_dbm0(near) - 20.0
+
+
+# 7. a disabled channel costs nothing but the copy: none of its canceller state moves
+def test_07_disabled_channel_state_untouched():
+    tx, rx, _ = Line(echo_path(6.0, 20.0)).run(css(0.5))
+    st = echo.init(2)
+    st.enabled[1] = 0
+    before = {k: v.copy() for k, v in vars(st).items() if isinstance(v, np.ndarray)}
+    out = np.zeros((2, BLOCK), np.float32)
+    for i in range(0, 3200, BLOCK):
+        r = np.stack([rx[i : i + BLOCK]] * 2).astype(np.float32)
+        echo.process(st, r, np.stack([tx[i : i + BLOCK]] * 2).astype(np.float32), out)
+    for k, v in vars(st).items():
+        if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == 2:
+            assert np.array_equal(v[1], before[k][1]), k

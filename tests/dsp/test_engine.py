@@ -276,3 +276,24 @@ def test_10_quiet_keys_under_loud_far_speech():
         seg = heard_by_a[a + L : a + L + 640]
         for f in (dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4]):
             assert _level(seg, f) < dtmf.dbm0_amplitude(-60.0)
+
+
+# 11. with no channel's canceller on, the tick skips the echo stage altogether; turning one on
+#     brings it back at the next tick boundary
+def test_11_echo_stage_skipped_while_no_canceller_is_on(monkeypatch):
+    from confcall.dsp import echo
+
+    calls = []
+    real = echo.process
+    monkeypatch.setattr(echo, "process", lambda *a, **k: calls.append(1) or real(*a, **k))
+    eng = MediaEngine(2, g711.LAW_ALAW, echo_cancel=False)
+    eng.join(0, 0)
+    eng.join(1, 0)
+    t = np.arange(4 * BLOCK)
+    rx = np.stack([_codes(8000 * np.sin(2 * np.pi * f * t / 8000), 2) for f in (300, 620)])
+    out = _run(eng, rx)
+    assert not calls
+    assert _level(_decode(out[1, BLOCK:], 2), 300) > 4000  # the mix got the line audio
+    eng.echo_canceller(1, True)
+    _run(eng, rx)
+    assert len(calls) == 4
