@@ -47,9 +47,8 @@ Example (every key optional; these are the defaults)::
     socket = "var/confcall.sock"       # the NOC CLI asks the running box here ("" = none)
 
     [media]
-    echo_canceller = false             # confcall's own G.168 canceller, for trunks with hybrid
-                                       # echo and no canceller on the card; on echo-free lines
-                                       # its NLP still lowers conference audio (DSP issue)
+    echo_canceller = true              # confcall's own G.168 canceller on every B-channel (set
+                                       # false when the card's hardware canceller does the job)
 """
 from __future__ import annotations
 
@@ -98,7 +97,7 @@ class Config:
     finish_timeout_s: float = 6.0
     language: str = "zh"
     prompt_directory: str = ""
-    echo_canceller: bool = False
+    echo_canceller: bool = True
     control_socket: str = "var/confcall.sock"
     extra: dict[str, Any] = field(default_factory=dict)
 

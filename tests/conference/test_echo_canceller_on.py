@@ -1,9 +1,6 @@
 """With confcall's software echo canceller on every trunk channel, keys typed over the prompts
-are still read right (the canceller must not corrupt near-end tones on a line with no echo).
-
-Known and left to the DSP issue: on an echo-free line the canceller's NLP lowers the
-conversation (members heard each other at -22..-33 dBFS instead of -19, themselves at -42..-48),
-which is why `[media] echo_canceller` is off by default."""
+and under the conversation are still read right (the canceller must not corrupt near-end tones
+on a line with no echo; the conversation itself: test_echo_canceller_conversation.py)."""
 from box_harness import ACCESS
 
 A, B, C = "13800138000", "13900139000", "13700137000"
