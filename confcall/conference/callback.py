@@ -10,6 +10,7 @@ attempt is a recorded leg; a request that is finally given up is logged with its
 from __future__ import annotations
 
 import itertools
+from collections import deque
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -75,8 +76,9 @@ class CallbackService:
         self.session_config = session_config
         self.say = say
         self.on_session = on_session
-        self.jobs: list[CallbackJob] = []
-        self.sessions: list[ConferenceSession] = []
+        # recent jobs and conferences (bounded; live ones are also held by their timers/legs)
+        self.jobs: deque[CallbackJob] = deque(maxlen=2000)
+        self.sessions: deque[ConferenceSession] = deque(maxlen=2000)
 
     def request(self, number: str, payer: str, *, participants: tuple[str, ...] = (),
                 delay_s: float | None = None, retries: int | None = None,

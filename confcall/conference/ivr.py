@@ -13,6 +13,7 @@ media engine), prompt completions and timers; every money step is a Deferred fro
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -262,7 +263,7 @@ class ServiceIvr:
         self.policy = policy
         self.say_amount = say_amount or _amount_in_digits
         self.payer_of = payer_of or _default_payer
-        self.calls: list[IvrCall] = []
+        self.calls: deque[IvrCall] = deque(maxlen=1000)  # recent calls, for the operator
 
     def offer(self, leg: CallLeg) -> None:
         account = (self.payer_of(leg.ani) if leg.presentation is Presentation.ALLOWED

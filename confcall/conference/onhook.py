@@ -14,6 +14,7 @@ name to refuse with.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -55,14 +56,19 @@ class CallbackRequest:
 
 
 class AniRateLimiter:
-    """Sliding window of accepted requests per calling number."""
+    """Sliding window of accepted requests per calling number (numbers idle for a whole
+    window are forgotten, so the table holds only recent callers)."""
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit = limit
         self.window_s = window_s
         self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._checks = 0
 
     def allow(self, ani: str, now: float) -> bool:
+        self._checks += 1
+        if self._checks % 1000 == 0:
+            self._forget_idle(now)
         q = self._seen[ani]
         while q and q[0] <= now - self.window_s:
             q.popleft()
@@ -70,6 +76,13 @@ class AniRateLimiter:
             return False
         q.append(now)
         return True
+
+    def _forget_idle(self, now: float) -> None:
+        for ani in [a for a, q in self._seen.items() if not q or q[-1] <= now - self.window_s]:
+            del self._seen[ani]
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class OnHookRejector:
@@ -88,7 +101,9 @@ class OnHookRejector:
         for cause in self.trunk_causes.values():
             OnHookPolicy(cause=cause)  # validates: 16, 17 or 21 only
         self.limiter = AniRateLimiter(policy.rate_limit, policy.rate_window_s)
-        self.handled: list[tuple[CallLeg, str]] = []
+        # the recent verdicts (bounded: a daemon runs for months)
+        self.handled: deque[tuple[CallLeg, str]] = deque(maxlen=1000)
+        self._requested: weakref.WeakSet[CallLeg] = weakref.WeakSet()
 
     def offer(self, leg: CallLeg) -> None:
         leg.proceeding()
@@ -146,8 +161,8 @@ class OnHookRejector:
         self._request(leg, verdict)
 
     def _request(self, leg: CallLeg, verdict: str) -> None:
-        if verdict != "confirmed" or getattr(leg, "_callback_requested", False):
+        if verdict != "confirmed" or leg in self._requested:
             return
-        leg._callback_requested = True  # type: ignore[attr-defined]
+        self._requested.add(leg)
         self.on_request(CallbackRequest(leg.ani, leg.dnis, float(self.reactor.seconds()),
                                         leg.trunk.name))

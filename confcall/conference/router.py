@@ -7,6 +7,7 @@ caller's network plays its own announcement and nothing is charged.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Callable
 
 from confcall.dahdi.legs import CallLeg, Cause
@@ -19,7 +20,7 @@ log = logging.getLogger("confcall.router")
 class IncomingRouter:
     def __init__(self, routes: dict[str, Callable[[CallLeg], None]]) -> None:
         self.routes = dict(routes)
-        self.refused: list[CallLeg] = []
+        self.refused: deque[CallLeg] = deque(maxlen=1000)
 
     def add(self, dnis: str, handler: Callable[[CallLeg], None]) -> None:
         self.routes[dnis] = handler

@@ -96,6 +96,7 @@ class Member:
     money: LegMoney | None = None
     ref: str = ""
     cause: int | None = None
+    done: bool = False  # its leg cleared and its money settled
 
 
 @dataclass(eq=False)
@@ -132,6 +133,7 @@ class ConferenceSession:
         self._reprompts = 0
         self._music_on = False
         self._background = False
+        self._closed = False
         assert self.initiator_leg.channo is not None
         self.conf = self.media.conference_id(self.initiator_leg.channo)
 
@@ -178,7 +180,7 @@ class ConferenceSession:
         legs = [m.leg for m in [self.initiator, *self.members] if m.leg is not None]
         if any(leg.state is not LegState.CLEARED for leg in legs):
             return
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self._closed = True
         d = self.money.close_conference(self.payer, self.reference, self.started_at,
@@ -358,9 +360,9 @@ class ConferenceSession:
 
     def _leg_done(self, m: Member) -> None:
         leg = m.leg
-        if leg is None or getattr(m, "_done", False):
+        if leg is None or m.done:
             return
-        m._done = True  # type: ignore[attr-defined]
+        m.done = True
         if leg.channo is not None:
             self.media.release(leg.channo)
         self.records.leg_ended(m.ref, leg)

@@ -104,6 +104,7 @@ class CallLeg:
     watchers: list[Callable[["CallLeg", LegEvent], None]] = field(default_factory=list)
     id: int = field(default_factory=lambda: next(_ids))
     handle: Any = None  # signalling's own reference (q931_call *)
+    retries: int = 0  # outbound: how many more channels to try after losing a glare
 
     @property
     def ani(self) -> str:

@@ -10,6 +10,7 @@ were in use are RESTARTed so both sides agree they are idle.
 from __future__ import annotations
 
 import logging
+from collections import deque
 import re
 from typing import Any, Callable
 
@@ -49,7 +50,7 @@ class PriTrunk:
         self.owner: dict[int, CallLeg] = {}
         self.legs: dict[int, CallLeg] = {}
         self.alarmed = False
-        self.status_log: list[tuple[float, str]] = []
+        self.status_log: deque[tuple[float, str]] = deque(maxlen=1000)
         self._restart_when_up: set[int] = set()
         self._guards: dict[int, Any] = {}
         self.link = PriLink(span.dchannel.fileno(), network=False, switchtype=switchtype,
@@ -101,7 +102,7 @@ class PriTrunk:
             cause = Cause.CONGESTION if self.up else Cause.NETWORK_OUT_OF_ORDER
             self.reactor.callLater(0, self._fail_local, leg, cause)
             return
-        leg.retries = retries  # type: ignore[attr-defined]
+        leg.retries = retries
         call = self.link.call(lib.pri_new_call)
         if call == ffi.NULL:
             self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)
@@ -276,7 +277,7 @@ class PriTrunk:
 
     def _retry_after_glare(self, leg: CallLeg, cause: int) -> bool:
         """Our SETUP lost the channel to the network's: place it again on another one."""
-        retries = getattr(leg, "retries", 0)
+        retries = leg.retries
         if (leg.direction != "out" or leg.answered or retries <= 0
                 or cause != Cause.REQUESTED_CHAN_UNAVAIL or leg.state is LegState.CLEARING):
             return False
@@ -307,7 +308,7 @@ class PriTrunk:
         holder = self.owner.get(chanpos)
         if holder is not None:
             if holder.direction == "out" and holder.state is LegState.DIALING:
-                holder.retries = max(getattr(holder, "retries", 0), 1)  # type: ignore[attr-defined]
+                holder.retries = max(holder.retries, 1)
                 self.owner.pop(chanpos)  # the network wins the glare
             else:
                 self._report(f"SETUP for busy B{chanpos}: refused with cause 44")

@@ -51,7 +51,7 @@ def test_callback_unreachable_is_retried_then_given_up_and_recorded(box):
     cb_logs = [r for r in bx.call_log() if r.role == "callback"]
     assert len(cb_logs) == 3 and all(r.cause == 20 and r.answered_at is None for r in cb_logs)
     assert ops.balance(bx.store, "+86" + A).reserved_fen == 0
-    assert bx.sessions == []
+    assert len(bx.sessions) == 0
 
 
 def test_busy_callback_is_retried_and_succeeds(box):
@@ -80,7 +80,7 @@ def test_unknown_locked_and_poor_callers_are_told_why_and_not_called_back(box):
         assert not rec.connected
         bx.run(5)
         assert len(phone.calls) == 1  # no callback
-    assert bx.callbacks.jobs == []
+    assert len(bx.callbacks.jobs) == 0
 
 
 def test_invalid_own_duplicate_and_blocked_numbers_are_refused(box):

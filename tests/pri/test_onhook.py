@@ -117,3 +117,14 @@ def test_t1_rejection_in_mulaw(pri):
     assert not rec.connected and rec.cause == 16
     assert ulaw_encode(tone(600.0, 1.5)).tobytes() in bytes(rec.early_audio)
     assert requests[0].ani == "2125551234"
+
+
+def test_rate_limiter_forgets_idle_callers():
+    from confcall.conference.onhook import AniRateLimiter
+    lim = AniRateLimiter(limit=2, window_s=60)
+    for i in range(999):
+        assert lim.allow(f"1380000{i:04d}", now=0.0)
+    assert len(lim) == 999
+    assert lim.allow("13900000000", now=61.0)  # the 1000th check sweeps the idle ones
+    assert len(lim) == 1
+    assert lim.allow("13900000000", now=62.0) and not lim.allow("13900000000", now=63.0)
