@@ -18,9 +18,11 @@ Audio is cut into half-blocks of ``HB`` = 51 samples (6.375 ms), whatever the ch
 samples of the last 3 half-blocks in a ring. For each half-block the complex DFT at 18
 frequencies is computed by correlation with tables made at import: the 8 DTMF tones plus 10
 *guard* frequencies half-way (geometrically) between adjacent tones and just outside each
-group. The tone bins are computed for every half-block; the guard bins only for windows whose
-tone bins already pass every other test (guards only reject near-misses), from the ring, so
-speech and noise cost 8 bins instead of 18. Half-block DFTs are phase-rotated and summed into
+group. The energy of each half-block is summed while it is copied into the ring; its tone bins
+are computed at once if it holds at least half the energy an evidence window needs, else only
+when a window needs them (so silence and quiet speech cost no DFT at all); the guard bins only
+for windows whose tone bins already pass every other test (guards only reject near-misses),
+from the ring, so speech and noise cost 8 bins instead of 18. Half-block DFTs are phase-rotated and summed into
 sliding windows every 51 samples:
 
 * evidence window, 102 samples (12.75 ms): each group's peak is above -45 dBm0, is the
@@ -93,12 +95,18 @@ def _guards(f: tuple) -> list:
     return g + [f[3] * 1.05]
 
 
+#: the evidence window (2 half-blocks) is analysed only if its energy reaches 80 % of two tones at
+#: EV_MIN (quieter windows cannot pass); a half-block holding half of that has its tone bins
+#: computed at once, quieter ones only if a window needs them (speech pauses, silence: never)
+EV_GATE = 0.8 * 2.0 * HB * 2.0 * EV_MIN
+EAGER_MIN = 0.5 * EV_GATE
+
 FREQS = np.array(list(ROW_HZ) + list(COL_HZ) + _guards(ROW_HZ) + _guards(COL_HZ))
 NB = FREQS.size  # 18 bins: 0-3 rows, 4-7 columns, 8-12 row guards, 13-17 column guards
 _OMEGA = 2.0 * np.pi * FREQS / FS
 COS_T = np.cos(np.outer(_OMEGA, np.arange(HB))).astype(np.float32)
 SIN_T = (-np.sin(np.outer(_OMEGA, np.arange(HB)))).astype(np.float32)
-NT = 8  # tone bins, analysed on every half-block
+NT = 8  # tone bins, analysed for every half-block that a window needs
 NG = NB - NT  # guard bins, analysed only for windows whose tone bins already pass
 #: (2 * NT, HB) and (2 * NG, HB): cos rows then -sin rows, tone bins and guard bins apart
 TONE_T = np.ascontiguousarray(np.concatenate([COS_T[:NT], SIN_T[:NT]]))
@@ -128,6 +136,8 @@ class DtmfState:
         self.hen = np.zeros((nchan, 3), np.float32)
         self.hraw = np.zeros((nchan, 3, HB), np.float32)  # the last 3 half-blocks' samples
         self.gok = np.zeros((nchan, 3), np.uint8)  # their guard bins computed
+        self.tok = np.zeros((nchan, 3), np.uint8)  # their tone bins computed
+        self.hacc = np.zeros(nchan, np.float32)  # energy of the half-block being filled
         self.nhb = np.zeros(nchan, np.int64)
         self.nsamp = np.zeros(nchan, np.int64)
         self.hist = np.full((nchan, 3), -1, np.int8)  # digit hit of the last 3 windows
@@ -143,7 +153,8 @@ class DtmfState:
         self.scratch = np.zeros(NB, np.float64)
 
     def arrays(self) -> tuple:
-        return (self.hpos, self.hre, self.him, self.hen, self.hraw, self.gok, self.nhb, self.nsamp,
+        return (self.hpos, self.hre, self.him, self.hen, self.hraw, self.gok, self.tok, self.hacc,
+                self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
                 self.lastpres, self.kfirst, self.klast, self.scratch)
 
@@ -155,7 +166,7 @@ def init(nchan: int) -> DtmfState:
 def reset(st: DtmfState, chans=None) -> None:
     """Forget all running state of ``chans`` (all channels if None)."""
     sel = slice(None) if chans is None else np.asarray(chans)
-    for a in (st.hpos, st.hre, st.him, st.hen, st.hraw, st.gok, st.nhb, st.hpr,
+    for a in (st.hpos, st.hre, st.him, st.hen, st.hraw, st.gok, st.tok, st.hacc, st.nhb, st.hpr,
               st.hpc, st.dpr, st.dpc, st.miss):
         a[sel] = 0
     st.hist[sel] = -1
@@ -173,22 +184,59 @@ def rx(st: DtmfState, x: np.ndarray, ev: Events) -> int:
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _halfblock(c, slot, hre, him, hen, hraw, gok):
-    """Shift the half-block history and add the tone-bin DFT of the half-block just completed
-    (``hraw[c, slot]``; its guard bins wait until a window needs them: ``_guards_of``)."""
-    for j in range(2):
-        hen[c, j] = hen[c, j + 1]
-        gok[c, j] = gok[c, j + 1]
-        for b in range(NB):
-            hre[c, j, b] = hre[c, j + 1, b]
-            him[c, j, b] = him[c, j + 1, b]
+def _halfblock(c, slot, energy, hre, him, hen, hraw, gok, tok):
+    """Shift the half-block history and enter the half-block just completed (``hraw[c, slot]``,
+    ``energy``). Its tone bins are computed now if it is loud enough to matter on its own, else
+    when a window needs them (``_tones_of``); its guard bins wait likewise (``_guards_of``)."""
+    hen[c, 0] = hen[c, 1]
+    hen[c, 1] = hen[c, 2]
+    hen[c, 2] = energy
+    gok[c, 0] = gok[c, 1]
+    gok[c, 1] = gok[c, 2]
     gok[c, 2] = 0
-    x = hraw[c, slot]
+    tok[c, 0] = tok[c, 1]
+    tok[c, 1] = tok[c, 2]
+    r0, r1, r2 = hre[c, 0], hre[c, 1], hre[c, 2]  # 1-D views: plain contiguous copies
+    i0, i1, i2 = him[c, 0], him[c, 1], him[c, 2]
+    for b in range(NB):
+        r0[b] = r1[b]
+        r1[b] = r2[b]
+        i0[b] = i1[b]
+        i1[b] = i2[b]
+    if energy >= EAGER_MIN:
+        _tone_dft(hraw[c, slot], r2, i2)
+        tok[c, 2] = 1
+    else:
+        tok[c, 2] = 0
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _tones_of(c, nwin, nhb, hre, him, hraw, tok):
+    """Tone-bin DFTs of the last nwin half-blocks, those not computed yet."""
+    for j in range(3 - nwin, 3):
+        if not tok[c, j]:
+            tok[c, j] = 1
+            _tone_dft(hraw[c, (nhb - 3 + j) % 3], hre[c, j], him[c, j])
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _fill(dst, p, src, i, take):
+    """dst[p:p + take] = src[i:i + take]; returns the energy of those samples."""
     e = np.float32(0.0)
-    for m in range(HB):
-        e += x[m] * x[m]
-    hen[c, 2] = e
-    for b in range(NT):  # each a dot product over the half-block (vectorised)
+    d = dst[p : p + take]  # views: no per-sample index arithmetic, the loop vectorises
+    s = src[i : i + take]
+    for k in range(take):
+        v = s[k]
+        d[k] = v
+        e += v * v
+    return e
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _tone_dft(x, re_out, im_out):
+    """Tone-bin DFT of one half-block ``x`` into ``re_out[:NT]``/``im_out[:NT]`` (tables and bin
+    count are compile-time constants: unrolled and vectorised)."""
+    for b in range(NT):
         cs = TONE_T[b]
         sn = TONE_T[NT + b]
         re = np.float32(0.0)
@@ -196,8 +244,8 @@ def _halfblock(c, slot, hre, him, hen, hraw, gok):
         for m in range(HB):
             re += x[m] * cs[m]
             im += x[m] * sn[m]
-        hre[c, 2, b] = re
-        him[c, 2, b] = im
+        re_out[b] = re
+        im_out[b] = im
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -371,7 +419,7 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
 
 
 @njit(nogil=True, cache=True)
-def _rx(x, hpos, hre, him, hen, hraw, gok, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc, miss,
+def _rx(x, hpos, hre, him, hen, hraw, gok, tok, hacc, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc, miss,
         lastpres, kfirst, klast, P, ev_chan, ev_kind, ev_digit, ev_time):
     nch, n = x.shape
     nev = 0
@@ -383,19 +431,20 @@ def _rx(x, hpos, hre, him, hen, hraw, gok, nhb, nsamp, hist, hpr, hpc, digit, dp
             p = hpos[c]
             take = min(HB - p, n - i)
             slot = nhb[c] % 3  # the half-block being filled, in the ring of the last 3
-            for k in range(take):
-                hraw[c, slot, p + k] = x[c, i + k]
+            hacc[c] += _fill(hraw[c, slot], p, x[c], i, take)
             i += take
             p += take
             if p < HB:
                 hpos[c] = p
                 continue
             hpos[c] = 0
-            _halfblock(c, slot, hre, him, hen, hraw, gok)
+            _halfblock(c, slot, hacc[c], hre, him, hen, hraw, gok, tok)
+            hacc[c] = 0.0
             nhb[c] += 1
             evid = False
             # (two tones above EV_MIN need at least that much energy: skip quiet windows)
-            if nhb[c] >= 2 and hen[c, 1] + hen[c, 2] >= 0.8 * 2.0 * HB * 2.0 * EV_MIN:
+            if nhb[c] >= 2 and hen[c, 1] + hen[c, 2] >= EV_GATE:
+                _tones_of(c, 2, nhb[c], hre, him, hraw, tok)
                 e = _powers(c, 2, hre, him, hen, P, 0, NT)
                 if _evidence_tones(P, e):
                     _guards_of(c, 2, nhb[c], hre, him, hraw, gok)
@@ -407,6 +456,7 @@ def _rx(x, hpos, hre, him, hen, hraw, gok, nhb, nsamp, hist, hpr, hpc, digit, dp
                     klast[c] = i
             if nhb[c] >= 3:
                 if evid or digit[c] >= 0:
+                    _tones_of(c, 3, nhb[c], hre, him, hraw, tok)
                     e = _powers(c, 3, hre, him, hen, P, 0, NT)
                     if evid:  # the strict test needs the guard bins (else only the tones)
                         _guards_of(c, 3, nhb[c], hre, him, hraw, gok)

@@ -136,20 +136,25 @@ def decode(codes, law, out):
     return nch
 
 
+#: the encode tables re-indexed by ``sample + 32768`` (0..65535): the kernel rounds and saturates
+#: with one offset conversion instead of floor, clip and a 16-bit mask
+ALAW_ENCODE_OFF = np.roll(ALAW_ENCODE, 32768)
+ULAW_ENCODE_OFF = np.roll(ULAW_ENCODE, 32768)
+
+
 @njit(nogil=True, cache=True)
 def encode(lin, law, out):
     """Encode float32 ``lin`` ((nchan, n), rounded, saturated to 16 bits) into uint8 ``out``."""
     nch, n = lin.shape
     for c in range(nch):
-        tab = ULAW_ENCODE if law[c] == LAW_MULAW else ALAW_ENCODE
+        tab = ULAW_ENCODE_OFF if law[c] == LAW_MULAW else ALAW_ENCODE_OFF
+        src = lin[c]
+        dst = out[c]
         for i in range(n):
-            v = lin[c, i]
-            if v > 32767.0:
-                v = 32767.0
-            elif v < -32768.0:
-                v = -32768.0
-            k = np.int64(np.floor(v + 0.5))
-            out[c, i] = tab[k & 0xFFFF]
+            # floor(v + 0.5) + 32768, exact in float64 for any float32 v, saturated to 0..65535
+            u = np.float64(src[i]) + 32768.5
+            u = min(max(u, 0.5), 65535.5)
+            dst[i] = tab[np.int32(u)]
     return nch
 
 

@@ -135,30 +135,32 @@ def _mix(x, out, done, done_id, conf, talk, listen, mute, deaf, hear_music, prom
          stamp, mstamp, tick, csum, cmus, own, data, off, length, power):
     nch, n = x.shape
     t = tick[0]
-    # 0. level meter of every channel's (delayed, suppressed) input
+    # 1. level meter of every channel's (delayed, suppressed) input; contributions and
+    # conference sums (rows as 1-D views: plain vectorised loops)
     for c in range(nch):
+        xc = x[c]
         ms = np.float32(0.0)
         for i in range(n):
-            ms += x[c, i] * x[c, i]
+            ms += xc[i] * xc[i]
         power[c] += np.float32(0.2) * (ms / n - power[c])
-    # 1. contributions and conference sums
-    for c in range(nch):
         k = conf[c]
         if k < 0:
             continue
+        cs = csum[k]
+        oc = own[c]
         if stamp[k] != t:
             stamp[k] = t
             for i in range(n):
-                csum[k, i] = 0.0
+                cs[i] = 0.0
         if mute[c]:
             for i in range(n):
-                own[c, i] = 0.0
+                oc[i] = 0.0
             continue
         g = talk[c]
         for i in range(n):
-            v = x[c, i] * g
-            own[c, i] = v
-            csum[k, i] += v
+            v = xc[i] * g
+            oc[i] = v
+            cs[i] += v
     # 2. music, once per conference in use
     for c in range(nch):
         k = conf[c]
@@ -177,16 +179,25 @@ def _mix(x, out, done, done_id, conf, talk, listen, mute, deaf, hear_music, prom
     ndone = 0
     for c in range(nch):
         k = conf[c]
+        oc = out[c]
         if k >= 0 and not deaf[c]:
             lg = listen[c]
-            for i in range(n):
-                out[c, i] = (csum[k, i] - own[c, i]) * lg
+            cs = csum[k]
+            ow = own[c]
+            if hear_music[c]:
+                cm = cmus[k]
+                for i in range(n):
+                    oc[i] = (cs[i] - ow[i]) * lg + cm[i]
+            else:
+                for i in range(n):
+                    oc[i] = (cs[i] - ow[i]) * lg
         else:
             for i in range(n):
-                out[c, i] = 0.0
-        if k >= 0 and hear_music[c]:
-            for i in range(n):
-                out[c, i] += cmus[k, i]
+                oc[i] = 0.0
+            if k >= 0 and hear_music[c]:
+                cm = cmus[k]
+                for i in range(n):
+                    oc[i] += cm[i]
         if prompt_id[c] >= 0:
             p = prompt_pos[c]
             e = prompt_end[c]
@@ -202,10 +213,6 @@ def _mix(x, out, done, done_id, conf, talk, listen, mute, deaf, hear_music, prom
                 prompt_id[c] = -1
                 ndone += 1
         for i in range(n):
-            v = out[c, i]
-            if v > CLIP:
-                out[c, i] = CLIP
-            elif v < -CLIP - 1.0:
-                out[c, i] = -CLIP - 1.0
+            oc[i] = min(max(oc[i], np.float32(-CLIP - 1.0)), np.float32(CLIP))
     tick[0] = t + 1
     return ndone
