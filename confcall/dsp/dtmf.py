@@ -15,7 +15,9 @@ How it works
 ------------
 Audio is cut into half-blocks of ``HB`` = 51 samples (6.375 ms), whatever the chunk length
 (8 or 160 samples from DAHDI); the position inside the half-block is kept per channel, the
-samples of the last 3 half-blocks in a ring. For each half-block the complex DFT at 18
+samples, energies and bins of the last 3 half-blocks in rings indexed by the half-block's
+sequence number modulo 3 (nothing moves when one completes). ``chan`` does one channel's chunk
+(the media engine calls it inside its fused tick); ``rx`` loops it over the channels. For each half-block the complex DFT at 18
 frequencies is computed by correlation with tables made at import: the 8 DTMF tones plus 10
 *guard* frequencies half-way (geometrically) between adjacent tones and just outside each
 group. The energy of each half-block is summed while it is copied into the ring; its tone bins
@@ -124,17 +126,22 @@ class Events:
         self.digit = np.zeros(cap, np.int8)
         self.time = np.zeros(cap, np.int64)
 
+    def arrays(self) -> tuple:
+        return (self.chan, self.kind, self.digit, self.time)
+
 
 class DtmfState:
-    """Per-channel detector state, arrays over all channels."""
+    """Per-channel detector state, arrays over all channels. Half-blocks live in rings indexed
+    by their sequence number modulo 3 (nothing is shifted when one completes); rows are flat so
+    the kernel makes one view per channel and indexes it with small constant offsets."""
 
     def __init__(self, nchan: int):
         self.nchan = nchan
         self.hpos = np.zeros(nchan, np.int32)
-        self.hre = np.zeros((nchan, 3, NB), np.float32)
-        self.him = np.zeros((nchan, 3, NB), np.float32)
-        self.hen = np.zeros((nchan, 3), np.float32)
-        self.hraw = np.zeros((nchan, 3, HB), np.float32)  # the last 3 half-blocks' samples
+        self.hre = np.zeros((nchan, 3 * NB), np.float32)  # [slot * NB + bin]
+        self.him = np.zeros((nchan, 3 * NB), np.float32)
+        self.hen = np.zeros((nchan, 3), np.float32)  # energy per slot
+        self.hraw = np.zeros((nchan, 3 * HB), np.float32)  # the last 3 half-blocks' samples
         self.gok = np.zeros((nchan, 3), np.uint8)  # their guard bins computed
         self.tok = np.zeros((nchan, 3), np.uint8)  # their tone bins computed
         self.hacc = np.zeros(nchan, np.float32)  # energy of the half-block being filled
@@ -180,117 +187,74 @@ def status(st: DtmfState, c: int) -> dict:
 
 def rx(st: DtmfState, x: np.ndarray, ev: Events) -> int:
     """Feed one chunk (float32, (nchan, k)) for all channels; returns the number of events."""
-    return _rx(x, *st.arrays(), ev.chan, ev.kind, ev.digit, ev.time)  # type: ignore[call-arg]
+    return _rx(x, st.arrays(), ev.arrays())
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def _halfblock(c, slot, energy, hre, him, hen, hraw, gok, tok):
-    """Shift the half-block history and enter the half-block just completed (``hraw[c, slot]``,
-    ``energy``). Its tone bins are computed now if it is loud enough to matter on its own, else
-    when a window needs them (``_tones_of``); its guard bins wait likewise (``_guards_of``)."""
-    hen[c, 0] = hen[c, 1]
-    hen[c, 1] = hen[c, 2]
-    hen[c, 2] = energy
-    gok[c, 0] = gok[c, 1]
-    gok[c, 1] = gok[c, 2]
-    gok[c, 2] = 0
-    tok[c, 0] = tok[c, 1]
-    tok[c, 1] = tok[c, 2]
-    r0, r1, r2 = hre[c, 0], hre[c, 1], hre[c, 2]  # 1-D views: plain contiguous copies
-    i0, i1, i2 = him[c, 0], him[c, 1], him[c, 2]
-    for b in range(NB):
-        r0[b] = r1[b]
-        r1[b] = r2[b]
-        i0[b] = i1[b]
-        i1[b] = i2[b]
-    if energy >= EAGER_MIN:
-        _tone_dft(hraw[c, slot], r2, i2)
-        tok[c, 2] = 1
-    else:
-        tok[c, 2] = 0
+ROT_RE_F = np.ascontiguousarray(ROT_RE.ravel())  # [k * NB + b]
+ROT_IM_F = np.ascontiguousarray(ROT_IM.ravel())
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def _tones_of(c, nwin, nhb, hre, him, hraw, tok):
-    """Tone-bin DFTs of the last nwin half-blocks, those not computed yet."""
-    for j in range(3 - nwin, 3):
-        if not tok[c, j]:
-            tok[c, j] = 1
-            _tone_dft(hraw[c, (nhb - 3 + j) % 3], hre[c, j], him[c, j])
-
-
-@njit(nogil=True, cache=True, fastmath=True)
-def _fill(dst, p, src, i, take):
-    """dst[p:p + take] = src[i:i + take]; returns the energy of those samples."""
-    e = np.float32(0.0)
-    d = dst[p : p + take]  # views: no per-sample index arithmetic, the loop vectorises
-    s = src[i : i + take]
-    for k in range(take):
-        v = s[k]
-        d[k] = v
-        e += v * v
-    return e
-
-
-@njit(nogil=True, cache=True, fastmath=True)
-def _tone_dft(x, re_out, im_out):
-    """Tone-bin DFT of one half-block ``x`` into ``re_out[:NT]``/``im_out[:NT]`` (tables and bin
-    count are compile-time constants: unrolled and vectorised)."""
-    for b in range(NT):
-        cs = TONE_T[b]
-        sn = TONE_T[NT + b]
-        re = np.float32(0.0)
-        im = np.float32(0.0)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _dft(raw, o, tab, nb, b0, re, im, ro):
+    """DFT at ``nb`` frequencies (table ``tab``: nb cos rows then nb -sin rows) of the
+    half-block ``raw[o:o + HB]`` into ``re``/``im[ro + b0 + b]``."""
+    x = raw[o : o + HB]  # contiguous 1-D views: the products vectorise
+    for b in range(nb):
+        cs = tab[b]
+        sn = tab[nb + b]
+        ar = np.float32(0.0)
+        ai = np.float32(0.0)
         for m in range(HB):
-            re += x[m] * cs[m]
-            im += x[m] * sn[m]
-        re_out[b] = re
-        im_out[b] = im
+            ar += x[m] * cs[m]
+            ai += x[m] * sn[m]
+        re[ro + b0 + b] = ar
+        im[ro + b0 + b] = ai
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def _guards_of(c, nwin, nhb, hre, him, hraw, gok):
-    """Guard-bin DFTs of the last nwin half-blocks, those not computed yet."""
-    for j in range(3 - nwin, 3):
-        if gok[c, j]:
-            continue
-        gok[c, j] = 1
-        x = hraw[c, (nhb - 3 + j) % 3]
-        for b in range(NG):
-            cs = GUARD_T[b]
-            sn = GUARD_T[NG + b]
-            re = np.float32(0.0)
-            im = np.float32(0.0)
-            for m in range(HB):
-                re += x[m] * cs[m]
-                im += x[m] * sn[m]
-            hre[c, j, NT + b] = re
-            him[c, j, NT + b] = im
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _need(raw, re, im, ok, s0, nwin, tab, nb, b0):
+    """Bins b0..b0+nb-1 of the nwin half-blocks from ring slot s0 on, those whose ``ok`` flag
+    is not set yet."""
+    for k in range(nwin):
+        s = s0 + k
+        if s >= 3:
+            s -= 3
+        if not ok[s]:
+            ok[s] = 1
+            _dft(raw, s * HB, tab, nb, b0, re, im, s * NB)
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def _powers(c, nwin, hre, him, hen, P, b0, b1):
-    """Powers (mean square) of bins b0..b1-1 over the window made of the last nwin half-blocks;
-    returns the window's mean square."""
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _powers(re, im, hen, s0, nwin, P, b0, b1):
+    """Powers (mean square) of bins b0..b1-1 over the window of the nwin half-blocks from ring
+    slot s0 on (each rotated to the window's time origin); returns the window's mean square."""
     w = nwin * HB
     norm = 2.0 / (w * w)
     for b in range(b0, b1):
         xr = 0.0
         xi = 0.0
         for k in range(nwin):
-            j = 3 - nwin + k
-            ar = hre[c, j, b]
-            ai = him[c, j, b]
-            xr += ar * ROT_RE[k, b] - ai * ROT_IM[k, b]
-            xi += ar * ROT_IM[k, b] + ai * ROT_RE[k, b]
+            sk = s0 + k
+            if sk >= 3:
+                sk -= 3
+            o = sk * NB + b
+            ar = re[o]
+            ai = im[o]
+            cr = ROT_RE_F[k * NB + b]
+            ci = ROT_IM_F[k * NB + b]
+            xr += ar * cr - ai * ci
+            xi += ar * ci + ai * cr
         P[b] = (xr * xr + xi * xi) * norm
     e = 0.0
     for k in range(nwin):
-        e += hen[c, 3 - nwin + k]
+        sk = s0 + k
+        if sk >= 3:
+            sk -= 3
+        e += hen[sk]
     return e / w
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _peaks(P):
     r = 0
     for i in range(1, 4):
@@ -303,7 +267,7 @@ def _peaks(P):
     return r, k - 4
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _evidence_tones(P, e):
     """The evidence tests on the tone bins only (the guard test comes after, if these pass)."""
     r, k = _peaks(P)
@@ -321,14 +285,14 @@ def _evidence_tones(P, e):
     return pr + pc >= EV_RATIO * e
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _beats_guards(P):
     r, k = _peaks(P)
     return not (P[r] <= P[8 + r] or P[r] <= P[9 + r] or P[4 + k] <= P[13 + k]
                 or P[4 + k] <= P[14 + k])
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _hit(P, e):
     """Strict detection test of one window: digit index or -1."""
     r, k = _peaks(P)
@@ -350,7 +314,7 @@ def _hit(P, e):
     return r * 4 + k
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpres,
             ev_chan, ev_kind, ev_digit, ev_time, nev):
     d = _hit(P, e) if evid else -1
@@ -418,56 +382,93 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
     return nev
 
 
-@njit(nogil=True, cache=True)
-def _rx(x, hpos, hre, him, hen, hraw, gok, tok, hacc, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc, miss,
-        lastpres, kfirst, klast, P, ev_chan, ev_kind, ev_digit, ev_time):
-    nch, n = x.shape
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
+def chan(c, xr, S, E, nev):
+    """One channel's chunk ``xr`` (1-D): half-blocks, windows, events (appended to the buffers
+    ``E`` from index ``nev``); returns the new ``nev``. ``S`` is ``DtmfState.arrays()``."""
+    (hpos, hre, him, hen, hraw, gok, tok, hacc, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc,
+     miss, lastpres, kfirst, klast, P) = S
+    ev_chan, ev_kind, ev_digit, ev_time = E
+    n = xr.shape[0]
+    raw = hraw[c]
+    re = hre[c]
+    im = him[c]
+    en = hen[c]
+    tk = tok[c]
+    gk = gok[c]
+    kfirst[c] = -1
+    klast[c] = -1
+    p = hpos[c]
+    q = nhb[c]  # sequence number of the half-block being filled
+    s = q % 3  # its ring slot (kept incrementally below: no division per half-block)
+    acc = hacc[c]
+    i = 0
+    while i < n:
+        take = min(HB - p, n - i)
+        src = xr[i : i + take]  # views indexed from 0: no wraparound test, the copy vectorises
+        dst = raw[s * HB + p : s * HB + p + take]
+        for k in range(take):
+            v = src[k]
+            dst[k] = v
+            acc += v * v
+        i += take
+        p += take
+        if p < HB:
+            break
+        # a half-block completed: its tone bins now if loud enough to matter on its own, else
+        # when a window needs them; its guard bins only for windows that pass the tone tests
+        en[s] = acc
+        gk[s] = 0
+        if acc >= EAGER_MIN:
+            _dft(raw, s * HB, TONE_T, NT, 0, re, im, s * NB)
+            tk[s] = 1
+        else:
+            tk[s] = 0
+        acc = np.float32(0.0)
+        p = 0
+        q += 1
+        s2 = s - 1 if s >= 1 else 2  # slot of the first half-block of a 2-half-block window
+        s3 = s - 2 if s >= 2 else s + 1  # ... of a 3-half-block window
+        prev = s2
+        s = s + 1 if s < 2 else 0
+        evid = False
+        # (two tones above EV_MIN need at least that much energy: skip quiet windows)
+        if q >= 2 and en[prev] + en[s2 + 1 if s2 < 2 else 0] >= EV_GATE:
+            _need(raw, re, im, tk, s2, 2, TONE_T, NT, 0)
+            e = _powers(re, im, en, s2, 2, P, 0, NT)
+            if _evidence_tones(P, e):
+                _need(raw, re, im, gk, s2, 2, GUARD_T, NG, NT)
+                _powers(re, im, en, s2, 2, P, NT, NB)
+                evid = _beats_guards(P)
+            if evid:
+                if kfirst[c] < 0:
+                    kfirst[c] = i
+                klast[c] = i
+        if q >= 3:
+            if evid or digit[c] >= 0:
+                _need(raw, re, im, tk, s3, 3, TONE_T, NT, 0)
+                e = _powers(re, im, en, s3, 3, P, 0, NT)
+                if evid:  # the strict test needs the guard bins (else only the tones)
+                    _need(raw, re, im, gk, s3, 3, GUARD_T, NG, NT)
+                    _powers(re, im, en, s3, 3, P, NT, NB)
+                nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
+                              miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
+            else:  # no evidence, no digit: a miss, the window need not be analysed
+                hist[c, 0] = hist[c, 1]
+                hist[c, 1] = hist[c, 2]
+                hist[c, 2] = -1
+    hpos[c] = p
+    nhb[c] = q
+    hacc[c] = acc
+    nsamp[c] += n
+    return nev
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _rx(x, S, E):
     nev = 0
-    for c in range(nch):
-        kfirst[c] = -1
-        klast[c] = -1
-        i = 0
-        while i < n:
-            p = hpos[c]
-            take = min(HB - p, n - i)
-            slot = nhb[c] % 3  # the half-block being filled, in the ring of the last 3
-            hacc[c] += _fill(hraw[c, slot], p, x[c], i, take)
-            i += take
-            p += take
-            if p < HB:
-                hpos[c] = p
-                continue
-            hpos[c] = 0
-            _halfblock(c, slot, hacc[c], hre, him, hen, hraw, gok, tok)
-            hacc[c] = 0.0
-            nhb[c] += 1
-            evid = False
-            # (two tones above EV_MIN need at least that much energy: skip quiet windows)
-            if nhb[c] >= 2 and hen[c, 1] + hen[c, 2] >= EV_GATE:
-                _tones_of(c, 2, nhb[c], hre, him, hraw, tok)
-                e = _powers(c, 2, hre, him, hen, P, 0, NT)
-                if _evidence_tones(P, e):
-                    _guards_of(c, 2, nhb[c], hre, him, hraw, gok)
-                    _powers(c, 2, hre, him, hen, P, NT, NB)
-                    evid = _beats_guards(P)
-                if evid:
-                    if kfirst[c] < 0:
-                        kfirst[c] = i
-                    klast[c] = i
-            if nhb[c] >= 3:
-                if evid or digit[c] >= 0:
-                    _tones_of(c, 3, nhb[c], hre, him, hraw, tok)
-                    e = _powers(c, 3, hre, him, hen, P, 0, NT)
-                    if evid:  # the strict test needs the guard bins (else only the tones)
-                        _guards_of(c, 3, nhb[c], hre, him, hraw, gok)
-                        _powers(c, 3, hre, him, hen, P, NT, NB)
-                    nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
-                                  miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
-                else:  # no evidence, no digit: a miss, the window need not be analysed
-                    hist[c, 0] = hist[c, 1]
-                    hist[c, 1] = hist[c, 2]
-                    hist[c, 2] = -1
-        nsamp[c] += n
+    for c in range(x.shape[0]):
+        nev = chan(c, x[c], S, E, nev)
     return nev
 
 

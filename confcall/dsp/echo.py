@@ -182,7 +182,7 @@ def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
 # The kernels below index slices from 0 so numba can prove the indices non-negative: with a
 # variable start it emits a wrap-around test per access and LLVM no longer vectorises (16 x).
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _dot(w, x, o, lo, hi):
     """sum_j w[j] x[o + j], lo <= j < hi (float32, vectorised)."""
     ws = w[lo:hi]
@@ -193,7 +193,7 @@ def _dot(w, x, o, lo, hi):
     return y
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _wdot(g, x, o, lo, hi):
     """sum_j g[j] x[o + j]^2."""
     gs = g[lo:hi]
@@ -205,7 +205,7 @@ def _wdot(g, x, o, lo, hi):
     return y
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _update(w, g, x, o, k, lo, hi):
     ws = w[lo:hi]
     gs = g[lo:hi]
@@ -214,7 +214,7 @@ def _update(w, g, x, o, k, lo, hi):
         ws[j] += k * gs[j] * xs[j]
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _gains(w, g, c, lo, hi):
     ws = w[c, lo:hi]
     gs = g[c, lo:hi]
@@ -227,7 +227,7 @@ def _gains(w, g, c, lo, hi):
         gs[j] = a + b * abs(ws[j])
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _window(w, c, lo_hi):
     """Narrow to the smallest window (128 or 256 taps) holding nearly all the filter's energy."""
     wc = w[c]
@@ -254,7 +254,7 @@ def _window(w, c, lo_hi):
             return
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, hang, dt, far_max,
              erle, noise, supp, seed, enabled, nlp_on, escale, lo_hi, rxh, level):
     nch, n = rx.shape
@@ -399,7 +399,7 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
     return nch
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale, level):
     pf = acc[c, 0] / SB
     pr = acc[c, 1] / SB

@@ -14,11 +14,18 @@ events (digit start/end, prompt finished) go out through an injected ``deliver(f
 How it works
 ------------
 All state lives in the stage modules' per-channel arrays (``g711``, ``echo``, ``dtmf``,
-``keysuppress``, ``mixer``), allocated once here with the work buffers; a tick is six numba
-calls over all channels (each releases the GIL) and a Python loop over the *events* of that
-tick only (none in the usual tick). The echo canceller's reference for this tick's rx is the
-linear audio sent in the previous tick. Commands are closures on a ``SimpleQueue`` run by the
-media thread before the tick, so the arrays are only ever touched by one thread.
+``keysuppress``, ``mixer``), allocated once here. A tick is at most two numba calls (each
+releases the GIL) and a Python loop over the *events* of that tick only (none in the usual
+tick): the echo canceller over all channels whose canceller is on (skipped while none is), then
+one fused kernel (``_tick``) that takes each channel through decode → DTMF → key suppression →
+its conference's sum while its 160 samples sit in L1 cache, renders each conference's music,
+and takes each channel again through N-1 output (+ music, prompt) → encode. Per-stage passes
+over whole arrays would stream ~8 KB a channel through the caches every tick; fused, a channel
+costs its codes in and out, its delay line and its detector state (~2 KB). The stages' own
+array-wide functions (``dtmf.rx``, ``mixer.mix`` …) run the same per-channel kernels. The echo
+canceller's reference for this tick's rx is the linear audio sent in the previous tick.
+Commands are closures on a ``SimpleQueue`` run by the media thread before the tick, so the
+arrays are only ever touched by one thread.
 
 How to use it
 -------------
@@ -46,10 +53,49 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from . import dtmf, echo, g711, keysuppress, mixer
 
 BLOCK = 160  # samples per tick (20 ms at 8 kHz)
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _tick(rx, tx, law, ec_on, clean, pre_nlp, sent, row, drow, orow, wrow, wbits, D, E, K, M,
+          data, off, length, done, done_id, counts):
+    """One tick of every channel after the echo stage (see the module doc); ``counts`` gets
+    the number of DTMF events and of finished prompts."""
+    nch = rx.shape[0]
+    n = rx.shape[1]
+    kfirst = D[18]
+    klast = D[19]
+    nev = 0
+    for c in range(nch):
+        if ec_on:
+            x = clean[c]
+            xd = pre_nlp[c]  # DTMF before the NLP, which could eat a quiet key
+        else:
+            g711.decode_row(rx[c], law[c], row)
+            x = row
+            xd = row
+        nev = dtmf.chan(c, xd, D, E, nev)
+        keysuppress.chan_in(c, x, kfirst[c], klast[c], K)
+        keysuppress.delayed(c, drow, K)
+        mixer.contribute(c, drow, M)
+    mixer.render_music(n, M, data, off, length)
+    ndone = 0
+    for c in range(nch):
+        keysuppress.delayed(c, drow, K)  # again: the channel's own contribution
+        ndone = mixer.output(c, drow, orow, M, data, done, done_id, ndone)
+        g711.encode_row(orow, law[c], tx[c], wrow, wbits)
+        if ec_on:
+            sc = sent[c]
+            for i in range(n):
+                sc[i] = orow[i]
+    tick = M[18]
+    tick[0] += 1
+    counts[0] = nev
+    counts[1] = ndone
 
 
 @dataclass(frozen=True)
@@ -97,12 +143,13 @@ class MediaEngine:
         self.mix = mixer.init(nchan, BLOCK)
         self.bank = mixer.Bank()
         shape = (nchan, BLOCK)
-        self.lin = np.zeros(shape, np.float32)
+        self.lin = np.zeros(shape, np.float32)  # decoded input (echo canceller on)
         self.clean = np.zeros(shape, np.float32)
         self.pre_nlp = np.zeros(shape, np.float32)  # echo-cancelled, before the NLP
-        self.delayed = np.zeros(shape, np.float32)
-        self.out = np.zeros(shape, np.float32)
         self.sent = np.zeros(shape, np.float32)  # echo reference: last tick's output
+        self._rows = np.zeros((4, BLOCK), np.float32)  # one channel's work rows (stay in L1)
+        self._wbits = self._rows[3].view(np.int32)  # the encoder's work row, as integers
+        self._counts = np.zeros(2, np.int64)
         self.events = dtmf.Events(max(256, 4 * nchan))
         self.done = np.zeros(nchan, np.int32)
         self.done_id = np.zeros(nchan, np.int32)
@@ -119,17 +166,17 @@ class MediaEngine:
                 or rx_codes.dtype != np.uint8 or tx_codes.dtype != np.uint8):
             raise ValueError(f"expected ({self.nchan}, {BLOCK}) uint8 arrays")
         self._apply_commands()
-        g711.decode(rx_codes, self.law, self.lin)
-        if self._echo_any:
+        ec = self._echo_any
+        if ec:
+            g711.decode(rx_codes, self.law, self.lin)
             echo.process(self.echo, self.lin, self.sent, self.clean, self.pre_nlp)
-            clean, pre_nlp = self.clean, self.pre_nlp
-        else:  # no canceller on: no per-channel canceller work, not even copies
-            clean = pre_nlp = self.lin
-        nev = dtmf.rx(self.dtmf, pre_nlp, self.events)  # the NLP could eat a quiet key
-        keysuppress.process(self.ks, clean, self.dtmf.kfirst, self.dtmf.klast, self.delayed)
-        ndone = mixer.mix(self.mix, self.bank, self.delayed, self.out, self.done, self.done_id)
-        g711.encode(self.out, self.law, tx_codes)
-        self.sent, self.out = self.out, self.sent
+        b = self.bank
+        r = self._rows
+        _tick(rx_codes, tx_codes, self.law, ec, self.clean, self.pre_nlp, self.sent, r[0], r[1],
+              r[2], r[3], self._wbits, self.dtmf.arrays(), self.events.arrays(), self.ks.arrays(),
+              mixer.arrays(self.mix), b.data, b.off, b.length, self.done, self.done_id,
+              self._counts)
+        nev, ndone = int(self._counts[0]), int(self._counts[1])
         if nev or ndone:
             self._emit(nev, ndone)
         self.tick += 1
@@ -301,6 +348,7 @@ class MediaEngine:
         def f() -> None:
             if on and not self.echo.enabled[c]:
                 echo.reset(self.echo, [c])
+                self.sent[c] = 0.0  # not kept up to date while no canceller needed it
             self.echo.enabled[c] = 1 if on else 0
             self.echo.nlp_on[c] = 1 if nlp else 0
             self._echo_any = bool(self.echo.enabled.any())

@@ -15,15 +15,21 @@ evidence windows ended (``kfirst``/``klast``). If a tone started at ``s`` the fi
 window fully inside it ends at ``e <= s + 152``, so muting from ``e - PRE`` (``PRE`` = 153 + 8
 samples of margin) always precedes the tone; a tone ends before ``e_last + 51``, so muting
 continues until ``e_last + POST`` (59 samples). The audio waits in a per-channel ring of
-``RING`` samples; since ``e`` is at least one sample into the current chunk, ``e - PRE`` is never
-earlier than the oldest sample not yet played out, which is why ``LOOKAHEAD >= PRE - 1``.
+``RING`` 16-bit samples (what G.711 carries; the delay line is the stage's only per-sample
+state, so it is kept small: 1 KB a channel). Muting zeroes the waiting samples in place — the
+mute interval always starts inside the ring because ``e`` is at least one sample into the
+current chunk and ``LOOKAHEAD >= PRE - 1`` — and samples still to come are zeroed as they are
+stored, up to ``mute_until``. The last two mute intervals are kept to report whether a chunk
+played out anything muted (intervals are ≥ 220 samples long, so a chunk meets at most two).
 
 How to use it
 -------------
 ``st = init(nchan)``; per chunk, after ``dtmf.rx``: ``process(st, x, dtmf_st.kfirst,
 dtmf_st.klast, out)`` writes the delayed, suppressed float32 audio to ``out`` (same shape as
-``x``, any chunk length up to ``RING - LOOKAHEAD``). ``st.episodes[c]`` counts mute episodes
-(for false-mute statistics), ``st.muted[c]`` is 1 if any sample of the chunk was muted.
+``x``, any chunk length up to ``RING - LOOKAHEAD``; samples are rounded to 16 bits).
+``st.episodes[c]`` counts mute episodes (for false-mute statistics), ``st.muted[c]`` is 1 if any
+sample of the chunk's output was muted. The media engine calls the per-channel kernels
+(``chan_in``, ``delayed``) inside its fused tick.
 """
 from __future__ import annotations
 
@@ -35,18 +41,26 @@ PRE = 153 + 8  # samples muted before the end of the first evidence window
 POST = 51 + 8  # samples muted after the end of the last evidence window
 RING = 512  # samples per channel ring (power of two)
 _MASK = RING - 1
+_NEVER = -(1 << 40)
 
 
 class KeySuppressState:
     def __init__(self, nchan: int):
         self.nchan = nchan
-        self.ring = np.zeros((nchan, RING), np.float32)
-        self.flag = np.zeros((nchan, RING), np.uint8)  # 1 = muted sample
+        self.ring = np.zeros((nchan, RING), np.int16)
         self.nsamp = np.zeros(nchan, np.int64)
-        self.mute_until = np.full(nchan, -(1 << 40), np.int64)
+        # current and previous mute interval [from, until): mute_until also mutes new samples
+        self.mute_from = np.full(nchan, _NEVER, np.int64)
+        self.mute_until = np.full(nchan, _NEVER, np.int64)
+        self.prev_from = np.full(nchan, _NEVER, np.int64)
+        self.prev_until = np.full(nchan, _NEVER, np.int64)
         self.episodes = np.zeros(nchan, np.int64)
         self.muted = np.zeros(nchan, np.uint8)
         self.enabled = np.ones(nchan, np.uint8)
+
+    def arrays(self) -> tuple:
+        return (self.ring, self.nsamp, self.mute_from, self.mute_until, self.prev_from,
+                self.prev_until, self.episodes, self.muted, self.enabled)
 
 
 def init(nchan: int) -> KeySuppressState:
@@ -55,9 +69,9 @@ def init(nchan: int) -> KeySuppressState:
 
 def reset(st: KeySuppressState, chans=None) -> None:
     sel = slice(None) if chans is None else np.asarray(chans)
-    st.ring[sel] = 0.0
-    st.flag[sel] = 0
-    st.mute_until[sel] = st.nsamp[sel]
+    st.ring[sel] = 0
+    for a in (st.mute_from, st.mute_until, st.prev_from, st.prev_until):
+        a[sel] = _NEVER
     st.muted[sel] = 0
 
 
@@ -67,77 +81,90 @@ def status(st: KeySuppressState, c: int) -> dict:
 
 
 def process(st: KeySuppressState, x, kfirst, klast, out) -> int:
-    return _process(x, kfirst, klast, out, st.ring, st.flag, st.nsamp, st.mute_until,
-                    st.episodes, st.muted, st.enabled)
+    return _process(x, kfirst, klast, out, st.arrays())
 
 
-@njit(nogil=True, cache=True)
-def _ring_put(ring, c, a0, src, n):
-    """ring[c, (a0 + i) & _MASK] = src[i] as (at most) two contiguous copies (vectorised)."""
+@njit(nogil=True, cache=True, _nrt=False)
+def _store(ring, a0, src, n, mu):
+    """ring[(a0 + i) & _MASK] = round(src[i]) saturated, 0 where a0 + i < mu."""
     s = a0 & _MASK
     m = min(n, RING - s)
-    dst = ring[c, s : s + m]
+    lo = min(max(mu - a0, 0), n)  # samples [0, lo) are muted
+    dst = ring[s : s + m]
     for i in range(m):
-        dst[i] = src[i]
-    dst = ring[c, : n - m]
+        v = min(max(src[i], np.float32(-32768.0)), np.float32(32767.0))
+        dst[i] = np.int16(np.rint(v)) if i >= lo else 0
+    dst = ring[: n - m]
     for i in range(n - m):
-        dst[i] = src[m + i]
+        v = min(max(src[m + i], np.float32(-32768.0)), np.float32(32767.0))
+        dst[i] = np.int16(np.rint(v)) if m + i >= lo else 0
 
 
-@njit(nogil=True, cache=True)
-def _ring_get(ring, c, a0, dst, n):
-    s = a0 & _MASK
-    m = min(n, RING - s)
-    src = ring[c, s : s + m]
-    for i in range(m):
-        dst[i] = src[i]
-    src = ring[c, : n - m]
-    for i in range(n - m):
-        dst[m + i] = src[i]
+@njit(nogil=True, cache=True, _nrt=False)
+def _zero(ring, a, b):
+    for q in range(a, b):
+        ring[q & _MASK] = 0
 
 
-@njit(nogil=True, cache=True)
-def _process(x, kfirst, klast, out, ring, flag, nsamp, mute_until, episodes, muted, enabled):
-    nch, n = x.shape
-    for c in range(nch):
-        base = nsamp[c]
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
+def chan_in(c, x, kf, kl, S):
+    """Store channel ``c``'s chunk ``x`` (1-D) and apply this chunk's key evidence (offsets
+    ``kf``/``kl``, -1 if none) to the samples still waiting and to come."""
+    ring, nsamp, mute_from, mute_until, prev_from, prev_until, episodes, muted, enabled = S
+    r = ring[c]
+    n = x.shape[0]
+    base = nsamp[c]
+    _store(r, base, x, n, mute_until[c])
+    if kl >= 0 and enabled[c]:
+        s = max(base + kf - PRE, base - LOOKAHEAD)
+        e = base + kl + POST
         mu = mute_until[c]
-        _ring_put(ring, c, base, x[c], n)
-        if mu <= base:  # the usual case: nothing of this chunk muted (so far)
-            s0 = base & _MASK
-            m0 = min(n, RING - s0)
-            flag[c, s0 : s0 + m0] = 0
-            flag[c, : n - m0] = 0
+        if s >= mu:  # a new episode (else the current interval grows)
+            episodes[c] += 1
+            prev_from[c] = mute_from[c]
+            prev_until[c] = mu
+            mute_from[c] = s
+            _zero(r, s, min(e, base + n))
         else:
-            for i in range(n):
-                a = base + i
-                flag[c, a & _MASK] = 1 if a < mu else 0
-        if klast[c] >= 0 and enabled[c]:
-            s = base + kfirst[c] - PRE
-            lo = base - LOOKAHEAD
-            s = max(s, lo)
-            if s >= mu:
-                episodes[c] += 1
-            e = base + klast[c] + POST
-            hi = base + n
-            for a in range(s, min(e, hi)):
-                flag[c, a & _MASK] = 1
-            if e > mu:
-                mute_until[c] = e
-        m = 0
-        if base >= LOOKAHEAD and mute_until[c] <= base - LOOKAHEAD:
-            # every muted sample lies before mute_until: none in the delayed output
-            _ring_get(ring, c, base - LOOKAHEAD, out[c], n)
-        else:
-            for i in range(n):
-                a = base + i - LOOKAHEAD
-                if a < 0:
-                    out[c, i] = 0.0
-                elif flag[c, a & _MASK]:
-                    out[c, i] = 0.0
-                    m = 1
-                else:
-                    out[c, i] = ring[c, a & _MASK]
-        muted[c] = m
-        nsamp[c] = base + n
+            _zero(r, mu, min(e, base + n))
+        if e > mu:
+            mute_until[c] = e
+    nsamp[c] = base + n
+
+
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
+def delayed(c, out, S):
+    """The delayed, suppressed audio of channel ``c``'s last chunk (``out.shape[0]`` samples,
+    after ``chan_in``) as float32; returns 1 if any of it was muted."""
+    ring, nsamp, mute_from, mute_until, prev_from, prev_until, episodes, muted, enabled = S
+    r = ring[c]
+    n = out.shape[0]
+    a0 = nsamp[c] - n - LOOKAHEAD
+    a1 = a0 + n
+    if a0 < 0:
+        for i in range(n):
+            a = a0 + i
+            out[i] = np.float32(r[a & _MASK]) if a >= 0 else np.float32(0.0)
+    else:
+        s = a0 & _MASK
+        m = min(n, RING - s)
+        src = r[s : s + m]
+        for i in range(m):
+            out[i] = src[i]
+        src = r[: n - m]
+        dst = out[m:]
+        for i in range(n - m):
+            dst[i] = src[i]
+    hit = (mute_from[c] < a1 and a0 < mute_until[c]) or (prev_from[c] < a1
+                                                        and a0 < prev_until[c])
+    muted[c] = 1 if hit else 0
+    return muted[c]
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _process(x, kfirst, klast, out, S):
+    nch = x.shape[0]
+    for c in range(nch):
+        chan_in(c, x[c], kfirst[c], klast[c], S)
+        delayed(c, out[c], S)
     return nch

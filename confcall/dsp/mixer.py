@@ -18,7 +18,9 @@ Sounds (prompts, music) are registered once into one float32 *bank* (``Bank``); 
 prompt is a (position, end) pair into it, music a (sound, offset) pair looped. Per tick: one
 pass sums each conference's contributions into ``csum`` (rows zeroed on first use in the tick,
 tracked by a tick stamp), one pass renders each conference's music into ``cmus`` once, one pass
-writes each channel's ``listen * (csum - own) + music + prompt``, clipped.
+writes each channel's ``listen * (csum - own) + music + prompt``, clipped, where ``own`` is
+recomputed from the channel's input rather than stored. The per-channel kernels
+(``contribute``, ``render_music``, ``output``) are what the media engine's fused tick calls.
 
 How to use it
 -------------
@@ -81,7 +83,6 @@ class MixerState:
         self.tick = np.zeros(1, np.int64)
         self.csum = np.zeros((nchan, block), np.float32)
         self.cmus = np.zeros((nchan, block), np.float32)
-        self.own = np.zeros((nchan, block), np.float32)
         self.power = np.zeros(nchan, np.float32)  # level meter: mean square, ~100 ms smoothing
 
 
@@ -106,15 +107,19 @@ def status(st: MixerState, c: int) -> dict:
             "prompt": int(st.prompt_id[c])}
 
 
+def arrays(st: MixerState) -> tuple:
+    """The state as one tuple for the kernels (numba unpacks it at compile time)."""
+    return (st.conf, st.talk, st.listen, st.mute, st.deaf, st.hear_music, st.prompt_id,
+            st.prompt_pos, st.prompt_end, st.prompt_gain, st.wait_src, st.wait_pos, st.wait_gain,
+            st.bg_src, st.bg_pos, st.bg_gain, st.stamp, st.mstamp, st.tick, st.csum, st.cmus,
+            st.power)
+
+
 def mix(st: MixerState, bank: Bank, x, out, done, done_id) -> int:
-    return _mix(x, out, done, done_id, st.conf, st.talk, st.listen, st.mute, st.deaf, st.hear_music,
-                st.prompt_id, st.prompt_pos, st.prompt_end, st.prompt_gain, st.wait_src,
-                st.wait_pos, st.wait_gain, st.bg_src, st.bg_pos, st.bg_gain, st.stamp,
-                st.mstamp, st.tick, st.csum, st.cmus, st.own, bank.data, bank.off,
-                bank.length, st.power)
+    return _mix(x, out, done, done_id, arrays(st), bank.data, bank.off, bank.length)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, _nrt=False)
 def _loop(data, off, length, src, pos, gain, row, n, add):
     """Render n samples of looped sound ``src`` from offset ``pos`` into row; returns new pos."""
     o = off[src]
@@ -129,90 +134,112 @@ def _loop(data, off, length, src, pos, gain, row, n, add):
     return p
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def _mix(x, out, done, done_id, conf, talk, listen, mute, deaf, hear_music, prompt_id, prompt_pos,
-         prompt_end, prompt_gain, wait_src, wait_pos, wait_gain, bg_src, bg_pos, bg_gain,
-         stamp, mstamp, tick, csum, cmus, own, data, off, length, power):
-    nch, n = x.shape
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
+def contribute(c, x, M):
+    """Channel ``c``'s input ``x`` (1-D, delayed and key-suppressed) into the level meter and
+    its conference's sum (the row zeroed on first use in the tick)."""
+    (conf, talk, listen, mute, deaf, hear_music, prompt_id, prompt_pos, prompt_end, prompt_gain,
+     wait_src, wait_pos, wait_gain, bg_src, bg_pos, bg_gain, stamp, mstamp, tick, csum, cmus,
+     power) = M
+    n = x.shape[0]
+    ms = np.float32(0.0)
+    for i in range(n):
+        ms += x[i] * x[i]
+    power[c] += np.float32(0.2) * (ms / n - power[c])
+    k = conf[c]
+    if k < 0:
+        return
+    cs = csum[k, :n]
+    if stamp[k] != tick[0]:
+        stamp[k] = tick[0]
+        for i in range(n):
+            cs[i] = 0.0
+    if mute[c]:
+        return
+    g = talk[c]
+    for i in range(n):
+        cs[i] += x[i] * g
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def render_music(n, M, data, off, length):
+    """Each conference in use gets its music (waiting + background) for this tick, once."""
+    (conf, talk, listen, mute, deaf, hear_music, prompt_id, prompt_pos, prompt_end, prompt_gain,
+     wait_src, wait_pos, wait_gain, bg_src, bg_pos, bg_gain, stamp, mstamp, tick, csum, cmus,
+     power) = M
     t = tick[0]
-    # 1. level meter of every channel's (delayed, suppressed) input; contributions and
-    # conference sums (rows as 1-D views: plain vectorised loops)
-    for c in range(nch):
-        xc = x[c]
-        ms = np.float32(0.0)
-        for i in range(n):
-            ms += xc[i] * xc[i]
-        power[c] += np.float32(0.2) * (ms / n - power[c])
-        k = conf[c]
-        if k < 0:
-            continue
-        cs = csum[k]
-        oc = own[c]
-        if stamp[k] != t:
-            stamp[k] = t
-            for i in range(n):
-                cs[i] = 0.0
-        if mute[c]:
-            for i in range(n):
-                oc[i] = 0.0
-            continue
-        g = talk[c]
-        for i in range(n):
-            v = xc[i] * g
-            oc[i] = v
-            cs[i] += v
-    # 2. music, once per conference in use
-    for c in range(nch):
+    for c in range(conf.shape[0]):
         k = conf[c]
         if k < 0 or mstamp[k] == t:
             continue
         mstamp[k] = t
+        row = cmus[k, :n]
         for i in range(n):
-            cmus[k, i] = 0.0
+            row[i] = 0.0
         if wait_src[k] >= 0:
-            wait_pos[k] = _loop(data, off, length, wait_src[k], wait_pos[k], wait_gain[k],
-                                cmus[k], n, True)
+            wait_pos[k] = _loop(data, off, length, wait_src[k], wait_pos[k], wait_gain[k], row,
+                                n, True)
         if bg_src[k] >= 0:
-            bg_pos[k] = _loop(data, off, length, bg_src[k], bg_pos[k], bg_gain[k], cmus[k], n,
-                              True)
-    # 3. outputs: N-1, music, prompt, saturation
-    ndone = 0
-    for c in range(nch):
-        k = conf[c]
-        oc = out[c]
-        if k >= 0 and not deaf[c]:
-            lg = listen[c]
-            cs = csum[k]
-            ow = own[c]
-            if hear_music[c]:
-                cm = cmus[k]
-                for i in range(n):
-                    oc[i] = (cs[i] - ow[i]) * lg + cm[i]
-            else:
-                for i in range(n):
-                    oc[i] = (cs[i] - ow[i]) * lg
+            bg_pos[k] = _loop(data, off, length, bg_src[k], bg_pos[k], bg_gain[k], row, n, True)
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
+def output(c, x, out, M, data, done, done_id, ndone):
+    """Channel ``c``'s output: listen × (its conference's sum - its own contribution, the
+    latter recomputed from its input ``x``) + music + its prompt, saturated. Returns ``ndone``
+    plus one if its prompt ended (recorded in ``done``/``done_id``)."""
+    (conf, talk, listen, mute, deaf, hear_music, prompt_id, prompt_pos, prompt_end, prompt_gain,
+     wait_src, wait_pos, wait_gain, bg_src, bg_pos, bg_gain, stamp, mstamp, tick, csum, cmus,
+     power) = M
+    n = out.shape[0]
+    k = conf[c]
+    if k >= 0 and not deaf[c]:
+        lg = listen[c]
+        g = np.float32(0.0) if mute[c] else talk[c]
+        cs = csum[k, :n]
+        if hear_music[c]:
+            cm = cmus[k, :n]
+            for i in range(n):
+                out[i] = (cs[i] - x[i] * g) * lg + cm[i]
         else:
             for i in range(n):
-                oc[i] = 0.0
-            if k >= 0 and hear_music[c]:
-                cm = cmus[k]
-                for i in range(n):
-                    oc[i] += cm[i]
-        if prompt_id[c] >= 0:
-            p = prompt_pos[c]
-            e = prompt_end[c]
-            g = prompt_gain[c]
-            m = min(n, e - p)
-            for i in range(m):
-                out[c, i] += data[p + i] * g
-            p += m
-            prompt_pos[c] = p
-            if p >= e:
-                done[ndone] = c
-                done_id[ndone] = prompt_id[c]
-                prompt_id[c] = -1
-                ndone += 1
+                out[i] = (cs[i] - x[i] * g) * lg
+    elif k >= 0 and hear_music[c]:
+        cm = cmus[k, :n]
         for i in range(n):
-            oc[i] = min(max(oc[i], np.float32(-CLIP - 1.0)), np.float32(CLIP))
-    tick[0] = t + 1
+            out[i] = cm[i]
+    else:
+        for i in range(n):
+            out[i] = 0.0
+    if prompt_id[c] >= 0:
+        p = prompt_pos[c]
+        e = prompt_end[c]
+        g = prompt_gain[c]
+        m = min(n, e - p)
+        src = data[p : p + m]
+        for i in range(m):
+            out[i] += src[i] * g
+        p += m
+        prompt_pos[c] = p
+        if p >= e:
+            done[ndone] = c
+            done_id[ndone] = prompt_id[c]
+            prompt_id[c] = -1
+            ndone += 1
+    for i in range(n):
+        out[i] = min(max(out[i], np.float32(-CLIP - 1.0)), np.float32(CLIP))
+    return ndone
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _mix(x, out, done, done_id, M, data, off, length):
+    nch, n = x.shape
+    for c in range(nch):
+        contribute(c, x[c], M)
+    render_music(n, M, data, off, length)
+    ndone = 0
+    for c in range(nch):
+        ndone = output(c, x[c], out[c], M, data, done, done_id, ndone)
+    tick = M[18]
+    tick[0] += 1
     return ndone

@@ -87,3 +87,19 @@ def test_06_kernels_mixed_laws():
 def test_07_idle_codes():
     assert g711.alaw_decode(np.array([g711.IDLE_ALAW]))[0] == 8  # A-law has no zero: ±8
     assert g711.ulaw_decode(np.array([g711.IDLE_MULAW]))[0] == 0
+
+
+# 8. the engine's arithmetic encoder equals the G.191 tables for every 16-bit input, for
+# half-way values either side (rounding half up) and beyond the 16-bit range (saturation)
+def test_08_kernel_encoder_every_input():
+    allv = np.arange(-32768, 32768).astype(np.float32)
+    xs = np.concatenate([allv, allv + 0.5, allv - 0.5, allv + 0.49, allv - 0.49,
+                         np.array([40000, -40000, 1e9, -1e9, 32767.5, -32768.5, -32768.6],
+                                  np.float32)]).astype(np.float32)
+    xs = np.concatenate([xs, np.zeros((-xs.size) % 160, np.float32)])
+    ref = np.clip(np.floor(xs.astype(np.float64) + 0.5), -32768, 32767).astype(np.int16)
+    lin = xs.reshape(-1, 160)
+    for law, enc in ((g711.LAW_MULAW, g711.ulaw_encode), (g711.LAW_ALAW, g711.alaw_encode)):
+        out = np.zeros(lin.shape, np.uint8)
+        g711.encode(lin, np.full(lin.shape[0], law, np.int8), out)
+        assert np.array_equal(out.ravel(), enc(ref))
