@@ -16,8 +16,11 @@ for every ``x <= -5``, which the tests use as an exhaustive oracle.
 How it works
 ------------
 Tables are computed once at import: 256-entry decode tables and 65,536-entry encode tables
-indexed by the 16-bit sample's bit pattern. The kernels are plain table look-ups over a
-``(nchan, n)`` block with a per-channel law; float input is rounded and saturated first.
+indexed by the 16-bit sample's bit pattern (the numpy helpers and the tests' reference). The
+decode kernel is a 256-entry look-up; the encode kernel computes the code arithmetically from
+the float representation of the magnitude (exponent = segment, mantissa = step), which
+vectorises where a 64 K-entry look-up misses the cache on every sample, and is checked against
+the tables for every input. Float input is rounded half up and saturated first.
 
 How to use it
 -------------
@@ -147,10 +150,11 @@ def encode_row(lin, law, out, work, bits):
     """One channel's float32 samples (1-D; rounded half up, saturated to 16 bits) into codes.
 
     Arithmetic, not a table: the compressor's segment is the exponent of the magnitude held
-    as a float and its 4-bit step the top of the float's mantissa, so both loops vectorise
-    (a 64 K-entry table look-up per sample is a cache miss per sample). ``work`` is a float32
-    row at least as long as ``lin`` and ``bits`` its int32 view. Bit-exact with the G.191
-    tables (``ALAW_ENCODE`` …), which the tests check for every 16-bit input."""
+    as a float and its 4-bit step the top of the float's mantissa, the sign rides in the
+    float's sign, so both loops are plain integer/float arithmetic that vectorises (a 64 K-entry
+    table look-up per sample is a cache miss per sample). ``work`` is a float32 row at least as
+    long as ``lin`` and ``bits`` its int32 view. Bit-exact with the G.191 tables
+    (``ALAW_ENCODE`` …), which the tests check for every 16-bit input."""
     n = lin.shape[0]
     f = work
     b = bits
@@ -159,22 +163,24 @@ def encode_row(lin, law, out, work, bits):
             v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
             x = np.int32(np.floor(v + np.float32(0.5)))
             m = x ^ (x >> 31)  # G.191: a negative sample's magnitude is its one's complement
-            f[i] = np.float32(min((m >> 2) + 33, 0x1FFF))  # 33 <= |x|/4 + 33 < 2^13
+            a = np.float32(min((m >> 2) + 33, 0x1FFF))  # 33 <= |x|/4 + 33 < 2^13
+            f[i] = -a if x < 0 else a
         for i in range(n):
-            code = np.int32(2239) - (b[i] >> 19)  # (8 - segment) << 4 | (15 - step)
-            out[i] = np.uint8(code | 0x80 if lin[i] >= np.float32(-0.5) else code)
+            q = b[i] >> 19  # sign | exponent | top 4 mantissa bits
+            code = (2239 - (q & 0xFFF)) | (((q >> 31) & 0x80) ^ 0x80)  # (8 - seg) << 4 | (15 - step)
+            out[i] = np.uint8(code & 0xFF)
     else:
         for i in range(n):
             v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
             x = np.int32(np.floor(v + np.float32(0.5)))
-            a = (x ^ (x >> 31)) >> 4  # 0..2047; below 16 the code is the value itself
-            f[i] = np.float32(a + 16 if a < 16 else a)  # (+16: exponent 4, step = a)
+            m = (x ^ (x >> 31)) >> 4  # 0..2047; below 16 the code is the value itself:
+            a = np.float32(m) if m >= 16 else np.float32(m + 16) * np.float32(1.0 / 256.0)
+            f[i] = -a if x < 0 else a  # (m + 16) / 256 has exponent -4: told apart below
         for i in range(n):
-            v = lin[i]
-            # |x| < 256 (stored as a + 16) vs segment << 4 | step
-            small = v >= np.float32(-256.5) and v < np.float32(255.5)
-            code = (b[i] >> 19) - (np.int32(2096) if small else np.int32(2080))
-            out[i] = np.uint8((code | 0x80 if v >= np.float32(-0.5) else code) ^ 0x55)
+            q = b[i] >> 19
+            p = q & 0xFFF
+            code = p - (2080 if p >= 2096 else 1968)  # segment << 4 | step, or the small value
+            out[i] = np.uint8(((code | (((q >> 31) & 0x80) ^ 0x80)) ^ 0x55) & 0xFF)
 
 
 @njit(nogil=True, cache=True, _nrt=False)
