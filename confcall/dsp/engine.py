@@ -61,14 +61,12 @@ BLOCK = 160  # samples per tick (20 ms at 8 kHz)
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True)
-def _tick(rx, tx, law, ec_on, clean, pre_nlp, sent, row, drow, orow, wrow, wbits, D, E, K, M,
-          data, off, length, done, done_id, counts):
+def _tick(rx, tx, law, ec_on, clean, pre_nlp, sent, row, drow, orow, wrow, wbits, D, kfirst,
+          klast, E, K, M, data, off, length, done, done_id, counts):
     """One tick of every channel after the echo stage (see the module doc); ``counts`` gets
     the number of DTMF events and of finished prompts."""
     nch = rx.shape[0]
     n = rx.shape[1]
-    kfirst = D[18]
-    klast = D[19]
     nev = 0
     for c in range(nch):
         if ec_on:
@@ -92,8 +90,7 @@ def _tick(rx, tx, law, ec_on, clean, pre_nlp, sent, row, drow, orow, wrow, wbits
             sc = sent[c]
             for i in range(n):
                 sc[i] = orow[i]
-    tick = M[18]
-    tick[0] += 1
+    mixer.end_tick(M)
     counts[0] = nev
     counts[1] = ndone
 
@@ -150,6 +147,8 @@ class MediaEngine:
         self._rows = np.zeros((4, BLOCK), np.float32)  # one channel's work rows (stay in L1)
         self._wbits = self._rows[3].view(np.int32)  # the encoder's work row, as integers
         self._counts = np.zeros(2, np.int64)
+        self._args: tuple = ()
+        self._args_bank: mixer.Bank | None = None
         self.events = dtmf.Events(max(256, 4 * nchan))
         self.done = np.zeros(nchan, np.int32)
         self.done_id = np.zeros(nchan, np.int32)
@@ -170,16 +169,24 @@ class MediaEngine:
         if ec:
             g711.decode(rx_codes, self.law, self.lin)
             echo.process(self.echo, self.lin, self.sent, self.clean, self.pre_nlp)
-        b = self.bank
-        r = self._rows
-        _tick(rx_codes, tx_codes, self.law, ec, self.clean, self.pre_nlp, self.sent, r[0], r[1],
-              r[2], r[3], self._wbits, self.dtmf.arrays(), self.events.arrays(), self.ks.arrays(),
-              mixer.arrays(self.mix), b.data, b.off, b.length, self.done, self.done_id,
-              self._counts)
+        if self._args_bank is not self.bank:  # built once, again only after register_sound
+            self._args = self._tick_args()
+            self._args_bank = self.bank
+        _tick(rx_codes, tx_codes, self.law, ec, *self._args)
         nev, ndone = int(self._counts[0]), int(self._counts[1])
         if nev or ndone:
             self._emit(nev, ndone)
         self.tick += 1
+
+    def _tick_args(self) -> tuple:
+        """The fused kernel's arguments after (rx, tx, law, echo on): every state array, as
+        one tuple so a tick does not rebuild it."""
+        b = self.bank
+        r = self._rows
+        return (self.clean, self.pre_nlp, self.sent, r[0], r[1], r[2], r[3], self._wbits,
+                self.dtmf.arrays(), self.dtmf.kfirst, self.dtmf.klast, self.events.arrays(),
+                self.ks.arrays(), mixer.arrays(self.mix), b.data, b.off, b.length, self.done,
+                self.done_id, self._counts)
 
     def _emit(self, nev: int, ndone: int) -> None:
         ev = self.events

@@ -156,17 +156,15 @@ def encode_row(lin, law, out, work, bits):
     long as ``lin`` and ``bits`` its int32 view. Bit-exact with the G.191 tables
     (``ALAW_ENCODE`` …), which the tests check for every 16-bit input."""
     n = lin.shape[0]
-    f = work
-    b = bits
     if law == LAW_MULAW:
         for i in range(n):
             v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
             x = np.int32(np.floor(v + np.float32(0.5)))
             m = x ^ (x >> 31)  # G.191: a negative sample's magnitude is its one's complement
             a = np.float32(min((m >> 2) + 33, 0x1FFF))  # 33 <= |x|/4 + 33 < 2^13
-            f[i] = -a if x < 0 else a
+            work[i] = -a if x < 0 else a
         for i in range(n):
-            q = b[i] >> 19  # sign | exponent | top 4 mantissa bits
+            q = bits[i] >> 19  # sign | exponent | top 4 mantissa bits
             code = (2239 - (q & 0xFFF)) | (((q >> 31) & 0x80) ^ 0x80)  # (8 - seg) << 4 | (15 - step)
             out[i] = np.uint8(code & 0xFF)
     else:
@@ -175,9 +173,9 @@ def encode_row(lin, law, out, work, bits):
             x = np.int32(np.floor(v + np.float32(0.5)))
             m = (x ^ (x >> 31)) >> 4  # 0..2047; below 16 the code is the value itself:
             a = np.float32(m) if m >= 16 else np.float32(m + 16) * np.float32(1.0 / 256.0)
-            f[i] = -a if x < 0 else a  # (m + 16) / 256 has exponent -4: told apart below
+            work[i] = -a if x < 0 else a  # (m + 16) / 256 has exponent -4: told apart below
         for i in range(n):
-            q = b[i] >> 19
+            q = bits[i] >> 19
             p = q & 0xFFF
             code = p - (2080 if p >= 2096 else 1968)  # segment << 4 | step, or the small value
             out[i] = np.uint8(((code | (((q >> 31) & 0x80) ^ 0x80)) ^ 0x55) & 0xFF)

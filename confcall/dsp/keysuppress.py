@@ -84,20 +84,25 @@ def process(st: KeySuppressState, x, kfirst, klast, out) -> int:
     return _process(x, kfirst, klast, out, st.arrays())
 
 
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
+def _q16(v):
+    """A float sample rounded and saturated to 16 bits."""
+    return np.int16(np.rint(min(max(v, np.float32(-32768.0)), np.float32(32767.0))))
+
+
 @njit(nogil=True, cache=True, _nrt=False)
 def _store(ring, a0, src, n, mu):
-    """ring[(a0 + i) & _MASK] = round(src[i]) saturated, 0 where a0 + i < mu."""
+    """ring[(a0 + i) & _MASK] = src[i] in 16 bits, 0 where a0 + i < mu (as at most two
+    contiguous copies)."""
     s = a0 & _MASK
     m = min(n, RING - s)
     lo = min(max(mu - a0, 0), n)  # samples [0, lo) are muted
     dst = ring[s : s + m]
     for i in range(m):
-        v = min(max(src[i], np.float32(-32768.0)), np.float32(32767.0))
-        dst[i] = np.int16(np.rint(v)) if i >= lo else 0
+        dst[i] = _q16(src[i]) if i >= lo else 0
     dst = ring[: n - m]
     for i in range(n - m):
-        v = min(max(src[m + i], np.float32(-32768.0)), np.float32(32767.0))
-        dst[i] = np.int16(np.rint(v)) if m + i >= lo else 0
+        dst[i] = _q16(src[m + i]) if m + i >= lo else 0
 
 
 @njit(nogil=True, cache=True, _nrt=False)

@@ -231,6 +231,13 @@ def output(c, x, out, M, data, done, done_id, ndone):
     return ndone
 
 
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
+def end_tick(M):
+    """After every channel's ``output``: the next tick re-zeroes the conference sums."""
+    tick = M[18]
+    tick[0] += 1
+
+
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _mix(x, out, done, done_id, M, data, off, length):
     nch, n = x.shape
@@ -240,6 +247,5 @@ def _mix(x, out, done, done_id, M, data, off, length):
     ndone = 0
     for c in range(nch):
         ndone = output(c, x[c], out[c], M, data, done, done_id, ndone)
-    tick = M[18]
-    tick[0] += 1
+    end_tick(M)
     return ndone
