@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from confcall.store.models import Account, RatePlan
 
@@ -28,8 +28,10 @@ __all__ = [
     "PIN_MIN",
     "PinState",
     "check_pin_format",
+    "count_failure",
     "create_account",
     "get_account",
+    "lockout_refusal",
     "pin_state",
     "record_pin_check",
     "set_pin",
@@ -109,12 +111,45 @@ class PinState:
 def pin_state(session: Session, number: str, now: datetime) -> PinState | MoneyError:
     """What a PIN check needs, or why no PIN may be tried now (locked account/lockout)."""
     account = get_account(session, number)
+    refusal = lockout_refusal(account, account.pin_locked_until, "account.pin_locked", now)
+    if refusal is not None:
+        return refusal
+    return PinState(account.id, account.number, account.pin_hash)
+
+
+def lockout_refusal(account: Account, locked_until: datetime | None, code: str,
+                    now: datetime) -> MoneyError | None:
+    """Why ``account`` may not try a secret now: not active, or ``locked_until`` (one of its
+    lockout columns) still in the future — refused as ``code`` with the lock's end.  One check
+    for both lockouts (keypad PIN, card redemption), which differ only in column and code."""
     if account.status != "active":
         return MoneyError("account.locked", number=account.number)
-    if account.pin_locked_until is not None and account.pin_locked_until > now:
-        return MoneyError("account.pin_locked", number=account.number,
-                          until=f"{account.pin_locked_until:%Y-%m-%d %H:%M} UTC")
-    return PinState(account.id, account.number, account.pin_hash)
+    if locked_until is not None and locked_until > now:
+        return MoneyError(code, number=account.number, until=_lock_end_text(locked_until))
+    return None
+
+
+def count_failure(session: Session, account_id: int, failures: InstrumentedAttribute[int],
+                  locked_until: InstrumentedAttribute[datetime | None], limit: int,
+                  lock: timedelta, now: datetime) -> datetime | None:
+    """Count one failed attempt in the ``failures`` column with one atomic UPDATE (racing
+    attempts cannot lose a count); at ``limit``, lock until ``now + lock`` and restart the
+    count.  Returns the lock's end if this attempt locked the account, else None.  Shared by
+    the keypad-PIN and card-redemption lockouts, which differ only in columns and limits."""
+    n = session.execute(update(Account).where(Account.id == account_id)
+                        .values({failures: failures + 1})
+                        .returning(failures)).scalar_one()
+    if n < limit:
+        return None
+    until = now + lock
+    session.execute(update(Account).where(Account.id == account_id)
+                    .values({locked_until: until, failures: 0}))
+    return until
+
+
+def _lock_end_text(until: datetime) -> str:
+    """A lock's end as the refusals show it (minutes, UTC)."""
+    return f"{until:%Y-%m-%d %H:%M} UTC"
 
 
 def record_pin_check(session: Session, state: PinState, ok: bool,
@@ -126,15 +161,11 @@ def record_pin_check(session: Session, state: PinState, ok: bool,
                                               Account.pin_failures != 0)
                         .values(pin_failures=0, pin_locked_until=None))
         return None
-    failures = session.execute(update(Account).where(Account.id == state.account_id)
-                               .values(pin_failures=Account.pin_failures + 1)
-                               .returning(Account.pin_failures)).scalar_one()
-    if failures >= MAX_PIN_FAILURES:
-        until = now + PIN_LOCK
-        session.execute(update(Account).where(Account.id == state.account_id)
-                        .values(pin_locked_until=until, pin_failures=0))
+    until = count_failure(session, state.account_id, Account.pin_failures,
+                          Account.pin_locked_until, MAX_PIN_FAILURES, PIN_LOCK, now)
+    if until is not None:
         return MoneyError("account.pin_locked", number=state.number,
-                          until=f"{until:%Y-%m-%d %H:%M} UTC")
+                          until=_lock_end_text(until))
     return MoneyError("pin.wrong")
 
 

@@ -30,7 +30,7 @@ from confcall.store.engine import rowcount as _count
 from confcall.store.models import Account, Card, CardBatch, table_of
 
 from . import secrets_
-from .accounts import get_account
+from .accounts import count_failure, get_account, lockout_refusal
 from .errors import MoneyError
 from .ledger import Posting, check_amount, post
 
@@ -169,13 +169,8 @@ def expire_cards(session: Session, now: datetime) -> int:
 
 def _account_failure(session: Session, account: Account, now: datetime,
                      err: MoneyError) -> MoneyError:
-    n = session.execute(update(Account).where(Account.id == account.id)
-                        .values(card_failures=Account.card_failures + 1)
-                        .returning(Account.card_failures)).scalar_one()
-    if n >= MAX_ACCOUNT_FAILURES:
-        until = now + ACCOUNT_LOCK
-        session.execute(update(Account).where(Account.id == account.id)
-                        .values(card_locked_until=until, card_failures=0))
+    count_failure(session, account.id, Account.card_failures, Account.card_locked_until,
+                  MAX_ACCOUNT_FAILURES, ACCOUNT_LOCK, now)
     return err
 
 
@@ -184,11 +179,9 @@ def redeem(session: Session, number: str, serial: str, pin: str,
     """Recharge ``number``'s account with a card.  Returns the posting, or the refusal after
     recording the failed attempt (so the caller commits the counters, then reports)."""
     account = get_account(session, number)
-    if account.status != "active":
-        return MoneyError("account.locked", number=account.number)
-    if account.card_locked_until is not None and account.card_locked_until > now:
-        return MoneyError("card.account_locked", number=account.number,
-                          until=f"{account.card_locked_until:%Y-%m-%d %H:%M} UTC")
+    refusal = lockout_refusal(account, account.card_locked_until, "card.account_locked", now)
+    if refusal is not None:
+        return refusal
     try:
         card = _card(session, serial)
     except MoneyError as err:
