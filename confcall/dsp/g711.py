@@ -145,6 +145,10 @@ def decode(codes, law, out):
     return nch
 
 
+#: unsigned constants keep the code loops in 32-bit lanes (signed ints widen to 64 bits)
+_U5, _U19, _U80, _UFF, _UFFF = (np.uint32(v) for v in (5, 19, 0x80, 0xFF, 0xFFF))
+
+
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
 def encode_row(lin, law, out, work, bits):
     """One channel's float32 samples (1-D; rounded half up, saturated to 16 bits) into codes.
@@ -156,32 +160,38 @@ def encode_row(lin, law, out, work, bits):
     long as ``lin`` and ``bits`` its int32 view. Bit-exact with the G.191 tables
     (``ALAW_ENCODE`` …), which the tests check for every 16-bit input."""
     n = lin.shape[0]
+    # first loop in float only: numba widens int32 arithmetic to int64, and int64 -> float
+    # has no AVX2 vector form (the loop would stay scalar); every value here is an exact
+    # integer below 2^16, so floor and the scaling are exact
     if law == LAW_MULAW:
         for i in range(n):
             v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
-            x = np.int32(np.floor(v + np.float32(0.5)))
-            m = x ^ (x >> 31)  # G.191: a negative sample's magnitude is its one's complement
-            a = np.float32(min((m >> 2) + 33, 0x1FFF))  # 33 <= |x|/4 + 33 < 2^13
-            work[i] = -a if x < 0 else a
+            x = np.floor(v + np.float32(0.5))
+            neg = x < np.float32(0.0)
+            m = -x - np.float32(1.0) if neg else x  # G.191: one's complement magnitude
+            a = min(np.floor(m * np.float32(0.25)) + np.float32(33.0), np.float32(8191.0))
+            work[i] = -a if neg else a  # 33 <= |x|/4 + 33 < 2^13, the sign in the float's
         for i in range(n):
-            q = bits[i] >> 19  # sign | exponent | top 4 mantissa bits
-            code = (2239 - (q & 0xFFF)) | (((q >> 31) & 0x80) ^ 0x80)  # (8 - seg) << 4 | (15 - step)
-            out[i] = np.uint8(code & 0xFF)
+            q = np.uint32(bits[i]) >> _U19  # sign | exponent | top 4 mantissa bits
+            sign = ((q >> _U5) & _U80) ^ _U80  # 0x80 for x >= 0
+            out[i] = np.uint8(((np.uint32(2239) - (q & _UFFF)) | sign) & _UFF)  # (8-seg)<<4 | 15-step
     else:
         for i in range(n):
             v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
-            x = np.int32(np.floor(v + np.float32(0.5)))
-            m = (x ^ (x >> 31)) >> 4  # 0..2047; below 16 the code is the value itself:
-            a = np.float32(m) if m >= 16 else np.float32(m + 16) * np.float32(1.0 / 256.0)
-            work[i] = -a if x < 0 else a  # (m + 16) / 256 has exponent -4: told apart below
+            x = np.floor(v + np.float32(0.5))
+            neg = x < np.float32(0.0)
+            m = -x - np.float32(1.0) if neg else x
+            a = np.floor(m * np.float32(0.0625))  # 0..2047; below 16 the code is a itself:
+            a = a if a >= np.float32(16.0) else np.float32(8.0) + a * np.float32(0.5)
+            work[i] = -a if neg else a  # (8 + a/2 = 2^3 (1 + a/16): exponent 3, step a)
         for i in range(n):
-            q = bits[i] >> 19
-            p = q & 0xFFF
-            code = p - (2080 if p >= 2096 else 1968)  # segment << 4 | step, or the small value
-            out[i] = np.uint8(((code | (((q >> 31) & 0x80) ^ 0x80)) ^ 0x55) & 0xFF)
+            q = np.uint32(bits[i]) >> _U19
+            code = (q & _UFFF) - np.uint32(2080)  # segment << 4 | step (small: a itself)
+            sign = ((q >> _U5) & _U80) ^ _U80
+            out[i] = np.uint8(((code | sign) ^ np.uint32(0x55)) & _UFF)
 
 
-@njit(nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)  # as in the engine's tick
 def _encode(lin, law, out, work, bits):
     nch = lin.shape[0]
     for c in range(nch):
