@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from twisted.internet.defer import maybeDeferred
 
+from confcall.clock import cancel_pending
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent, Presentation
 from confcall.dsp.engine import DigitEvent
 from confcall.rating import MoneyError, ops
@@ -114,8 +115,7 @@ class IvrCall:
             self._timer = self.ivr.reactor.callLater(self.ivr.policy.key_timeout_s, self.timeout)
 
     def disarm(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
+        cancel_pending(self._timer)
         self._timer = None
 
     def timeout(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from twisted.internet.defer import maybeDeferred
 
+from confcall.clock import cancel_pending
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent, Presentation
 
 from .media import MediaService
@@ -126,14 +127,12 @@ class OnHookRejector:
         guard = self.reactor.callLater(self.policy.max_announcement_s, self._clear, leg, verdict)
 
         def done() -> None:
-            if guard.active():
-                guard.cancel()
+            cancel_pending(guard)
             self._clear(leg, verdict)
 
         def on_leg(_: CallLeg, ev: LegEvent) -> None:  # the caller hung up first
             if ev.kind in ("failed", "hangup", "cleared") and leg.channo is not None:
-                if guard.active():
-                    guard.cancel()
+                cancel_pending(guard)
                 self.media.stop(leg.channo)
                 self._request(leg, verdict)
 

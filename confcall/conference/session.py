@@ -24,6 +24,7 @@ from typing import Any, Callable, Protocol
 
 from twisted.internet.defer import Deferred, maybeDeferred
 
+from confcall.clock import cancel_pending
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent, LegState
 from confcall.dsp.engine import DigitEvent
 
@@ -218,8 +219,7 @@ class ConferenceSession:
             self._timer = self.reactor.callLater(t, self._timed_out)
 
     def _disarm(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
+        cancel_pending(self._timer)
         self._timer = None
 
     def _timed_out(self) -> None:

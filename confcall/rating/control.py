@@ -23,6 +23,8 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
+from confcall.clock import cancel_pending
+
 from . import ops
 from .cdr import LegBill, LegRecord
 from .credit import DEFAULT_QUOTA_S, DEFAULT_WARNINGS_S, Grant
@@ -70,8 +72,7 @@ class LegCredit:
 
     def _cancel(self) -> None:
         for call in self._timers:
-            if call.active():
-                call.cancel()
+            cancel_pending(call)
         self._timers = []
 
     def _schedule(self) -> None:
