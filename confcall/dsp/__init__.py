@@ -18,9 +18,34 @@ The public surface:
 * ``dtmf.generate(digits, level_dbm0, on_ms, off_ms)`` and ``dtmf.tones`` for simulated
   subscribers; ``g711.alaw_encode``/``ulaw_encode``/``alaw_decode``/``ulaw_decode``.
 """
-from . import dtmf, echo, g711, keysuppress, mixer
-from .engine import BLOCK, DigitEvent, MediaEngine, PromptDone
-from .g711 import LAW_ALAW, LAW_MULAW
+import hashlib
+from pathlib import Path
+
+import numba
+
+
+def _cache_per_source() -> None:
+    """Give numba's cache one subdirectory per version of this package's sources.
+
+    numba keys a cached kernel on its own file only, but the engine's fused kernel inlines the
+    stages' kernels and constants: after a stage module changes, a cached engine would run the
+    old stage code (with a changed array size, writing out of bounds). Hashing every source
+    file of the package makes any change a cold cache. Only when a cache directory is
+    configured (``NUMBA_CACHE_DIR``: scripts/setup.sh, the tests and the benchmarks set it)."""
+    base = numba.config.CACHE_DIR
+    if not base:
+        return
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    numba.config.CACHE_DIR = str(Path(base) / f"dsp-{h.hexdigest()[:16]}")
+
+
+_cache_per_source()  # before the stage modules compile or load their kernels
+
+from . import dtmf, echo, g711, keysuppress, mixer  # noqa: E402
+from .engine import BLOCK, DigitEvent, MediaEngine, PromptDone  # noqa: E402
+from .g711 import LAW_ALAW, LAW_MULAW  # noqa: E402
 
 __all__ = [
     "BLOCK",
