@@ -16,7 +16,8 @@ window fully inside it ends at ``e <= s + 152``, so muting from ``e - PRE`` (``P
 samples of margin) always precedes the tone; a tone ends before ``e_last + 51``, so muting
 continues until ``e_last + POST`` (59 samples). The audio waits in a per-channel ring of
 ``RING`` 16-bit samples (what G.711 carries; the delay line is the stage's only per-sample
-state, so it is kept small: 1 KB a channel). Muting zeroes the waiting samples in place — the
+state, so it is kept small: the delay and one chunk, 640 bytes a channel, all of it touched
+every tick and nothing more). Muting zeroes the waiting samples in place — the
 mute interval always starts inside the ring because ``e`` is at least one sample into the
 current chunk and ``LOOKAHEAD >= PRE - 1`` — and samples still to come are zeroed as they are
 stored, up to ``mute_until``. The last two mute intervals are kept to report whether a chunk
@@ -39,8 +40,7 @@ from numba import njit
 LOOKAHEAD = 160  # samples (20 ms) of added delay in the mix path
 PRE = 153 + 8  # samples muted before the end of the first evidence window
 POST = 51 + 8  # samples muted after the end of the last evidence window
-RING = 512  # samples per channel ring (power of two)
-_MASK = RING - 1
+RING = LOOKAHEAD + 160  # samples per channel ring: the delay and one 20 ms chunk, no more
 _NEVER = -(1 << 40)
 
 
@@ -92,9 +92,9 @@ def _q16(v):
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _store(ring, a0, src, n, mu):
-    """ring[(a0 + i) & _MASK] = src[i] in 16 bits, 0 where a0 + i < mu (as at most two
+    """ring[(a0 + i) % RING] = src[i] in 16 bits, 0 where a0 + i < mu (as at most two
     contiguous copies)."""
-    s = a0 & _MASK
+    s = a0 % RING
     m = min(n, RING - s)
     lo = min(max(mu - a0, 0), n)  # samples [0, lo) are muted
     dst = ring[s : s + m]
@@ -108,7 +108,7 @@ def _store(ring, a0, src, n, mu):
 @njit(nogil=True, cache=True, _nrt=False)
 def _zero(ring, a, b):
     for q in range(a, b):
-        ring[q & _MASK] = 0
+        ring[q % RING] = 0
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
@@ -149,9 +149,9 @@ def delayed(c, out, S):
     if a0 < 0:
         for i in range(n):
             a = a0 + i
-            out[i] = np.float32(r[a & _MASK]) if a >= 0 else np.float32(0.0)
+            out[i] = np.float32(r[a % RING]) if a >= 0 else np.float32(0.0)
     else:
-        s = a0 & _MASK
+        s = a0 % RING
         m = min(n, RING - s)
         src = r[s : s + m]
         for i in range(m):

@@ -165,7 +165,7 @@ def test_06_music_mute_deaf():
 
 
 # 7. the tick path allocates no buffers: numba's runtime only wraps the array arguments of the
-#    six kernel calls (a constant number of meminfos, whatever the channel count), all freed
+#    kernel calls (a constant number of meminfos, whatever the channel count), all freed
 def _allocs_per_tick(nchan: int) -> tuple:
     eng = MediaEngine(nchan, g711.LAW_ALAW)
     for c in range(nchan):
