@@ -19,6 +19,7 @@ The public surface:
   subscribers; ``g711.alaw_encode``/``ulaw_encode``/``alaw_decode``/``ulaw_decode``.
 """
 import hashlib
+import shutil
 from pathlib import Path
 
 import numba
@@ -38,7 +39,11 @@ def _cache_per_source() -> None:
     h = hashlib.sha256()
     for f in sorted(Path(__file__).parent.glob("*.py")):
         h.update(f.name.encode() + f.read_bytes())
-    numba.config.CACHE_DIR = str(Path(base) / f"dsp-{h.hexdigest()[:16]}")
+    mine = Path(base) / f"dsp-{h.hexdigest()[:16]}"
+    for old in Path(base).glob("dsp-*"):  # earlier versions' kernels: never loaded again
+        if old != mine:
+            shutil.rmtree(old, ignore_errors=True)
+    numba.config.CACHE_DIR = str(mine)
 
 
 _cache_per_source()  # before the stage modules compile or load their kernels
