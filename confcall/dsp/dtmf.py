@@ -207,7 +207,7 @@ ROT_RE_F = np.ascontiguousarray(ROT_RE.ravel())  # [k * NB + b]
 ROT_IM_F = np.ascontiguousarray(ROT_IM.ravel())
 
 
-@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
 def _dft(raw, o, tab, nb, b0, re, im, ro):
     """DFT at ``nb`` frequencies (table ``tab``: nb cos rows then nb -sin rows) of the
     half-block ``raw[o:o + HB]`` into ``re``/``im[ro + b0 + b]``."""
@@ -224,7 +224,7 @@ def _dft(raw, o, tab, nb, b0, re, im, ro):
         im[ro + b0 + b] = ai
 
 
-@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
 def _need(raw, re, im, ok, s0, nwin, tab, nb, b0):
     """Bins b0..b0+nb-1 of the nwin half-blocks from ring slot s0 on, those whose ``ok`` flag
     is not set yet."""
@@ -237,7 +237,7 @@ def _need(raw, re, im, ok, s0, nwin, tab, nb, b0):
             _dft(raw, s * HB, tab, nb, b0, re, im, s * NB)
 
 
-@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
 def _powers(re, im, hen, s0, nwin, P, b0, b1):
     """Powers (mean square) of bins b0..b1-1 over the window of the nwin half-blocks from ring
     slot s0 on (each rotated to the window's time origin); returns the window's mean square."""
@@ -267,7 +267,7 @@ def _powers(re, im, hen, s0, nwin, P, b0, b1):
     return e / w
 
 
-@njit(nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def _peaks(P):
     r = 0
     for i in range(1, 4):
@@ -280,14 +280,14 @@ def _peaks(P):
     return r, k - 4
 
 
-@njit(nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def _column_may_pass(P, e):
     """The necessary condition on the column bins alone (``EV_COL_SHARE``)."""
     pc = max(max(P[4], P[5]), max(P[6], P[7]))
     return pc >= EV_MIN and pc >= EV_COL_SHARE * e
 
 
-@njit(nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def _evidence_tones(P, e):
     """The evidence tests on the tone bins only (the guard test comes after, if these pass)."""
     r, k = _peaks(P)
@@ -305,7 +305,7 @@ def _evidence_tones(P, e):
     return pr + pc >= EV_RATIO * e
 
 
-@njit(nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def _beats_guards(P):
     r, k = _peaks(P)
     return not (P[r] <= P[8 + r] or P[r] <= P[9 + r] or P[4 + k] <= P[13 + k]
