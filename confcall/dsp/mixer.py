@@ -121,14 +121,24 @@ def mix(st: MixerState, bank: Bank, x, out, done, done_id) -> int:
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _loop(data, off, length, src, pos, gain, row, n, add):
-    """Render n samples of looped sound ``src`` from offset ``pos`` into row; returns new pos."""
+    """Render n samples of looped sound ``src`` from offset ``pos`` into row; returns new pos.
+    Copies run up to the loop point at a time (vectorised), not sample by sample."""
     o = off[src]
     ln = length[src]
     p = pos % ln
-    for i in range(n):
-        v = data[o + p] * gain
-        row[i] = row[i] + v if add else v
-        p += 1
+    i = 0
+    while i < n:
+        m = min(n - i, ln - p)
+        s = data[o + p : o + p + m]
+        d = row[i : i + m]
+        if add:
+            for k in range(m):
+                d[k] += s[k] * gain
+        else:
+            for k in range(m):
+                d[k] = s[k] * gain
+        i += m
+        p += m
         if p == ln:
             p = 0
     return p
@@ -143,22 +153,22 @@ def contribute(c, x, M):
      power) = M
     n = x.shape[0]
     ms = np.float32(0.0)
-    for i in range(n):
-        ms += x[i] * x[i]
-    power[c] += np.float32(0.2) * (ms / n - power[c])
     k = conf[c]
-    if k < 0:
-        return
-    cs = csum[k, :n]
-    if stamp[k] != tick[0]:
-        stamp[k] = tick[0]
+    if k >= 0:
+        cs = csum[k, :n]
+        if stamp[k] != tick[0]:  # first member this tick: the row starts from zero
+            stamp[k] = tick[0]
+            for i in range(n):
+                cs[i] = 0.0
+        g = np.float32(0.0) if mute[c] else talk[c]
+        for i in range(n):  # one pass: level meter and contribution
+            v = x[i]
+            ms += v * v
+            cs[i] += v * g
+    else:
         for i in range(n):
-            cs[i] = 0.0
-    if mute[c]:
-        return
-    g = talk[c]
-    for i in range(n):
-        cs[i] += x[i] * g
+            ms += x[i] * x[i]
+    power[c] += np.float32(0.2) * (ms / n - power[c])
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True)
