@@ -120,6 +120,10 @@ def main() -> None:
               f"{n * TICK_S / whole:,.0f} channels per core in real time")
         if echo_on:
             continue
+        p10, p90 = (float(np.percentile(times, q)) for q in (10, 90))
+        print(f"   tick time spread: 10th percentile {p10 * 1e3:.2f} ms "
+              f"({n * TICK_S / p10:,.0f} ch/core), 90th {p90 * 1e3:.2f} ms "
+              f"({n * TICK_S / p90:,.0f} ch/core): this shared VM's neighbours, not the code")
         print("   each stage as its own pass over all channels (the engine fuses them):")
         buf = _StageBuffers(n)
         acc: dict = {}
