@@ -15,20 +15,29 @@ How it works
 ------------
 Audio is cut into half-blocks of ``HB`` = 51 samples (6.375 ms), whatever the chunk length
 (8 or 160 samples from DAHDI); the position inside the half-block is kept per channel, the
-samples, energies and bins of the last 3 half-blocks in rings indexed by the half-block's
-sequence number modulo 3 (nothing moves when one completes). ``chan`` does one channel's chunk
-(the media engine calls it inside its fused tick); ``rx`` loops it over the channels. For
-each half-block the complex DFT at 18 frequencies is computed by correlation with tables made
-at import: the 8 DTMF tones plus 10 *guard* frequencies half-way (geometrically) between
-adjacent tones and just outside each group. The energy of each half-block is summed while it
-is copied into the ring. Bins are computed only as far as a test needs them, which changes no
-outcome: a half-block holding at least half the energy an evidence window needs gets its 4
-column-tone bins at once (quieter ones only if a window needs them, so silence and quiet
-speech cost no DFT at all); the row-tone bins only for windows whose strongest column tone
-holds the share of energy the evidence tests imply (``EV_COL_SHARE``: 6.8 %; of the loud
-windows of the espeak corpus 4-13 % pass it for speech, about 45 % for music); the guard bins only for windows whose tone bins pass every other test (guards
-only reject near-misses). Speech and noise mostly cost 4 bins instead of 18. Half-block DFTs
-are phase-rotated and summed into sliding windows every 51 samples:
+samples (16-bit: the audio is G.711's), energies and bins of the last 3 half-blocks in rings
+indexed by the half-block's sequence number modulo 3 (nothing moves when one completes).
+``chan`` does one channel's chunk (the media engine calls it inside its fused tick); ``rx``
+loops it over the channels. For each half-block the complex DFT at 18 frequencies is computed
+by correlation with tables made at import: the 8 DTMF tones plus 10 *guard* frequencies
+half-way (geometrically) between adjacent tones and just outside each group. A completed
+half-block's energy is summed from its ring slot, in the same pass as its 4 column-tone bins
+if the half-block before it was loud (``EAGER_MIN``; a guess that only decides *when* those
+bins are computed). Bins are computed only as far as a test needs them, which changes no
+outcome: silence and quiet speech cost no DFT at all; the row-tone bins only for windows whose
+strongest column tone holds the share of energy the evidence tests imply (``EV_COL_SHARE``:
+6.8 %; of the loud windows of the espeak corpus 4-13 % pass it for speech, about 45 % for
+music); the guard bins only for windows whose tone bins pass every other test (guards only
+reject near-misses). Speech and noise mostly cost 4 bins instead of 18.
+
+Speed comes from the memory layout as much as from the arithmetic. Ring slots are ``HBS`` = 64
+samples apart with zero padding (the tables are zero-padded too), so the 8-row correlation and
+the energy run whole AVX blocks with no scalar tail; the 8 tone bins of the 3 slots sit
+together (``hre``/``him``, 96 B each) and the rarely used guard bins apart (``gre``/``gim``),
+so a channel's detector touches few cache lines: at 960 channels a tick's state does not fit
+in L2, and cache lines are what the fused tick pays for.
+
+Half-block DFTs are phase-rotated and summed into sliding windows every 51 samples:
 
 * evidence window, 102 samples (12.75 ms): each group's peak is above -45 dBm0, is the
   strongest of its group by 6 dB and beats its two guard frequencies, twist within ±10 dB, and
@@ -40,8 +49,9 @@ are phase-rotated and summed into sliding windows every 51 samples:
   +10/-6 dB and the two tones carry ≥ 55 % of the energy.
 
 A digit starts after 3 consecutive detection windows (38 ms of audio) agree on the digit with
-the two tones' power steady within 1.5 dB (each within 3 dB): a 40 ms tone always has 3 windows entirely inside it,
-a 20 ms tone can never produce 3 equal windows (the outer ones are at most 78 % covered).
+the two tones' power steady within 1.5 dB (each within 3 dB): a 40 ms tone always has 3 windows
+entirely inside it, a 20 ms tone can never produce 3 equal windows (the outer ones are at most
+78 % covered).
 A digit ends after 2 consecutive windows in which its tones are no longer present (above
 -50 dBm0, within 20 dB of the digit's peak, half the energy): windows overlapping a ≤ 10 ms
 dropout are still ≥ 48 % covered, a 40 ms pause holds ≥ 3 empty windows.
@@ -61,6 +71,7 @@ from numba import njit
 
 FS = 8000  # Hz
 HB = 51  # samples per half-block
+HBS = 64  # ring slot stride: the loops run whole 32-sample AVX blocks; the padding stays 0
 DIGITS = "123A456B789C*0#D"
 ROW_HZ = (697.0, 770.0, 852.0, 941.0)
 COL_HZ = (1209.0, 1336.0, 1477.0, 1633.0)
@@ -101,8 +112,8 @@ def _guards(f: tuple) -> list:
 
 
 #: the evidence window (2 half-blocks) is analysed only if its energy reaches 80 % of two tones at
-#: EV_MIN (quieter windows cannot pass); a half-block holding half of that has its tone bins
-#: computed at once, quieter ones only if a window needs them (speech pauses, silence: never)
+#: EV_MIN (quieter windows cannot pass); a half-block following one that held half of that has
+#: its column bins computed with its energy, others only if a window needs them
 EV_GATE = 0.8 * 2.0 * HB * 2.0 * EV_MIN
 EAGER_MIN = 0.5 * EV_GATE
 
@@ -113,8 +124,6 @@ COS_T = np.cos(np.outer(_OMEGA, np.arange(HB))).astype(np.float32)
 SIN_T = (-np.sin(np.outer(_OMEGA, np.arange(HB)))).astype(np.float32)
 NT = 8  # tone bins, analysed for every half-block that a window needs
 NG = NB - NT  # guard bins, analysed only for windows whose tone bins already pass
-#: (2 * NT, HB) and (2 * NG, HB): cos rows then -sin rows, tone bins and guard bins apart
-TONE_T = np.ascontiguousarray(np.concatenate([COS_T[:NT], SIN_T[:NT]]))
 #: the tone bins by group, (8, HB) each: 4 cos rows then 4 -sin rows (rows = 697-941 Hz)
 ROW_T = np.ascontiguousarray(np.concatenate([COS_T[:4], SIN_T[:4]]))
 COL_T = np.ascontiguousarray(np.concatenate([COS_T[4:NT], SIN_T[4:NT]]))
@@ -122,7 +131,19 @@ COL_T = np.ascontiguousarray(np.concatenate([COS_T[4:NT], SIN_T[4:NT]]))
 #: window's energy (two tones >= 75 %, the row at most 10 dB above the column; 0.1 % margin
 #: for rounding), so the row bins wait until the column bins pass it
 EV_COL_SHARE = 0.999 * EV_RATIO / (1.0 + EV_TWIST)
+#: (2 * NG, HB): the guard bins' cos rows then -sin rows
 GUARD_T = np.ascontiguousarray(np.concatenate([COS_T[NT:], SIN_T[NT:]]))
+
+
+def _padded(t: np.ndarray) -> np.ndarray:
+    out = np.zeros((t.shape[0], HBS), np.float32)
+    out[:, :HB] = t
+    return out
+
+
+#: ROW_T and COL_T zero-padded to the ring's slot stride
+ROW_P = _padded(ROW_T)
+COL_P = _padded(COL_T)
 ROT_RE = np.cos(-np.outer(np.arange(3), _OMEGA) * HB)  # (3, NB): e^{-jωHBk}
 ROT_IM = np.sin(-np.outer(np.arange(3), _OMEGA) * HB)
 
@@ -148,14 +169,15 @@ class DtmfState:
     def __init__(self, nchan: int):
         self.nchan = nchan
         self.hpos = np.zeros(nchan, np.int32)
-        self.hre = np.zeros((nchan, 3 * NB), np.float32)  # [slot * NB + bin]
-        self.him = np.zeros((nchan, 3 * NB), np.float32)
+        self.hre = np.zeros((nchan, 3 * NT), np.float32)  # tone bins [slot * NT + bin]
+        self.him = np.zeros((nchan, 3 * NT), np.float32)
+        self.gre = np.zeros((nchan, 3 * NG), np.float32)  # guard bins [slot * NG + bin - NT]
+        self.gim = np.zeros((nchan, 3 * NG), np.float32)
         self.hen = np.zeros((nchan, 3), np.float32)  # energy per slot
-        self.hraw = np.zeros((nchan, 3 * HB), np.float32)  # the last 3 half-blocks' samples
+        self.hraw = np.zeros((nchan, 3 * HBS), np.int16)  # the last 3 half-blocks' samples
         self.gok = np.zeros((nchan, 3), np.uint8)  # their guard bins computed
         self.tok = np.zeros((nchan, 3), np.uint8)  # their row-tone bins computed
         self.cok = np.zeros((nchan, 3), np.uint8)  # their column-tone bins computed
-        self.hacc = np.zeros(nchan, np.float32)  # energy of the half-block being filled
         self.nhb = np.zeros(nchan, np.int64)
         self.nsamp = np.zeros(nchan, np.int64)
         self.hist = np.full((nchan, 3), -1, np.int8)  # digit hit of the last 3 windows
@@ -168,12 +190,11 @@ class DtmfState:
         self.lastpres = np.zeros(nchan, np.int64)
         self.kfirst = np.full(nchan, -1, np.int32)
         self.klast = np.full(nchan, -1, np.int32)
-        self.scratch = np.zeros(NB, np.float64)
+        self.scratch = np.zeros(NB, np.float32)
 
     def arrays(self) -> tuple:
-        return (self.hpos, self.hre, self.him, self.hen, self.hraw, self.gok, self.tok, self.cok,
-                self.hacc,
-                self.nhb, self.nsamp,
+        return (self.hpos, self.hre, self.him, self.gre, self.gim, self.hen, self.hraw, self.gok,
+                self.tok, self.cok, self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
                 self.lastpres, self.kfirst, self.klast, self.scratch)
 
@@ -185,9 +206,8 @@ def init(nchan: int) -> DtmfState:
 def reset(st: DtmfState, chans=None) -> None:
     """Forget all running state of ``chans`` (all channels if None)."""
     sel = slice(None) if chans is None else np.asarray(chans)
-    for a in (st.hpos, st.hre, st.him, st.hen, st.hraw, st.gok, st.tok, st.cok, st.hacc, st.nhb,
-              st.hpr,
-              st.hpc, st.dpr, st.dpc, st.miss):
+    for a in (st.hpos, st.hre, st.him, st.gre, st.gim, st.hen, st.hraw, st.gok, st.tok, st.cok,
+              st.nhb, st.hpr, st.hpc, st.dpr, st.dpc, st.miss):
         a[sel] = 0
     st.hist[sel] = -1
     st.digit[sel] = -1
@@ -205,12 +225,14 @@ def rx(st: DtmfState, x: np.ndarray, ev: Events) -> int:
 
 ROT_RE_F = np.ascontiguousarray(ROT_RE.ravel())  # [k * NB + b]
 ROT_IM_F = np.ascontiguousarray(ROT_IM.ravel())
+ROT_RE_32 = ROT_RE_F.astype(np.float32)
+ROT_IM_32 = ROT_IM_F.astype(np.float32)
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
-def _dft(raw, o, tab, nb, b0, re, im, ro):
+def _dft(raw, o, tab, nb, re, im, ro):
     """DFT at ``nb`` frequencies (table ``tab``: nb cos rows then nb -sin rows) of the
-    half-block ``raw[o:o + HB]`` into ``re``/``im[ro + b0 + b]``."""
+    half-block ``raw[o:o + HB]`` into ``re``/``im[ro + b]`` (the guard bins, rarely needed)."""
     x = raw[o : o + HB]  # contiguous 1-D views: the products vectorise
     for b in range(nb):
         cs = tab[b]
@@ -218,14 +240,64 @@ def _dft(raw, o, tab, nb, b0, re, im, ro):
         ar = np.float32(0.0)
         ai = np.float32(0.0)
         for m in range(HB):
-            ar += x[m] * cs[m]
-            ai += x[m] * sn[m]
-        re[ro + b0 + b] = ar
-        im[ro + b0 + b] = ai
+            v = np.float32(x[m])
+            ar += v * cs[m]
+            ai += v * sn[m]
+        re[ro + b] = ar
+        im[ro + b] = ai
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
-def _need(raw, re, im, ok, s0, nwin, tab, nb, b0):
+def _dft8(raw, o, tab, re, im, ro):
+    """4 complex bins (table ``tab``: 4 cos rows then 4 -sin rows, zero-padded to ``HBS``) of
+    the half-block at ``raw[o:]`` into ``re``/``im[ro:ro + 4]``, and its energy (returned):
+    all 8 rows and the energy in one pass over the samples, an AVX accumulator each, no tail
+    loop (a row at a time left 3 samples to scalar code and 2 horizontal sums per row)."""
+    x = raw[o : o + HBS]
+    t0 = tab[0]
+    t1 = tab[1]
+    t2 = tab[2]
+    t3 = tab[3]
+    t4 = tab[4]
+    t5 = tab[5]
+    t6 = tab[6]
+    t7 = tab[7]
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = e = np.float32(0.0)
+    for m in range(x.shape[0]):
+        v = np.float32(x[m])
+        e += v * v
+        a0 += v * t0[m]
+        a1 += v * t1[m]
+        a2 += v * t2[m]
+        a3 += v * t3[m]
+        a4 += v * t4[m]
+        a5 += v * t5[m]
+        a6 += v * t6[m]
+        a7 += v * t7[m]
+    re[ro] = a0
+    re[ro + 1] = a1
+    re[ro + 2] = a2
+    re[ro + 3] = a3
+    im[ro] = a4
+    im[ro + 1] = a5
+    im[ro + 2] = a6
+    im[ro + 3] = a7
+    return e
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
+def _need8(raw, re, im, ok, s0, nwin, tab, b0):
+    for k in range(nwin):
+        s = s0 + k
+        if s >= 3:
+            s -= 3
+        if not ok[s]:
+            ok[s] = 1
+            _dft8(raw, s * HBS, tab, re, im, s * NT + b0)
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
+def _need(raw, re, im, ok, s0, nwin, tab, nb):
     """Bins b0..b0+nb-1 of the nwin half-blocks from ring slot s0 on, those whose ``ok`` flag
     is not set yet."""
     for k in range(nwin):
@@ -234,37 +306,38 @@ def _need(raw, re, im, ok, s0, nwin, tab, nb, b0):
             s -= 3
         if not ok[s]:
             ok[s] = 1
-            _dft(raw, s * HB, tab, nb, b0, re, im, s * NB)
+            _dft(raw, s * HBS, tab, nb, re, im, s * nb)
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
-def _powers(re, im, hen, s0, nwin, P, b0, b1):
+def _powers(re, im, hen, s0, nwin, P, b0, b1, stride, first):
     """Powers (mean square) of bins b0..b1-1 over the window of the nwin half-blocks from ring
     slot s0 on (each rotated to the window's time origin); returns the window's mean square."""
     w = nwin * HB
-    norm = 2.0 / (w * w)
+    norm = np.float32(2.0 / (w * w))
     for b in range(b0, b1):
-        xr = 0.0
-        xi = 0.0
-        for k in range(nwin):
+        o = s0 * stride + b - first
+        xr = re[o]
+        xi = im[o]
+        for k in range(1, nwin):
             sk = s0 + k
             if sk >= 3:
                 sk -= 3
-            o = sk * NB + b
+            o = sk * stride + b - first
             ar = re[o]
             ai = im[o]
-            cr = ROT_RE_F[k * NB + b]
-            ci = ROT_IM_F[k * NB + b]
+            cr = ROT_RE_32[k * NB + b]
+            ci = ROT_IM_32[k * NB + b]
             xr += ar * cr - ai * ci
             xi += ar * ci + ai * cr
         P[b] = (xr * xr + xi * xi) * norm
-    e = 0.0
+    e = np.float32(0.0)
     for k in range(nwin):
         sk = s0 + k
         if sk >= 3:
             sk -= 3
         e += hen[sk]
-    return e / w
+    return e / np.float32(w)
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
@@ -406,13 +479,15 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
 def chan(c, xr, S, E, nev):
     """One channel's chunk ``xr`` (1-D): half-blocks, windows, events (appended to the buffers
     ``E`` from index ``nev``); returns the new ``nev``. ``S`` is ``DtmfState.arrays()``."""
-    (hpos, hre, him, hen, hraw, gok, tok, cok, hacc, nhb, nsamp, hist, hpr, hpc, digit, dpr, dpc,
-     miss, lastpres, kfirst, klast, P) = S
+    (hpos, hre, him, gre, gim, hen, hraw, gok, tok, cok, nhb, nsamp, hist, hpr, hpc, digit, dpr,
+     dpc, miss, lastpres, kfirst, klast, P) = S
     ev_chan, ev_kind, ev_digit, ev_time = E
     n = xr.shape[0]
     raw = hraw[c]
     re = hre[c]
     im = him[c]
+    gr = gre[c]
+    gi = gim[c]
     en = hen[c]
     tk = tok[c]
     ck = cok[c]
@@ -422,31 +497,34 @@ def chan(c, xr, S, E, nev):
     p = hpos[c]
     q = nhb[c]  # sequence number of the half-block being filled
     s = q % 3  # its ring slot (kept incrementally below: no division per half-block)
-    acc = hacc[c]
     i = 0
     while i < n:
         take = min(HB - p, n - i)
         src = xr[i : i + take]  # views indexed from 0: no wraparound test, the copy vectorises
-        dst = raw[s * HB + p : s * HB + p + take]
-        for k in range(take):
-            v = src[k]
-            dst[k] = v
-            acc += v * v
+        dst = raw[s * HBS + p : s * HBS + p + take]
+        for k in range(take):  # (16 bits: half the cache lines; the audio is G.711's)
+            dst[k] = np.int16(min(max(src[k], np.float32(-32768.0)), np.float32(32767.0)))
         i += take
         p += take
         if p < HB:
             break
-        # a half-block completed: its tone bins now if loud enough to matter on its own, else
-        # when a window needs them; its guard bins only for windows that pass the tone tests
-        en[s] = acc
-        gk[s] = 0
-        if acc >= EAGER_MIN:
-            _dft(raw, s * HB, COL_T, 4, 4, re, im, s * NB)
+        # a half-block completed: its energy, with its column bins from the same loads if the
+        # half-block before was loud (a guess: it decides when bins are computed, never an
+        # outcome); other bins when a window needs them, guard bins only for windows that
+        # pass the tone tests
+        if en[s - 1 if s >= 1 else 2] >= EAGER_MIN:
+            acc = _dft8(raw, s * HBS, COL_P, re, im, s * NT + 4)
             ck[s] = 1
         else:
+            x = raw[s * HBS : s * HBS + HBS]  # (the padding is 0)
+            acc = np.float32(0.0)
+            for k in range(x.shape[0]):  # (not range(HBS): LLVM unrolls that, unvectorised)
+                v = np.float32(x[k])
+                acc += v * v
             ck[s] = 0
+        en[s] = acc
+        gk[s] = 0
         tk[s] = 0
-        acc = np.float32(0.0)
         p = 0
         q += 1
         s2 = s - 1 if s >= 1 else 2  # slot of the first half-block of a 2-half-block window
@@ -456,14 +534,14 @@ def chan(c, xr, S, E, nev):
         evid = False
         # (two tones above EV_MIN need at least that much energy: skip quiet windows)
         if q >= 2 and en[prev] + en[s2 + 1 if s2 < 2 else 0] >= EV_GATE:
-            _need(raw, re, im, ck, s2, 2, COL_T, 4, 4)
-            e = _powers(re, im, en, s2, 2, P, 4, NT)
+            _need8(raw, re, im, ck, s2, 2, COL_P, 4)
+            e = _powers(re, im, en, s2, 2, P, 4, NT, NT, 0)
             if _column_may_pass(P, e):
-                _need(raw, re, im, tk, s2, 2, ROW_T, 4, 0)
-                _powers(re, im, en, s2, 2, P, 0, 4)
+                _need8(raw, re, im, tk, s2, 2, ROW_P, 0)
+                _powers(re, im, en, s2, 2, P, 0, 4, NT, 0)
             if _column_may_pass(P, e) and _evidence_tones(P, e):
-                _need(raw, re, im, gk, s2, 2, GUARD_T, NG, NT)
-                _powers(re, im, en, s2, 2, P, NT, NB)
+                _need(raw, gr, gi, gk, s2, 2, GUARD_T, NG)
+                _powers(gr, gi, en, s2, 2, P, NT, NB, NG, NT)
                 evid = _beats_guards(P)
             if evid:
                 if kfirst[c] < 0:
@@ -471,12 +549,12 @@ def chan(c, xr, S, E, nev):
                 klast[c] = i
         if q >= 3:
             if evid or digit[c] >= 0:
-                _need(raw, re, im, ck, s3, 3, COL_T, 4, 4)
-                _need(raw, re, im, tk, s3, 3, ROW_T, 4, 0)
-                e = _powers(re, im, en, s3, 3, P, 0, NT)
+                _need8(raw, re, im, ck, s3, 3, COL_P, 4)
+                _need8(raw, re, im, tk, s3, 3, ROW_P, 0)
+                e = _powers(re, im, en, s3, 3, P, 0, NT, NT, 0)
                 if evid:  # the strict test needs the guard bins (else only the tones)
-                    _need(raw, re, im, gk, s3, 3, GUARD_T, NG, NT)
-                    _powers(re, im, en, s3, 3, P, NT, NB)
+                    _need(raw, gr, gi, gk, s3, 3, GUARD_T, NG)
+                    _powers(gr, gi, en, s3, 3, P, NT, NB, NG, NT)
                 nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
                               miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
             else:  # no evidence, no digit: a miss, the window need not be analysed
@@ -485,7 +563,6 @@ def chan(c, xr, S, E, nev):
                 hist[c, 2] = -1
     hpos[c] = p
     nhb[c] = q
-    hacc[c] = acc
     nsamp[c] += n
     return nev
 
