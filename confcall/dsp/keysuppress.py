@@ -90,19 +90,28 @@ def _q16(v):
     return np.int16(np.rint(min(max(v, np.float32(-32768.0)), np.float32(32767.0))))
 
 
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
+def _run(dst, src, z):
+    """dst[:z] = 0, dst[z:] = src[z:] in 16 bits."""
+    for i in range(z):
+        dst[i] = 0
+    d = dst[z:]
+    x = src[z:]
+    for i in range(d.shape[0]):
+        d[i] = _q16(x[i])
+
+
 @njit(nogil=True, cache=True, _nrt=False)
 def _store(ring, a0, src, n, mu):
     """ring[(a0 + i) % RING] = src[i] in 16 bits, 0 where a0 + i < mu (as at most two
     contiguous copies)."""
     s = a0 % RING
-    m = min(n, RING - s)
     lo = min(max(mu - a0, 0), n)  # samples [0, lo) are muted
-    dst = ring[s : s + m]
-    for i in range(m):
-        dst[i] = _q16(src[i]) if i >= lo else 0
-    dst = ring[: n - m]
-    for i in range(n - m):
-        dst[i] = _q16(src[m + i]) if m + i >= lo else 0
+    # ring positions s .. s + n - 1 (mod RING) in up to two runs, each split at lo into a
+    # zeroed part and a copied part: plain loops (a per-sample test ran in 64-bit lanes)
+    m = min(n, RING - s)
+    _run(ring[s : s + m], src[:m], min(lo, m))
+    _run(ring[: n - m], src[m:n], min(max(lo - m, 0), n - m))
 
 
 @njit(nogil=True, cache=True, _nrt=False)
