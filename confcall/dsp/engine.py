@@ -62,7 +62,9 @@ from . import dtmf, echo, g711, keysuppress, mixer
 BLOCK = 160  # samples per tick (20 ms at 8 kHz)
 
 
-@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+# error_model="numpy": no zero-divisor test before each division (every divisor here is a
+# constant or the validated chunk length); measured 3 % of the tick
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True, error_model="numpy")
 def _tick(rx, tx, law, ec_on, clean, pre_nlp, sent, row, drow, orow, wrow, wbits, D, kfirst,
           klast, E, K, M, data, off, length, done, done_id, counts):
     """One tick of every channel after the echo stage (see the module doc); ``counts`` gets
