@@ -101,7 +101,7 @@ def _run(dst, src, z):
         d[i] = _q16(x[i])
 
 
-@njit(nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def _store(ring, a0, src, n, mu):
     """ring[(a0 + i) % RING] = src[i] in 16 bits, 0 where a0 + i < mu (as at most two
     contiguous copies)."""
