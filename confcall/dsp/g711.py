@@ -160,13 +160,17 @@ def encode_row(lin, law, out, work, bits):
     long as ``lin`` and ``bits`` its int32 view. Bit-exact with the G.191 tables
     (``ALAW_ENCODE`` …), which the tests check for every 16-bit input."""
     n = lin.shape[0]
-    # first loop in float only: numba widens int32 arithmetic to int64, and int64 -> float
+    # the float loops stay float: numba widens int32 arithmetic to int64, and int64 -> float
     # has no AVX2 vector form (the loop would stay scalar); every value here is an exact
-    # integer below 2^16, so floor and the scaling are exact
+    # integer below 2^16, so floor and the scaling are exact. Rounding is a loop of its own:
+    # one loop holding all the constants ran out of vector registers inside the fused tick and
+    # reloaded them for every vector (measured: 3-4 % of the whole tick)
+    for i in range(n):
+        v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
+        work[i] = np.floor(v + np.float32(0.5))
     if law == LAW_MULAW:
         for i in range(n):
-            v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
-            x = np.floor(v + np.float32(0.5))
+            x = work[i]
             neg = x < np.float32(0.0)
             m = -x - np.float32(1.0) if neg else x  # G.191: one's complement magnitude
             a = min(np.floor(m * np.float32(0.25)) + np.float32(33.0), np.float32(8191.0))
@@ -177,8 +181,7 @@ def encode_row(lin, law, out, work, bits):
             out[i] = np.uint8(((np.uint32(2239) - (q & _UFFF)) | sign) & _UFF)  # (8-seg)<<4 | 15-step
     else:
         for i in range(n):
-            v = min(max(lin[i], np.float32(-32768.0)), np.float32(32767.0))
-            x = np.floor(v + np.float32(0.5))
+            x = work[i]
             neg = x < np.float32(0.0)
             m = -x - np.float32(1.0) if neg else x
             a = np.floor(m * np.float32(0.0625))  # 0..2047; below 16 the code is a itself:
