@@ -286,27 +286,21 @@ def _dft8(raw, o, tab, re, im, ro):
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
-def _need8(raw, re, im, ok, s0, nwin, tab, b0):
+def _need(raw, re, im, ok, s0, nwin, tab, nb, b0):
+    """The bins of table ``tab`` for the nwin half-blocks from ring slot s0 on, those whose
+    ``ok`` flag is not set yet: a tone group (nb = 4, into ``re``/``im[slot * NT + b0 + b]``)
+    or the guard bins (nb = NG, into ``re``/``im[slot * NG + b]``). nb is a constant at every
+    call, so each inlined copy keeps one kernel."""
     for k in range(nwin):
         s = s0 + k
         if s >= 3:
             s -= 3
         if not ok[s]:
             ok[s] = 1
-            _dft8(raw, s * HBS, tab, re, im, s * NT + b0)
-
-
-@njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
-def _need(raw, re, im, ok, s0, nwin, tab, nb):
-    """Bins b0..b0+nb-1 of the nwin half-blocks from ring slot s0 on, those whose ``ok`` flag
-    is not set yet."""
-    for k in range(nwin):
-        s = s0 + k
-        if s >= 3:
-            s -= 3
-        if not ok[s]:
-            ok[s] = 1
-            _dft(raw, s * HBS, tab, nb, re, im, s * nb)
+            if nb == 4:
+                _dft8(raw, s * HBS, tab, re, im, s * NT + b0)
+            else:
+                _dft(raw, s * HBS, tab, nb, re, im, s * nb)
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True, inline="always")
@@ -534,13 +528,13 @@ def chan(c, xr, S, E, nev):
         evid = False
         # (two tones above EV_MIN need at least that much energy: skip quiet windows)
         if q >= 2 and en[prev] + en[s2 + 1 if s2 < 2 else 0] >= EV_GATE:
-            _need8(raw, re, im, ck, s2, 2, COL_P, 4)
+            _need(raw, re, im, ck, s2, 2, COL_P, 4, 4)
             e = _powers(re, im, en, s2, 2, P, 4, NT, NT, 0)
             if _column_may_pass(P, e):
-                _need8(raw, re, im, tk, s2, 2, ROW_P, 0)
+                _need(raw, re, im, tk, s2, 2, ROW_P, 4, 0)
                 _powers(re, im, en, s2, 2, P, 0, 4, NT, 0)
             if _column_may_pass(P, e) and _evidence_tones(P, e):
-                _need(raw, gr, gi, gk, s2, 2, GUARD_T, NG)
+                _need(raw, gr, gi, gk, s2, 2, GUARD_T, NG, 0)
                 _powers(gr, gi, en, s2, 2, P, NT, NB, NG, NT)
                 evid = _beats_guards(P)
             if evid:
@@ -549,11 +543,11 @@ def chan(c, xr, S, E, nev):
                 klast[c] = i
         if q >= 3:
             if evid or digit[c] >= 0:
-                _need8(raw, re, im, ck, s3, 3, COL_P, 4)
-                _need8(raw, re, im, tk, s3, 3, ROW_P, 0)
+                _need(raw, re, im, ck, s3, 3, COL_P, 4, 4)
+                _need(raw, re, im, tk, s3, 3, ROW_P, 4, 0)
                 e = _powers(re, im, en, s3, 3, P, 0, NT, NT, 0)
                 if evid:  # the strict test needs the guard bins (else only the tones)
-                    _need(raw, gr, gi, gk, s3, 3, GUARD_T, NG)
+                    _need(raw, gr, gi, gk, s3, 3, GUARD_T, NG, 0)
                     _powers(gr, gi, en, s3, 3, P, NT, NB, NG, NT)
                 nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
                               miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
