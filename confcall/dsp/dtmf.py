@@ -69,6 +69,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .g711 import q16
+
 FS = 8000  # Hz
 HB = 51  # samples per half-block
 HBS = 64  # ring slot stride: the loops run whole 32-sample AVX blocks; the padding stays 0
@@ -497,7 +499,7 @@ def chan(c, xr, S, E, nev):
         src = xr[i : i + take]  # views indexed from 0: no wraparound test, the copy vectorises
         dst = raw[s * HBS + p : s * HBS + p + take]
         for k in range(take):  # (16 bits: half the cache lines; the audio is G.711's)
-            dst[k] = np.int16(min(max(src[k], np.float32(-32768.0)), np.float32(32767.0)))
+            dst[k] = q16(src[k])
         i += take
         p += take
         if p < HB:

@@ -129,6 +129,12 @@ def law_round_trip(x: np.ndarray, law: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
+def q16(v):
+    """A float sample rounded and saturated to 16 bits (what the sample rings keep)."""
+    return np.int16(np.rint(min(max(v, np.float32(-32768.0)), np.float32(32767.0))))
+
+
+@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def decode_row(codes, law, out):
     """One channel's codes (1-D) into ``out`` with its law."""
     tab = ULAW_DECODE_F if law == LAW_MULAW else ALAW_DECODE_F
@@ -178,7 +184,8 @@ def encode_row(lin, law, out, work, bits):
         for i in range(n):
             q = np.uint32(bits[i]) >> _U19  # sign | exponent | top 4 mantissa bits
             sign = ((q >> _U5) & _U80) ^ _U80  # 0x80 for x >= 0
-            out[i] = np.uint8(((np.uint32(2239) - (q & _UFFF)) | sign) & _UFF)  # (8-seg)<<4 | 15-step
+            # (8 - segment) << 4 | (15 - step)
+            out[i] = np.uint8(((np.uint32(2239) - (q & _UFFF)) | sign) & _UFF)
     else:
         for i in range(n):
             x = work[i]

@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .g711 import q16
+
 LOOKAHEAD = 160  # samples (20 ms) of added delay in the mix path
 PRE = 153 + 8  # samples muted before the end of the first evidence window
 POST = 51 + 8  # samples muted after the end of the last evidence window
@@ -85,12 +87,6 @@ def process(st: KeySuppressState, x, kfirst, klast, out) -> int:
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
-def _q16(v):
-    """A float sample rounded and saturated to 16 bits."""
-    return np.int16(np.rint(min(max(v, np.float32(-32768.0)), np.float32(32767.0))))
-
-
-@njit(nogil=True, cache=True, _nrt=False, inline="always")
 def _run(dst, src, z):
     """dst[:z] = 0, dst[z:] = src[z:] in 16 bits."""
     for i in range(z):
@@ -98,7 +94,7 @@ def _run(dst, src, z):
     d = dst[z:]
     x = src[z:]
     for i in range(d.shape[0]):
-        d[i] = _q16(x[i])
+        d[i] = q16(x[i])
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
