@@ -9,8 +9,9 @@ contributes nothing, a deaf member hears nothing of the conference. On top of th
 per-channel prompt playout (heard only by that channel, in or out of a conference), per-
 conference waiting music (heard by members whose ``hear_music`` flag is set, e.g. everyone
 but the initiator while the initiator is inviting) and background music under the conversation
-at a configurable level. Output saturates at the 16-bit range instead of wrapping. A level meter keeps each channel's
-input power (``power``, mean square smoothed over about 100 ms) for talker displays.
+at a configurable level. Output saturates at the 16-bit range instead of wrapping. A level
+meter keeps each channel's input power (``power``, mean square smoothed over about 100 ms) for
+talker displays.
 
 How it works
 ------------
@@ -27,9 +28,10 @@ How to use it
 ``st = init(nchan, block=160)``, ``bank = Bank()``; set the per-channel arrays (``conf``,
 ``talk``, ``listen``, ``mute``, ``deaf``, ``hear_music``) and per-conference arrays
 (``wait_src``, ``bg_src``, ``bg_gain`` ...) between ticks (the engine does this from its command
-queue); per tick ``n = mix(st, bank, x, out, done, done_id)`` with ``x`` the (delayed, key-suppressed)
-float32 input and ``out`` the float32 output (``(nchan, n)``, any ``n`` up to ``block``); ``done``/``done_id`` (int32, nchan) receive the
-channels whose prompt finished and the prompt ids, ``n`` of them.
+queue); per tick ``n = mix(st, bank, x, out, done, done_id)`` with ``x`` the (delayed,
+key-suppressed) float32 input and ``out`` the float32 output (``(nchan, n)``, any ``n`` up to
+``block``); ``done``/``done_id`` (int32, nchan) receive the channels whose prompt finished and
+the prompt ids, ``n`` of them.
 """
 from __future__ import annotations
 
