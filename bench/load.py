@@ -129,7 +129,7 @@ class LoadBox:
 
     def __init__(self, tmp: Path, meter: Meter, *, delay_s: float, echo: bool) -> None:
         from box_harness import ACCESS, CALLER_ID, NOW, SERVICE, tone_sounds
-        from fake_span import SimCard, SimSwitch, VirtualMediaClock
+        from confcall.sim import SimCard, SimSwitch, VirtualMediaClock
 
         from confcall.conference.callback import CallbackPolicy
         from confcall.conference.session import SessionConfig
@@ -200,7 +200,7 @@ class LoadBox:
         return e164
 
     def phone(self, number: str, **kwargs: Any) -> Any:
-        from fake_span import SimPhone
+        from confcall.sim import SimPhone
         phone = SimPhone(number, **kwargs)
         for sw in self.switches:
             sw.add_phone(phone)
@@ -287,7 +287,7 @@ def step(c: Conf, box: LoadBox, now: float, sessions: dict[str, Any]) -> None:
 def levels(c: Conf) -> tuple[list[float], list[float]]:
     """Last second before hang-up: (levels of the other three, level of one's own voice) in
     dBFS, for each member."""
-    from fake_span.voice import decode, level_db
+    from confcall.sim.voice import decode, level_db
     others, own = [], []
     for k, rec in enumerate([c.cb, *(p.last for p in c.parts)]):
         x = decode(bytes(rec.audio[-8000:]))

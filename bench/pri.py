@@ -17,7 +17,7 @@ from twisted.internet import task
 from confcall.dahdi import Span
 from confcall.dahdi.legs import LegState
 from confcall.dahdi.pri_trunk import PriTrunk
-from fake_span import SimCard, SimPhone, SimSwitch
+from confcall.sim import SimCard, SimPhone, SimSwitch
 
 
 def main() -> None:

@@ -113,11 +113,11 @@ class Daemon:
                   f"{', '.join(self.config.service_numbers)}")
 
     def _listen_control(self) -> None:
-        """The NOC CLI's socket (real reactors only; tests call confcall.control.handle)."""
+        """The NOC CLI's socket (real reactors only; tests call confcall.control_socket.handle)."""
         import os
         from pathlib import Path
 
-        from confcall.control import ControlFactory
+        from confcall.control_socket import ControlFactory
         self._control_port = None
         path = self.config.control_socket
         if not path or not hasattr(self.reactor, "listenUNIX"):

@@ -100,7 +100,7 @@ class DemoSession:
             ops.adjust(self.store, e164, fen, f"demo-{e164}", "demo opening balance")
 
     def start(self) -> None:
-        from fake_span import SimCard, SimPhone, SimSwitch
+        from confcall.sim import SimCard, SimPhone, SimSwitch
 
         from confcall.daemon import Daemon
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred, succeed
 
 from confcall.rating import MoneyError, ops
-from confcall.rating.control import LegCredit
+from confcall.rating.leg_credit import LegCredit
 
 from .session import Refusal
 

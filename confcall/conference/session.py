@@ -51,7 +51,7 @@ class Refusal(Exception):
 
 
 class LegMoney(Protocol):
-    """Credit control of one leg (``confcall.rating.control.LegCredit`` fits)."""
+    """Credit control of one leg (``confcall.rating.leg_credit.LegCredit`` fits)."""
 
     def answered(self) -> None: ...
 

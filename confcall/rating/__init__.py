@@ -8,7 +8,7 @@ thread, the store refuses):
 - access number: ``ops.check_caller(store, ani, min_available_fen=1)``
 - service IVR: ``ops.authenticate``, ``ops.balance``, ``ops.recharge_by_card``,
   ``ops.change_password``
-- call control, per outbound leg: ``control.LegCredit`` (authorize before dialling, timers for
+- call control, per outbound leg: ``leg_credit.LegCredit`` (authorize before dialling, timers for
   extension / warnings / clearing, settle at hang-up), or the raw steps ``ops.authorize_leg``,
   ``ops.extend_leg``, ``ops.release_leg``, ``ops.settle_leg``; at the end of a conference
   ``ops.close_conference`` (the itemised record)

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from confcall.dahdi import using_userspace
-from fake_span import VirtualMediaClock
+from confcall.sim import VirtualMediaClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "conference"))
 from box_harness import tone_sounds  # noqa: E402

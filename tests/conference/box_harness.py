@@ -18,8 +18,8 @@ from confcall.dsp import g711
 from confcall.rating import ops
 from confcall.store import Store
 from confcall.store.inline import InlineRunner
-from fake_span import SimCard, SimPhone, SimSwitch, VirtualMediaClock
-from fake_span.voice import decode, level_db
+from confcall.sim import SimCard, SimPhone, SimSwitch, VirtualMediaClock
+from confcall.sim.voice import decode, level_db
 from tests.pgcluster import template
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

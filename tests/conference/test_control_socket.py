@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from twisted.internet.testing import StringTransport
 
 from confcall.cli import main
-from confcall.control import ControlProtocol, handle
+from confcall.control_socket import ControlProtocol, handle
 
 from box_harness import ACCESS
 

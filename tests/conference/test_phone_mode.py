@@ -2,7 +2,7 @@
 digit entry → conference → initiator keys → hang-up → records in rating."""
 from confcall.dahdi.legs import LegState
 from confcall.rating import ops
-from fake_span.voice import digits_heard, dtmf_energy_db
+from confcall.sim.voice import digits_heard, dtmf_energy_db
 
 from box_harness import ACCESS, BACKGROUND_HZ, MUSIC_HZ, audio, heard_prompt, voice_level
 

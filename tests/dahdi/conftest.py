@@ -1,6 +1,6 @@
 import pytest
 
-from fake_span import SimCard
+from confcall.sim import SimCard
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from _hw_helpers import FIXTURES, PLANS, REPO_PROFILES, config_lines
 from click.testing import CliRunner
 
-from confcall.cli_hw import hw
+from confcall.cli.hw import hw
 from confcall.hw import load_span_config
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from confcall.conference import MediaService
 from confcall.dahdi import BChannelBatch, Span
 from confcall.dahdi.pri_trunk import PriTrunk
-from fake_span import SimCard, SimSwitch, VirtualMediaClock
+from confcall.sim import SimCard, SimSwitch, VirtualMediaClock
 
 
 def tone(freq: float, seconds: float, level: int = 6000) -> np.ndarray:

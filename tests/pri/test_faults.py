@@ -3,7 +3,7 @@ garbage on the D-channel and unexpected Q.931 never take the trunk down."""
 import os
 
 from confcall.dahdi.legs import Cause, LegState
-from fake_span import SimPhone
+from confcall.sim import SimPhone
 
 
 def _answered_call(h, number="13800138000"):

@@ -6,7 +6,7 @@ import pytest
 from confcall.conference import OnHookPolicy, OnHookRejector
 from confcall.dahdi.legs import Cause, LegState, Presentation
 from confcall.dsp.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from fake_span import SimPhone
+from confcall.sim import SimPhone
 
 from pri_harness import tone
 

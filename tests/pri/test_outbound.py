@@ -3,7 +3,7 @@ with its cause on both sides; a full E1; a T1 with T1 switch types; glare."""
 import pytest
 
 from confcall.dahdi.legs import Cause, LegState
-from fake_span import SimPhone
+from confcall.sim import SimPhone
 
 
 def test_answered_then_we_hang_up(pri):

@@ -1,9 +1,9 @@
-"""`confcall prompts …` (the group from confcall.cli_prompts, run with click's runner)."""
+"""`confcall prompts …` (the group from confcall.cli.prompts, run with click's runner)."""
 from __future__ import annotations
 
 from click.testing import CliRunner
 
-from confcall.cli_prompts import prompts
+from confcall.cli.prompts import prompts
 
 from .conftest import speechlike, write_wav
 

@@ -5,7 +5,7 @@ from datetime import UTC
 import pytest
 from click.testing import CliRunner
 
-from confcall.cli_money import account, card, cdr, db, rate
+from confcall.cli import account, card, cdr, db, rate
 from confcall.rating import ops
 
 

@@ -5,7 +5,7 @@ from twisted.internet import task
 from twisted.internet.defer import fail, succeed
 
 from confcall.rating import MoneyError, ops
-from confcall.rating.control import LegCredit
+from confcall.rating.leg_credit import LegCredit
 from tests.rating.helpers import BEIJING, NOW, funded
 
 

@@ -1,0 +1,62 @@
+"""What several command groups share: asking the running box over its control socket, and
+the simulated card's span list (``--sim E1:pri,E1:cas``)."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+__all__ = ["ask_box", "from_box", "parse_sim", "socket_option"]
+
+
+def parse_sim(spec: str) -> list[tuple[str, str]]:
+    spans = []
+    for part in spec.split(","):
+        line, _, sig = part.strip().partition(":")
+        line, sig = line.upper(), (sig or "pri").lower()
+        if line not in ("E1", "T1") or sig not in ("pri", "cas"):
+            raise click.BadParameter(
+                f"{part!r}: each span is LINE[:SIGNALLING] with LINE E1|T1 and SIGNALLING "
+                "pri|cas, e.g. E1:pri,E1:cas", param_hint="--sim")
+        spans.append((line, sig))
+    return spans
+
+
+def socket_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--socket", "socket_path", default=None, metavar="PATH",
+                        help="The running box's control socket (default var/confcall.sock).")(f)
+
+
+def ask_box(socket_path: str | None, cmd: str) -> dict[str, Any] | None:
+    """The running box's answer, or None when no box listens there (and none was named)."""
+    import os
+
+    from confcall.control_socket import DEFAULT_SOCKET, ask
+    path = socket_path or DEFAULT_SOCKET
+    if not os.path.exists(path):
+        if socket_path:
+            raise click.ClickException(f"no control socket at {path}: is `confcall serve` "
+                                       "running with this [control] socket?")
+        return None
+    try:
+        answer = ask(path, cmd)
+    except OSError as e:
+        if not socket_path:
+            return None  # a stale socket of a box that is gone: read the devices instead
+        raise click.ClickException(f"cannot reach the box at {path}: {e}") from e
+    if not answer.get("ok"):
+        raise click.ClickException(f"the box refused {cmd}: {answer.get('error')}")
+    return answer
+
+
+def from_box(socket_path: str | None, cmd: str, as_json: bool) -> list[Any] | None:
+    """The running box's list for ``cmd``; printed as JSON (and None returned) with --json."""
+    import json
+    answer = ask_box(socket_path, cmd)
+    if answer is None:
+        raise click.ClickException("no running box (no var/confcall.sock); start `confcall "
+                                   "serve` or name its --socket")
+    if as_json:
+        click.echo(json.dumps(answer[cmd], indent=2, ensure_ascii=False))
+        return None
+    return list(answer[cmd])

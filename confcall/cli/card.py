@@ -1,0 +1,100 @@
+"""`confcall card …`: prepaid recharge cards (batches, activation, redemption).
+
+Amounts are fen. Refusals print the reason and exit with status 1; nothing is written.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from confcall.rating import ops
+
+from ._money_common import db_group, fen_text, money_errors, store_of, when
+
+__all__ = ["card"]
+
+card = db_group("card", "Prepaid recharge cards.")
+
+
+@card.command("generate")
+@click.option("--label", required=True)
+@click.option("--count", type=int, required=True)
+@click.option("--value", "value_fen", type=int, required=True, help="face value in fen")
+@click.option("--expires", required=True, help="ISO date/time (UTC if no zone)")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="new CSV file for the printer; the only copy of the PINs")
+@click.pass_context
+@money_errors
+def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, expires: str,
+                  out: str) -> None:
+    import os
+
+    from confcall.rating.cards import write_print_file
+    from confcall.store.models import CardBatch
+    if os.path.exists(out):
+        raise click.ClickException(f"{out} exists: the print file is written once, never over")
+    store = store_of(ctx)
+    batch_id, printed = ops.generate_cards(store, label, count, value_fen, when(expires))
+    with store.transaction() as s:
+        batch = s.get(CardBatch, batch_id)
+        assert batch is not None
+        write_print_file(out, batch, printed)
+    click.echo(f"batch {batch_id}: {count} cards of {fen_text(value_fen)} written to {out} "
+               "(state generated; 'card activate' when sold)")
+
+
+@card.command("activate")
+@click.argument("batch_id", type=int)
+@click.pass_context
+@money_errors
+def card_activate(ctx: click.Context, batch_id: int) -> None:
+    click.echo(f"{ops.activate_batch(store_of(ctx), batch_id)} cards activated")
+
+
+@card.command("void")
+@click.argument("serial")
+@click.pass_context
+@money_errors
+def card_void(ctx: click.Context, serial: str) -> None:
+    ops.void_card(store_of(ctx), serial)
+    click.echo(f"card {serial} void")
+
+
+@card.command("void-batch")
+@click.argument("batch_id", type=int)
+@click.pass_context
+@money_errors
+def card_void_batch(ctx: click.Context, batch_id: int) -> None:
+    click.echo(f"{ops.void_batch(store_of(ctx), batch_id)} cards void")
+
+
+@card.command("unblock")
+@click.argument("serial")
+@click.pass_context
+@money_errors
+def card_unblock(ctx: click.Context, serial: str) -> None:
+    """Clear a card's wrong-PIN lock."""
+    ops.unblock_card(store_of(ctx), serial)
+    click.echo(f"card {serial} unblocked")
+
+
+@card.command("redeem")
+@click.argument("number")
+@click.argument("serial")
+@click.option("--pin", prompt=True, hide_input=True)
+@click.pass_context
+@money_errors
+def card_redeem(ctx: click.Context, number: str, serial: str, pin: str) -> None:
+    b = ops.recharge_by_card(store_of(ctx), number, serial, pin)
+    click.echo(f"{b.number}: balance {fen_text(b.balance_fen)}")
+
+
+@card.command("expire")
+@click.pass_context
+@money_errors
+def card_expire(ctx: click.Context) -> None:
+    """Mark every card past its expiry as expired."""
+    from confcall.rating.cards import expire_cards
+    n = store_of(ctx).run(expire_cards, datetime.now(UTC))
+    click.echo(f"{n} cards expired")

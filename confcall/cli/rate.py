@@ -1,0 +1,92 @@
+"""`confcall rate …`: rate plans, area prefixes, number rules and quotes.
+
+Amounts are fen. Refusals print the reason and exit with status 1; nothing is written.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from confcall.rating import ops
+
+from ._money_common import db_group, fen_text, money_errors, store_of, when
+
+__all__ = ["rate"]
+
+rate = db_group("rate", "Rate plans, areas and quotes.")
+
+
+@rate.command("import")
+@click.argument("plan")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8"))
+@click.option("--rounding", type=click.Choice(["up", "half_up", "down"]), default="up")
+@click.pass_context
+@money_errors
+def rate_import(ctx: click.Context, plan: str, csv_file: Any, rounding: str) -> None:
+    """Replace PLAN's rows with CSV_FILE (all or nothing)."""
+    n = ops.import_rates(store_of(ctx), plan, csv_file.read(), rounding)
+    click.echo(f"plan {plan}: {n} rows")
+
+
+@rate.command("export")
+@click.argument("plan")
+@click.pass_context
+@money_errors
+def rate_export(ctx: click.Context, plan: str) -> None:
+    click.echo(ops.export_rates(store_of(ctx), plan), nl=False)
+
+
+@rate.command("quote")
+@click.argument("payer")
+@click.argument("dialled")
+@click.argument("seconds", type=int)
+@click.option("--at", default=None, help="ISO time of answer (default now)")
+@click.pass_context
+@money_errors
+def rate_quote(ctx: click.Context, payer: str, dialled: str, seconds: int,
+               at: str | None) -> None:
+    q = ops.quote(store_of(ctx), payer, dialled, seconds, when(at) if at else None)
+    click.echo(f"{q.destination} {q.number_class} area {q.area or '?'}: {seconds}s billed "
+               f"{q.billed_s}s = {fen_text(q.amount_fen)}; balance allows {q.max_duration_s}s")
+
+
+@rate.command("seed-areas")
+@click.pass_context
+@money_errors
+def rate_seed_areas(ctx: click.Context) -> None:
+    """(Re)load the prefix → area table from phonenumbers (operator rows are kept)."""
+    from confcall.rating.areas import seed_areas
+    n = store_of(ctx).run(seed_areas)
+    click.echo(f"{n} prefixes seeded")
+
+
+@rate.command("set-area")
+@click.argument("prefix")
+@click.argument("area")
+@click.option("--name", default="")
+@click.pass_context
+@money_errors
+def rate_set_area(ctx: click.Context, prefix: str, area: str, name: str) -> None:
+    """Map national-number PREFIX (e.g. 1991234) to AREA code (e.g. 10)."""
+    from confcall.rating.areas import set_area
+    store_of(ctx).run(set_area, prefix, area, name)
+    click.echo(f"{prefix} → {area}")
+
+
+@rate.command("rule")
+@click.argument("prefix")
+@click.argument("action", type=click.Choice(["block", "free"]))
+@click.option("--reason", default="")
+@click.pass_context
+@money_errors
+def rate_rule(ctx: click.Context, prefix: str, action: str, reason: str) -> None:
+    """Block or make free every number starting with national PREFIX."""
+    from confcall.store.models import NumberRule
+    if not prefix.isdigit():
+        raise click.BadParameter("PREFIX must be digits of a national number")
+
+    def fn(s: Any) -> None:
+        s.merge(NumberRule(prefix=prefix, action=action, reason=reason))
+    store_of(ctx).run(fn)
+    click.echo(f"{prefix}: {action}")
