@@ -6,6 +6,10 @@ errors too (a typo must not silently fall back to a default).
 
 Example (every key optional; these are the defaults)::
 
+    [box]
+    id = ""                            # this box's name in every reference it writes (several
+                                       # boxes share one database); "" = the host name
+
     [database]
     url = "sqlite:///var/confcall.db"
 
@@ -78,6 +82,7 @@ class TrunkConf:
 @dataclass(frozen=True)
 class Config:
     source: str = "<defaults>"
+    box_id: str = ""
     database_url: str = "sqlite:///var/confcall.db"
     simulated: bool = False
     sim_spans: tuple[tuple[str, str], ...] = (("E1", "pri"), ("E1", "pri"))
@@ -106,6 +111,7 @@ class Config:
 
 
 _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
+    "box": {"id": ("box_id", str)},
     "database": {"url": ("database_url", str)},
     "hardware": {"simulated": ("simulated", bool), "sim_spans": ("sim_spans", list),
                  "span_config": ("span_config", str)},
@@ -207,6 +213,11 @@ def _normalise(values: dict[str, Any], source: str) -> None:
             raise ConfigError(source, key, "must be > 0")
     if values.get("callback_delay_s", 0) < 0:
         raise ConfigError(source, "callback.delay_s", "must be >= 0")
+    if values.get("box_id"):
+        from confcall.ids import BOX_ID_PATTERN
+        if not BOX_ID_PATTERN.match(values["box_id"]):
+            raise ConfigError(source, "box.id", f"{values['box_id']!r}: 1-32 of a-z 0-9 _ . - "
+                              "(starting with a letter or digit)")
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")

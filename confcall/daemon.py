@@ -92,6 +92,9 @@ class Daemon:
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
+        from confcall.ids import set_box_id
+        if self.config.box_id:
+            set_box_id(self.config.box_id)
         self._open_store()
         self._open_spans()
         self._start_media()

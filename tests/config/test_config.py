@@ -83,3 +83,10 @@ def test_serve_refuses_a_bad_config_before_touching_anything(tmp_path):
     none.write_text("[hardware]\nsimulated = false\n")
     r = CliRunner().invoke(main, ["serve", "--config", str(none)])
     assert r.exit_code == 1 and "span_config" in r.output
+
+
+def test_box_id_is_validated():
+    from confcall.config import ConfigError, parse_config
+    assert parse_config({"box": {"id": "bj-01"}}).box_id == "bj-01"
+    with pytest.raises(ConfigError, match="box.id"):
+        parse_config({"box": {"id": "Beijing 1"}})
