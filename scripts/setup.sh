@@ -48,7 +48,8 @@ case "$what" in
   demo) exec .venv/bin/confcall demo "$@";;
   test)
     set +e
-    .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+    # two workers (pytest-xdist): the suite is CPU-bound (numba, libpri, argon2)
+    .venv/bin/python -m pytest -q -p no:cacheprovider -n "${CONFCALL_TEST_WORKERS:-2}" "$@"
     rc=$?
     set -e
     if [ "$rc" -eq 5 ]; then echo "setup: pytest collected no tests: the suite is broken" >&2; exit 1; fi
