@@ -4,9 +4,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from alembic.script import ScriptDirectory
+
 from confcall.store import current, downgrade, make_engine, upgrade
+from confcall.store.migrate import alembic_config
 from confcall.store.models import Base
 
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 ENGINES = pytest.mark.parametrize("empty_db_url", ["sqlite", "postgresql"], indirect=True)
 
 
@@ -22,9 +26,10 @@ def tables(url):
 def test_upgrade_from_empty_then_downgrade_one_then_base(empty_db_url):
     assert current(empty_db_url) is None
     upgrade(empty_db_url)
-    assert current(empty_db_url) == "0003"
+    assert current(empty_db_url) == HEAD
     assert {"accounts", "ledger", "cards", "reservations", "rates",
             "call_legs"} <= tables(empty_db_url)
+    downgrade(empty_db_url, "0003")  # later revisions (web, bookings, ...) come off first
     downgrade(empty_db_url, "-1")
     assert current(empty_db_url) == "0002"
     assert "call_legs" not in tables(empty_db_url)
@@ -33,7 +38,7 @@ def test_upgrade_from_empty_then_downgrade_one_then_base(empty_db_url):
     assert "reservations" not in tables(empty_db_url)
     assert "ledger" in tables(empty_db_url)
     upgrade(empty_db_url)
-    assert current(empty_db_url) == "0003"
+    assert current(empty_db_url) == HEAD
     downgrade(empty_db_url, "base")
     assert tables(empty_db_url) == set()
 
