@@ -53,6 +53,16 @@ Example (every key optional; these are the defaults)::
     [media]
     echo_canceller = true              # confcall's own G.168 canceller on every B-channel (set
                                        # false when the card's hardware canceller does the job)
+
+    [web]                              # present: `serve` starts the web site (docs/web.md)
+    enabled = true
+    bind = "127.0.0.1"                 # "0.0.0.0" to serve every interface
+    port = 8080
+    tls_cert = ""                      # PEM files: both set = HTTPS and Secure cookies
+    tls_key = ""
+    timezone = "Asia/Shanghai"         # subscribers' default time zone for bookings
+    retry_count = 2                    # booking form defaults
+    retry_interval_s = 60
 """
 from __future__ import annotations
 
@@ -104,6 +114,14 @@ class Config:
     prompt_directory: str = ""
     echo_canceller: bool = True
     control_socket: str = "var/confcall.sock"
+    web_enabled: bool = False
+    web_bind: str = "127.0.0.1"
+    web_port: int = 8080
+    web_tls_cert: str = ""
+    web_tls_key: str = ""
+    web_timezone: str = "Asia/Shanghai"
+    web_retry_count: int = 2
+    web_retry_interval_s: int = 60
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -127,6 +145,11 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "prompts": {"language": ("language", str), "directory": ("prompt_directory", str)},
     "media": {"echo_canceller": ("echo_canceller", bool)},
     "control": {"socket": ("control_socket", str)},
+    "web": {"enabled": ("web_enabled", bool), "bind": ("web_bind", str),
+            "port": ("web_port", int), "tls_cert": ("web_tls_cert", str),
+            "tls_key": ("web_tls_key", str), "timezone": ("web_timezone", str),
+            "retry_count": ("web_retry_count", int),
+            "retry_interval_s": ("web_retry_interval_s", int)},
 }
 
 
@@ -160,6 +183,8 @@ def _digits(source: str, key: str, values: list[Any]) -> tuple[str, ...]:
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     values: dict[str, Any] = {"source": source}
+    if isinstance(data.get("web"), dict):
+        values["web_enabled"] = True  # the section's presence turns the site on
     for section, body in data.items():
         if section == "trunk":
             continue
@@ -218,9 +243,32 @@ def _normalise(values: dict[str, Any], source: str) -> None:
         if not BOX_ID_PATTERN.match(values["box_id"]):
             raise ConfigError(source, "box.id", f"{values['box_id']!r}: 1-32 of a-z 0-9 _ . - "
                               "(starting with a letter or digit)")
+    _check_web(values, source)
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+def _check_web(values: dict[str, Any], source: str) -> None:
+    if not 0 <= values.get("web_port", 8080) <= 65535:
+        raise ConfigError(source, "web.port", "0..65535 (0 = any free port)")
+    if bool(values.get("web_tls_cert")) != bool(values.get("web_tls_key")):
+        raise ConfigError(source, "web.tls_cert", "give both tls_cert and tls_key, or neither")
+    for key in ("web_tls_cert", "web_tls_key"):
+        if values.get(key) and not Path(values[key]).is_file():
+            raise ConfigError(source, key.replace("web_", "web."), f"{values[key]}: no such file")
+    if "web_timezone" in values:
+        from zoneinfo import ZoneInfo
+        try:
+            ZoneInfo(values["web_timezone"])
+        except Exception:  # noqa: BLE001 - any failure means: not a zone we know
+            raise ConfigError(source, "web.timezone",
+                              f"{values['web_timezone']!r}: not an IANA time zone "
+                              "(e.g. Asia/Shanghai)") from None
+    if not 0 <= values.get("web_retry_count", 2) <= 10:
+        raise ConfigError(source, "web.retry_count", "0..10")
+    if not 10 <= values.get("web_retry_interval_s", 60) <= 3600:
+        raise ConfigError(source, "web.retry_interval_s", "10..3600")
 
 
 def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:

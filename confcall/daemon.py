@@ -111,6 +111,7 @@ class Daemon:
             # DAHDI events (POLLPRI) and anything missed
             self._loops.append(every(self.reactor, 0.1, trunk.service))
         self._listen_control()
+        self._start_web()
         self._say(f"confcall up: {len(self.trunks)} PRI span(s), {len(self.batch)} B-channels, "
                   f"access {', '.join(self.config.access_numbers)}, service "
                   f"{', '.join(self.config.service_numbers)}")
@@ -129,6 +130,21 @@ class Daemon:
         if os.path.exists(path):
             os.unlink(path)  # a stale socket from a box that died
         self._control_port = self.reactor.listenUNIX(path, ControlFactory(self), mode=0o600)
+
+    def _start_web(self) -> None:
+        """The web site on this reactor when the config has a [web] section (docs/web.md)."""
+        self.web = None
+        self._web_port = None
+        if not self.config.web_enabled:
+            return
+        from confcall.web import WebConfig, WebSite
+        self.web = WebSite(self.runner, config=WebConfig.from_config(self.config),
+                           now=self.money.now, daemon=self)
+        if hasattr(self.reactor, "listenTCP"):
+            self._web_port = self.web.listen(self.reactor)
+            host = self._web_port.getHost()
+            scheme = "https" if self.web.config.tls else "http"
+            self._say(f"web site on {scheme}://{host.host}:{host.port}/")
 
     def _say(self, text: str) -> None:
         log.info("%s", text)
@@ -300,6 +316,8 @@ class Daemon:
         return self._stopping
 
     def _release(self) -> None:
+        if getattr(self, "_web_port", None) is not None:
+            self._web_port.stopListening()
         port = getattr(self, "_control_port", None)
         if port is not None:
             import os

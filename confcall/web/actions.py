@@ -9,7 +9,6 @@ pool (argon2 included).  Refusals arrive as ``MoneyError``/``BookingError`` with
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -71,20 +70,12 @@ QUOTE = Form("quote", (
 ))
 
 
-def _with_source(fn: Any, kwargs: dict[str, Any], source: str) -> dict[str, Any]:
-    """Pass ``source=`` to the money services that throttle per source (client address);
-    older services without the keyword are called as they are."""
-    if "source" in inspect.signature(fn).parameters:
-        return {**kwargs, "source": source}
-    return kwargs
-
-
 async def login(site: Any, number: str, password: str, source: str,
                 old_token: str | None) -> tuple[str, str, str]:
     """(E.164, session token, CSRF token) after the same password check the IVR uses."""
     e164 = normalize(number)
-    kwargs = _with_source(ops.authenticate, {"now": site.now()}, source)
-    e164 = await site.runner.call_plain(ops.authenticate, e164, password, **kwargs)
+    e164 = await site.runner.call_plain(ops.authenticate, e164, password, source=source,
+                                        now=site.now())
     token, csrf = await site.runner.call(sessions.start, "subscriber", e164, site.now(),
                                          old_token)
     return e164, token, csrf
@@ -102,8 +93,8 @@ async def recharge(site: Any, who: str, target: str | None, serial: str, pin: st
     adds credit and cannot hurt the target); an unknown target is refused by the service with
     the card untouched."""
     number = normalize(target) if target else who
-    kwargs = _with_source(ops.recharge_by_card, {"now": site.now()}, source)
-    b = await site.runner.call_plain(ops.recharge_by_card, number, serial, pin, **kwargs)
+    b = await site.runner.call_plain(ops.recharge_by_card, number, serial, pin,
+                                     source=source, now=site.now())
     return {"number": b.number, "balance_fen": b.balance_fen, "own": b.number == who}
 
 
@@ -111,8 +102,8 @@ async def change_password(site: Any, who: str, old: str, new: str, confirm: str,
                           source: str) -> tuple[str, str]:
     """Change the password (the IVR's too); every other session of the subscriber ends, this
     browser gets a fresh one.  Returns (token, csrf)."""
-    kwargs = _with_source(ops.change_password, {"now": site.now()}, source)
-    await site.runner.call_plain(ops.change_password, who, old, new, confirm, **kwargs)
+    await site.runner.call_plain(ops.change_password, who, old, new, confirm, source=source,
+                                 now=site.now())
 
     def renew(s: Any) -> tuple[str, str]:
         sessions.end_all(s, "subscriber", who)

@@ -54,6 +54,15 @@ class WebConfig:
     def tls(self) -> bool:
         return bool(self.tls_cert and self.tls_key)
 
+    @classmethod
+    def from_config(cls, cfg: Any) -> WebConfig:
+        """From the box's ``Config`` (its ``[web]`` and ``[conference]`` sections)."""
+        return cls(enabled=cfg.web_enabled, bind=cfg.web_bind, port=cfg.web_port,
+                   tls_cert=cfg.web_tls_cert, tls_key=cfg.web_tls_key,
+                   timezone=cfg.web_timezone, retry_count=cfg.web_retry_count,
+                   retry_interval_s=cfg.web_retry_interval_s,
+                   max_participants=max(1, cfg.max_participants - 1))
+
 
 Handler = Callable[..., Awaitable[Any]]
 
