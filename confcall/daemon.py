@@ -138,7 +138,8 @@ class Daemon:
         if not self.config.web_enabled:
             return
         from confcall.web import WebConfig, WebSite
-        self.web = WebSite(self.runner, config=WebConfig.from_config(self.config),
+        self.web = WebSite(self.runner, config=WebConfig.from_config(self.config,
+                                                                     len(self.batch)),
                            now=self.money.now, daemon=self)
         if hasattr(self.reactor, "listenTCP"):
             self._web_port = self.web.listen(self.reactor)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from confcall.booking import BookingLimits
 from confcall.rating import ops
 from confcall.rating.numbers import normalize
 
@@ -45,28 +46,32 @@ HISTORY = Form("history", (
 ))
 
 
-def book_form(max_participants: int, retry_count: int, retry_interval_s: int,
+def book_form(limits: BookingLimits, retry_count: int, retry_interval_s: int,
               timezone: str) -> Form:
+    """The booking form, its bounds taken from the booking service's limits."""
     return Form("book", (
         Field("initiator", "book.initiator", "phone", required=False, max=24,
               doc="called first; default: the account's own number"),
-        Field("participants", "book.participants", "phones", min=1, max=max_participants),
+        Field("participants", "book.participants", "phones", min=1,
+              max=limits.max_participants),
         Field("start", "book.start", "datetime",
               doc="the API needs an offset (2026-11-26T15:00:00+08:00); the form takes local "
                   "time in the chosen time zone"),
         Field("timezone", "book.timezone", "timezone", required=False, default=timezone,
               max=64),
-        Field("retry_count", "book.retry_count", "int", required=False, min=0, max=10,
-              default=retry_count),
-        Field("retry_interval_s", "book.retry_interval", "int", required=False, min=10,
-              max=3600, default=retry_interval_s),
+        Field("retry_count", "book.retry_count", "int", required=False, min=0,
+              max=limits.retries_max, default=retry_count),
+        Field("retry_interval_s", "book.retry_interval", "int", required=False,
+              min=limits.retry_interval_min_s, max=limits.retry_interval_max_s,
+              default=retry_interval_s),
         Field("music", "book.music", "bool", required=False, default=False),
     ))
 
 
-BOOK = book_form(8, 2, 60, "Asia/Shanghai")  # the site rebuilds it from its [web] config
+BOOK = book_form(BookingLimits(), 2, 60, "Asia/Shanghai")  # the site rebuilds it from its [web] config
 QUOTE = Form("quote", (
     Field("participants", "book.participants", "phones", min=1, max=16),
+    Field("initiator", "book.initiator", "phone", required=False, max=24),
 ))
 
 
@@ -175,11 +180,13 @@ async def book(site: Any, who: str, values: dict[str, Any], tz: str) -> dict[str
         start = start.replace(tzinfo=ZoneInfo(tz))
     return await site.runner.call(booking_port.book, who, values.get("initiator") or who,
                                   values["participants"], start, values["retry_count"],
-                                  values["retry_interval_s"], values["music"], site.now())
+                                  values["retry_interval_s"], values["music"], site.now(),
+                                  site.config.limits)
 
 
-async def quote(site: Any, who: str, participants: list[str]) -> list[dict[str, Any]]:
-    return await site.runner.call(booking_port.classify, who, participants)
+async def quote(site: Any, who: str, participants: list[str],
+                initiator: str | None = None) -> list[dict[str, Any]]:
+    return await site.runner.call(booking_port.classify, who, participants, initiator)
 
 
 async def bookings(site: Any, who: str) -> list[dict[str, Any]]:

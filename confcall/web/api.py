@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from confcall.booking import BookingError
 from confcall.rating.errors import MoneyError
 
 from . import actions, booking_port, ops_actions, sessions
@@ -45,12 +46,7 @@ PLAN = {"plan": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,60}$"}}
 
 def install(site: WebSite) -> None:
     operations: list[Operation] = []
-    refusals: tuple[type[Exception], ...] = (MoneyError, Refusal)
-    try:
-        from confcall.booking import BookingError
-        refusals = (*refusals, BookingError)
-    except ImportError:
-        pass
+    refusals: tuple[type[Exception], ...] = (MoneyError, Refusal, BookingError)
 
     def op(method: str, path: str, summary: str, who: str, *, body: Form | None = None,
            query: Form | None = None, answer: dict[str, Any] | None = None, status: int = 200,
@@ -191,7 +187,7 @@ def install(site: WebSite) -> None:
         "subscriber", body=actions.QUOTE, answer=arr(QUOTE), tag="bookings")
     async def quote(request: Any, who: Any, v: dict[str, Any]) -> Any:
         need_service()
-        return await actions.quote(site, who.name, v["participants"])
+        return await actions.quote(site, who.name, v["participants"], v.get("initiator"))
 
     async def _one(who: Any, booking_id: str) -> Any:
         need_service()

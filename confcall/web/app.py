@@ -17,12 +17,14 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from klein import Klein
+
+from confcall.booking import BookingLimits
 from twisted.web.server import Site
 
 from . import i18n, sessions
@@ -46,22 +48,24 @@ class WebConfig:
     tls_cert: str = ""
     tls_key: str = ""
     timezone: str = "Asia/Shanghai"
-    retry_count: int = 2
+    retry_count: int = 2  # the booking form's defaults ([booking] section)
     retry_interval_s: int = 60
-    max_participants: int = 8
+    limits: BookingLimits = field(default_factory=BookingLimits)
 
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert and self.tls_key)
 
     @classmethod
-    def from_config(cls, cfg: Any) -> WebConfig:
-        """From the box's ``Config`` (its ``[web]`` and ``[conference]`` sections)."""
+    def from_config(cls, cfg: Any, box_channels: int = 30) -> WebConfig:
+        """From the box's ``Config``: ``[web]``, and ``[booking]``/``[conference]`` for the
+        booking form's defaults and bounds (the service's own limits, one source)."""
+        from confcall.booking import limits_from_config
         return cls(enabled=cfg.web_enabled, bind=cfg.web_bind, port=cfg.web_port,
                    tls_cert=cfg.web_tls_cert, tls_key=cfg.web_tls_key,
-                   timezone=cfg.web_timezone, retry_count=cfg.web_retry_count,
-                   retry_interval_s=cfg.web_retry_interval_s,
-                   max_participants=max(1, cfg.max_participants - 1))
+                   timezone=cfg.web_timezone, retry_count=cfg.booking_retries_default,
+                   retry_interval_s=cfg.booking_retry_interval_default_s,
+                   limits=limits_from_config(cfg, box_channels))
 
 
 Handler = Callable[..., Awaitable[Any]]
@@ -222,11 +226,10 @@ class WebSite:
 
     def api_refusal(self, request: Any, exc: Exception) -> ApiError:
         """A service refusal (``MoneyError``/``BookingError``) as a JSON error."""
-        key, params, field, detail = refusal_parts(exc)
+        key, _params, field, _detail = refusal_parts(exc)
         lang = self.lang(request)
         return ApiError(status_of(key), {"error": {
-            "code": key, "field": field, "message": i18n.refusal_text(lang, key, params,
-                                                                      detail)}})
+            "code": key, "field": field, "message": i18n.refusal_of(lang, exc)}})
 
     # -- errors ---------------------------------------------------------------------------------
     def _install_errors(self) -> None:
@@ -293,7 +296,7 @@ def refusal_parts(exc: Exception) -> tuple[str, dict[str, Any], str, str]:
     return key, params, field, detail
 
 
-_STATUS = {"booking.already_started": 409, "card.state": 409, "account.exists": 409,
+_STATUS = {"booking.already_started": 409, "booking.already_ended": 409, "card.state": 409, "account.exists": 409,
            "operator.exists": 409, "pin.wrong": 403, "card.wrong_pin": 403,
            "booking.capacity": 409, "booking.no_credit": 409, "funds.insufficient": 409}
 
@@ -301,7 +304,7 @@ _STATUS = {"booking.already_started": 409, "card.state": 409, "account.exists": 
 def status_of(key: str) -> int:
     if key in _STATUS:
         return _STATUS[key]
-    if key.endswith(".unknown"):
+    if key.endswith((".unknown", ".not_found")):
         return 404
     if "locked" in key or "throttle" in key or "limit" in key:
         return 429

@@ -244,6 +244,18 @@ class Refusal(Exception):
         return refusal_text(lang, self.key, self.params)
 
 
+def refusal_of(lang: str, exc: Exception) -> str:
+    """A service refusal (MoneyError, BookingError, Refusal) in ``lang``: its own text."""
+    text = getattr(exc, "text", None)
+    if callable(text):
+        try:
+            return str(text(lang))
+        except (KeyError, IndexError):
+            pass
+    return refusal_text(lang, str(getattr(exc, "key", "error")),
+                        dict(getattr(exc, "params", {}) or {}), str(getattr(exc, "detail", "")))
+
+
 def pick_lang(value: str | None) -> str:
     return value if value in LANGS else "zh"
 

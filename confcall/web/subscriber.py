@@ -10,13 +10,14 @@ import hmac
 import secrets
 from typing import Any
 
+from confcall.booking import BookingError
 from confcall.rating.errors import MoneyError
 
 from . import actions, booking_port, sessions
 from .app import SESSION_COOKIE, WebSite
 from .forms import FieldError
 from .http import Redirect, WebError, arg, form_of, safe_next
-from .i18n import Refusal, refusal_text, t
+from .i18n import Refusal, refusal_of, t
 
 __all__ = ["install"]
 
@@ -25,10 +26,6 @@ REFUSALS = (MoneyError, Refusal)
 
 
 def _refusals() -> tuple[type[Exception], ...]:
-    try:
-        from confcall.booking import BookingError
-    except ImportError:
-        return REFUSALS
     return (*REFUSALS, BookingError)
 
 
@@ -42,9 +39,7 @@ def install(site: WebSite) -> None:
         return [e.text(site.lang(request)) for e in errors]
 
     def refusal(request: Any, exc: Exception) -> str:
-        from .app import refusal_parts
-        key, params, _field, detail = refusal_parts(exc)
-        return refusal_text(site.lang(request), key, params, detail)
+        return refusal_of(site.lang(request), exc)
 
     # -- language and login -----------------------------------------------------------------
     @route("/lang/<code>")
@@ -78,7 +73,7 @@ def install(site: WebSite) -> None:
             _num, token, _csrf = await actions.login(site, values["number"],
                                                      values["password"], site.source(request),
                                                      old)
-        except REFUSALS as e:
+        except _refusals() as e:
             key = getattr(e, "key", "")
             # the same answer for an unknown number and a wrong password (no oracle)
             msg = refusal(request, e) if "locked" in key or "throttle" in key else \

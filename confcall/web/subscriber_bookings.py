@@ -62,8 +62,7 @@ def install(site: WebSite, page: Callable[..., bytes], errors_text: Callable[...
             refusal: Callable[..., str], refusals: Callable[[], tuple[type, ...]]) -> None:
     route = site.route
     cfg = site.config
-    form = actions.book_form(cfg.max_participants, cfg.retry_count, cfg.retry_interval_s,
-                             cfg.timezone)
+    form = actions.book_form(cfg.limits, cfg.retry_count, cfg.retry_interval_s, cfg.timezone)
     site.book_form = form
 
     def local(dt: datetime | None, tz: str) -> str:
@@ -102,7 +101,8 @@ def install(site: WebSite, page: Callable[..., bytes], errors_text: Callable[...
         quotes = None
         try:
             if raw.get("action") == "check":
-                quotes = await actions.quote(site, who.name, values["participants"])
+                quotes = await actions.quote(site, who.name, values["participants"],
+                                             values.get("initiator"))
                 return page(request, "book.html", who, values=again, quotes=quotes,
                             zones=ZONES)
             values["start"] = parse_local_datetime(values["start"], tz)
@@ -172,26 +172,11 @@ def install(site: WebSite, page: Callable[..., bytes], errors_text: Callable[...
         booking_id = _share_id(token) if len(token) < 80 else None
         if booking_id is None:
             raise WebError(404, "error.not_found")
-        b = await site.runner.call(_shared_view, booking_id)
+        b = await site.runner.call(booking_port.get_shared, booking_id)
         if b is None:
             raise WebError(404, "error.not_found")
         return page(request, "shared.html", None, b=b, tz=cfg.timezone,
                     initiator=mask(b["initiator"]))
-
-
-def _shared_view(session: Any, booking_id: int) -> dict[str, Any] | None:
-    """The booking behind a valid share link, looked up for its own account (the link is the
-    authorisation: its MAC proves the server made it)."""
-    from sqlalchemy import text
-    try:
-        row = session.execute(text("SELECT a.number FROM bookings b JOIN accounts a "
-                                   "ON a.id = b.account_id WHERE b.id = :i"),
-                              {"i": booking_id}).first()
-    except Exception:  # noqa: BLE001 - schema differs: treat as not found
-        return None
-    if row is None:
-        return None
-    return booking_port.get(session, row[0], booking_id)
 
 
 ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Tokyo", "Asia/Singapore",

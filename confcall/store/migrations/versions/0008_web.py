@@ -1,7 +1,7 @@
 """The web site: login sessions, operator accounts, the operators' audit log.
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from confcall.store.types import UTCDateTime
 
 revision = "0008"
-down_revision = "0003"
+down_revision = "0004"  # after bookings (0004) on this branch; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
