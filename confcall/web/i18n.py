@@ -218,6 +218,8 @@ REFUSALS: dict[str, tuple[str, str]] = {  # service refusal keys not in the mone
     "booking.too_far": ("开始时间太远", "The start time is too far ahead"),
     "booking.already_started": ("已开始呼叫，无法取消", "Dialling has started: it cannot be cancelled"),
     "booking.unknown": ("没有这个预约", "No such booking"),
+    "number.blocked": ("不允许呼叫此号码", "Calls to this number are not allowed"),
+    "number.malformed": ("不是有效的电话号码", "Not a phone number"),
     "number.own": ("不能呼叫自己的号码", "That is your own number"),
     "number.duplicate": ("号码重复", "That number is listed twice"),
     "operator.name": ("操作员名：2-40 个小写字母、数字或 _ . -",
