@@ -101,3 +101,37 @@ def test_chinese_page_renders_hanzi_not_boxes(served):
     assert page.inner_text("h1") == "Log in"
     page.screenshot(path=str(ARTIFACTS / "login-en.png"), full_page=True)
     page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_book_three_party_call_see_it_listed_cancel_another(served, lang):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    base, _url, _cards, browser = served
+    page = new_page(browser, base, lang)
+    number, pin = ("13900139000", "604729")  # B: A's password changes in another test
+    login(page, base, number, pin)
+    when = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1 if lang == "zh" else 2)
+    starts = []
+    for hour in (10, 11):
+        page.click("a[href='/book']")
+        page.fill("#participants", "13800138000\n13700137000")
+        start = when.replace(hour=hour, minute=30).strftime("%Y-%m-%dT%H:%M")
+        page.fill("#start", start)
+        page.click("#book")
+        assert ("预约成功" if lang == "zh" else "Booked") in page.inner_text("p.ok")
+        assert page.inner_text("#participants") == "+8613800138000, +8613700137000"
+        starts.append(start.replace("T", " "))
+    page.click("a[href='/bookings']")
+    items = page.locator("#bookings li[data-state='booked']")
+    texts = [items.nth(i).inner_text() for i in range(items.count())]
+    assert all(any(s in t for t in texts) for s in starts), texts
+    target = page.locator("#bookings li", has_text=starts[1])
+    target.locator("button.cancel").click()
+    assert ("预约已取消" if lang == "zh" else "Booking cancelled") in page.inner_text("p.ok")
+    page.click("a[href='/bookings']")
+    assert page.locator("#bookings li", has_text=starts[1]).get_attribute(
+        "data-state") == "cancelled"
+    assert page.locator("#bookings li", has_text=starts[0]).get_attribute(
+        "data-state") == "booked"
+    page.context.close()
