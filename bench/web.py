@@ -69,12 +69,12 @@ def serve(url: str, spans: int) -> None:
     sys.path.insert(0, str(ROOT))
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
+    from confcall.sim import SimCard
     from twisted.internet import reactor
 
     from confcall.config import Config
     from confcall.daemon import Daemon
     from confcall.rating import secrets_
-    from confcall.sim import SimCard
     from tests.conference.box_harness import tone_sounds
     secrets_.configure("test")
     card = SimCard([("E1", "pri")] * spans).install()
@@ -140,6 +140,42 @@ class Conn:
         return status, payload, headers
 
 
+async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetime
+                    ) -> dict[str, object]:
+    """Every connection sends ``phase`` requests back to back for ``seconds``."""
+    lat: list[float] = []
+    errors: dict[int, int] = {}
+    counter = [0]
+    stop = time.perf_counter() + seconds
+
+    async def worker(c: Conn) -> None:
+        while time.perf_counter() < stop:
+            n = counter[0]
+            counter[0] += 1
+            if phase == "book":
+                start = base + timedelta(minutes=n % 100_000)
+                req: tuple[str, str, dict | None] = ("POST", "/api/v1/bookings", {
+                    "participants": ["13800138000", "13700137000"],
+                    "start": start.isoformat(), "retry_count": 1, "retry_interval_s": 60})
+            else:
+                req = ("GET", "/api/v1/bookings", None)
+            t0 = time.perf_counter()
+            status, body, _ = await c.request(*req)
+            lat.append(time.perf_counter() - t0)
+            if status not in (200, 201):
+                errors[status] = errors.get(status, 0) + 1
+                if sum(errors.values()) == 1:
+                    print(f"  first refusal in {phase}: {status} {body[:200]!r}")
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+    return {"requests": len(lat), "per_s": len(lat) / elapsed,
+            "p50_ms": 1000 * statistics.median(lat),
+            "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "errors": errors}
+
+
 async def load(host: str, port: int, clients: int, seconds: float) -> dict[str, object]:
     conns = [Conn(host, port) for _ in range(clients)]
     for c, number in zip(conns, numbers(clients), strict=True):
@@ -150,41 +186,8 @@ async def load(host: str, port: int, clients: int, seconds: float) -> dict[str, 
             raise SystemExit(f"login failed: {status} {body[:200]!r}")
         c.csrf = json.loads(body)["csrf"]
     base = datetime.now(UTC) + timedelta(hours=2)
-    results: dict[str, object] = {}
-    for phase in ("book", "list"):
-        lat: list[float] = []
-        errors: dict[int, int] = {}
-        counter = [0]
-        stop = time.perf_counter() + seconds
-
-        async def worker(i: int, c: Conn) -> None:
-            while time.perf_counter() < stop:
-                n = counter[0]
-                counter[0] += 1
-                if phase == "book":
-                    start = base + timedelta(minutes=n % 100_000)
-                    req = ("POST", "/api/v1/bookings", {
-                        "participants": ["13800138000", "13700137000"],
-                        "start": start.isoformat(), "retry_count": 1,
-                        "retry_interval_s": 60})
-                else:
-                    req = ("GET", "/api/v1/bookings", None)
-                t0 = time.perf_counter()
-                status, body, _ = await c.request(*req)
-                lat.append(time.perf_counter() - t0)
-                if status not in (200, 201):
-                    errors[status] = errors.get(status, 0) + 1
-                    if len(errors) == 1 and errors[status] == 1:
-                        print(f"  first refusal in {phase}: {status} {body[:200]!r}")
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(i, c) for i, c in enumerate(conns)))
-        elapsed = time.perf_counter() - t0
-        lat.sort()
-        results[phase] = {"requests": len(lat), "per_s": len(lat) / elapsed,
-                          "p50_ms": 1000 * statistics.median(lat),
-                          "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-                          "errors": errors}
+    results = {phase: await run_phase(conns, phase, seconds, base)
+               for phase in ("book", "list")}
     for c in conns:
         c.w.close()
     return results

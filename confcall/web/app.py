@@ -23,9 +23,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from klein import Klein
+from twisted.web.server import Site
 
 from confcall.booking import BookingLimits
-from twisted.web.server import Site
 
 from . import i18n, sessions
 from .forms import FieldError

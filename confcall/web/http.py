@@ -17,8 +17,18 @@ from twisted.web import resource
 
 from . import metrics
 
-__all__ = ["ApiError", "MAX_BODY", "Redirect", "WebError", "SecureRoot", "arg", "client_of",
-           "form_of", "json_of", "safe_next"]
+__all__ = [
+    "MAX_BODY",
+    "ApiError",
+    "Redirect",
+    "SecureRoot",
+    "WebError",
+    "arg",
+    "client_of",
+    "form_of",
+    "json_of",
+    "safe_next",
+]
 
 MAX_BODY = 256 * 1024
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -16,7 +16,7 @@ __all__ = ["CONTENT_TYPE_LATEST", "exposition", "observe"]
 
 def _metric(kind: type, name: str, doc: str, labels: list[str], **kw: Any) -> Any:
     """Create once per process (tests build many sites in one process)."""
-    existing = REGISTRY._names_to_collectors.get(name)  # noqa: SLF001 - no public lookup
+    existing = REGISTRY._names_to_collectors.get(name)
     if existing is not None:
         return existing
     return kind(name, doc, labels, **kw)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .forms import Form
 
-__all__ = ["ERROR", "Operation", "document", "obj", "arr"]
+__all__ = ["ERROR", "Operation", "arr", "document", "obj"]
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],

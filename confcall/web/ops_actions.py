@@ -22,8 +22,17 @@ from confcall.store.models import Account, Card, CardBatch, Conference, Leg, Rat
 from .forms import Field, Form
 from .operators import audited
 
-__all__ = ["ACCOUNT_NEW", "ADJUST", "BATCH_NEW", "CDR_QUERY", "OP_LOGIN", "QUOTE", "RATES",
-           "live", "list_accounts"]
+__all__ = [
+    "ACCOUNT_NEW",
+    "ADJUST",
+    "BATCH_NEW",
+    "CDR_QUERY",
+    "OP_LOGIN",
+    "QUOTE",
+    "RATES",
+    "list_accounts",
+    "live",
+]
 
 OP_LOGIN = Form("op_login", (
     Field("name", "op.login_name", "text", min=2, max=40),

@@ -17,9 +17,8 @@ __all__ = ["start"]
 def start(reactor: Any, database_url: str, config: WebConfig, out: IO[str] = sys.stdout,
           port: int | None = None, threads: int = 4) -> WebSite:
     """Open the store (migrated), start the pool, listen; prints the URL (tests read it)."""
-    from confcall.store import DbRunner, Store, upgrade
-
     from confcall.daemon import _seed_if_empty
+    from confcall.store import DbRunner, Store, upgrade
 
     upgrade(database_url)
     store = Store(database_url)

@@ -174,7 +174,7 @@ def install(site: WebSite) -> None:
 
     @route("/history.csv")
     async def history_csv(request: Any) -> bytes:
-        who, raw, errors, span = await _history(request)
+        who, _raw, _errors, span = await _history(request)
         if span is None:
             raise WebError(400, "field.date", field=t(site.lang(request), "history.from"))
         text = await actions.history_csv(site, who.name, *span, site.config.timezone)

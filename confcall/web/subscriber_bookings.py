@@ -24,7 +24,7 @@ __all__ = ["install", "share_token"]
 def share_token(booking_id: int) -> str:
     """The participant link's token for a booking (HMAC-SHA256 under the PIN pepper)."""
     from confcall.rating import secrets_
-    key = secrets_._get_pepper()  # noqa: SLF001 - the server's one secret outside the database
+    key = secrets_._get_pepper()
     mac = hmac.new(key, f"web-share:{booking_id}".encode(), hashlib.sha256).hexdigest()
     return f"{booking_id}-{mac[:32]}"
 
@@ -43,6 +43,7 @@ def mask(number: str) -> str:
 
 def ics_text(b: dict[str, Any], lang: str, url: str) -> bytes:
     from icalendar import Calendar, Event
+
     from .i18n import t
     cal = Calendar()
     cal.add("prodid", "-//confcall//booking//EN")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confcall.rating import ops
 
-from .conftest import A, B, PIN
+from .conftest import PIN, A, B
 
 
 def api_login(c, number="13800138000", pin=PIN):

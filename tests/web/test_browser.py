@@ -10,7 +10,7 @@ from confcall.rating import ops
 from confcall.store import Store
 
 from .browser import ARTIFACTS, GLYPH_CHECK, launch
-from .server import B, PIN, SiteProcess, prepare
+from .server import PIN, B, SiteProcess, prepare
 
 
 @pytest.fixture(scope="module")

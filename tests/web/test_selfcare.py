@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confcall.rating import ops
 
-from .conftest import A, B, PIN, PIN_B
+from .conftest import PIN, A, B
 
 
 def test_login_shows_balance_and_wrong_password_is_refused_in_the_page_language(world):
@@ -111,7 +111,7 @@ def test_security_headers_and_cookie_flags(world):
     page = c.get("/login").text
     r = c.post("/login", {"nonce": c.hidden(page, "nonce"), "number": "13800138000",
                           "password": PIN})
-    cookie = [h for h in r.headers["set-cookie"] if h.startswith("confcall_session=")][0]
+    cookie = next(h for h in r.headers["set-cookie"] if h.startswith("confcall_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     token = cookie.split(";")[0].split("=", 1)[1]
     assert token not in c.get("/").text, "the session id never appears in a page"
