@@ -198,14 +198,14 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--spans", type=int, default=8)
-    ap.add_argument("--short", action="store_true", help="2 s per phase, 1 span, 4 clients")
+    ap.add_argument("--short", action="store_true", help="1 s per phase, 1 span, 4 clients")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve, args.spans)
         return 0
     if args.short:
-        args.seconds, args.clients, args.spans = 2.0, 4, 1
+        args.seconds, args.clients, args.spans = 1.0, 4, 1
     tmp = Path(tempfile.mkdtemp(prefix="confcall-bench-web-"))
     proc = None
     try:

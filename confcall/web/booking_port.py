@@ -75,5 +75,15 @@ def get_shared(session: Session, booking_id: int) -> dict[str, Any] | None:
         return None
 
 
+def list_any(session: Session) -> list[dict[str, Any]]:
+    """The NOC's view: every booking, newest start first."""
+    return [view(v) for v in service.list_all(session)]
+
+
+def cancel_any(session: Session, booking_id: int, now: datetime, operator: str
+               ) -> dict[str, Any]:
+    return view(service.cancel_as_operator(session, booking_id, now=now, operator=operator))
+
+
 def cancel(session: Session, account: str, booking_id: int, now: datetime) -> dict[str, Any]:
     return view(service.cancel(session, account, booking_id, now=now))

@@ -235,6 +235,37 @@ def install(site: WebSite) -> None:
         request.setHeader(b"content-type", b"text/csv; charset=utf-8")
         return text.encode()
 
+    # -- bookings ---------------------------------------------------------------------------------
+    from confcall.booking import BookingError
+
+    from . import booking_port
+
+    async def bookings_page(request: Any, who: Any, status: int = 200, **ctx: Any) -> bytes:
+        rows = await site.runner.call(booking_port.list_any)
+        return page(request, "ops_bookings.html", who, status, rows=rows,
+                    tz=site.config.timezone, **ctx)
+
+    @route("/ops/bookings")
+    async def bookings(request: Any) -> bytes:
+        who = await site.need(request, "operator")
+        return await bookings_page(request, who)
+
+    @route("/ops/bookings/<booking_id>/cancel", ("POST",))
+    async def booking_cancel(request: Any, booking_id: str) -> bytes:
+        who = await site.need(request, "operator", write=True)
+        if not booking_id.isdigit() or len(booking_id) > 12:
+            raise WebError(404, "error.not_found")
+        try:
+            await operator_accounts.audited(
+                site, who, request, "booking.cancel", booking_id, "",
+                lambda: site.runner.call(booking_port.cancel_any, int(booking_id), site.now(),
+                                         f"web:{who.name}"))
+        except BookingError as e:
+            return await bookings_page(request, who, 409,
+                                       errors=[e.text(site.lang(request))])
+        return await bookings_page(request, who,
+                                   messages=[t(site.lang(request), "bookings.cancelled")])
+
     # -- CDRs and audit ---------------------------------------------------------------------------
     @route("/ops/cdrs")
     async def cdrs(request: Any) -> bytes:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from confcall.booking import BookingError
 from confcall.ids import new_ref
 from confcall.rating import secrets_
 from confcall.rating.errors import MoneyError
@@ -152,7 +153,7 @@ async def audited(site: Any, who: Any, request: Any, action: str, target: str, d
                                  site.source(request), site.now())
     try:
         result = await work()
-    except (MoneyError, Refusal) as e:
+    except (MoneyError, Refusal, BookingError) as e:
         await runner.call(audit_end, audit_id, "refused", e.key)
         raise
     except Exception:

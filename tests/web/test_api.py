@@ -110,3 +110,17 @@ def test_metrics_count_requests(world):
     text = c.get("/metrics").text
     assert 'confcall_web_requests_total{method="GET",route="/login",status="200"}' in text
     assert "confcall_web_request_seconds_bucket" in text
+
+
+def test_operator_api_login_and_roles(world):
+    c = world.client()
+    r = c.request("POST", "/api/v1/ops/session", json_body={"name": "alice",
+                                                            "password": "nope-nope-nope"})
+    assert r.code == 403 and r.json()["error"]["code"] == "operator.unknown"
+    r = c.request("POST", "/api/v1/ops/session", json_body={"name": "victor",
+                                                            "password": "viewer-pass-12"})
+    h = {"X-CSRF-Token": r.json()["csrf"]}
+    assert c.get("/api/v1/ops/accounts?q=138").json()[0]["number"] == A
+    r = c.request("POST", f"/api/v1/ops/accounts/{A}/lock", headers=h)
+    assert r.code == 403 and r.json()["error"]["code"] == "error.forbidden"
+    assert c.get("/api/v1/account").code == 401, "an operator is not a subscriber"

@@ -92,3 +92,22 @@ def test_live_view_without_a_box_says_so(world):
     op_login(c)
     assert "未连接交换设备" in c.get("/ops").text
     assert c.get("/api/v1/ops/live").json()["box"] is False
+
+
+def test_operator_sees_every_booking_and_cancels_one_audited(world):
+    sub = world.client()
+    sub.login("13800138000", "482913")
+    page = sub.get("/book").text
+    sub.post("/book", {"csrf": sub.hidden(page, "csrf"), "participants": "13900139000",
+                       "start": "2026-11-25T18:00", "timezone": "Asia/Shanghai",
+                       "action": "book"})
+    c = world.client()
+    op_login(c)
+    listing = c.get("/ops/bookings").text
+    booking_id = listing.split('<tr data-id="')[1].split('"')[0]
+    assert 'data-state="booked"' in listing and A in listing
+    r = c.post(f"/ops/bookings/{booking_id}/cancel", {"csrf": c.hidden(listing, "csrf")})
+    assert r.code == 200 and f'data-id="{booking_id}" data-state="cancelled"' in r.text
+    audit = c.get("/api/v1/ops/audit").json()[0]
+    assert (audit["action"], audit["target"], audit["outcome"]) == (
+        "booking.cancel", booking_id, "ok")

@@ -131,3 +131,17 @@ def test_errors_never_show_a_traceback(world, monkeypatch):
     assert r.code == 404 and "页面不存在" in r.text
     r = c.get("/api/v1/account")
     assert r.code == 500 and r.json()["error"]["code"] == "error.internal"
+
+
+def test_with_tls_configured_the_session_cookie_is_secure(world):
+    from confcall.web import WebConfig, WebSite
+
+    from .webclient import WebClient
+    site = WebSite(world.site.runner, config=WebConfig(tls_cert="cert.pem", tls_key="key.pem"),
+                   now=world.clock)
+    c = WebClient(site)
+    page = c.get("/login").text
+    r = c.post("/login", {"nonce": c.hidden(page, "nonce"), "number": "13800138000",
+                          "password": PIN})
+    cookie = next(h for h in r.headers["set-cookie"] if h.startswith("confcall_session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie
