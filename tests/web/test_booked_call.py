@@ -9,16 +9,16 @@ import pytest
 pytest.importorskip("confcall.booking.scheduler",
                     reason="the booking scheduler (issue 12) is not on this branch yet")
 
-from tests.conference.box_harness import (  # noqa: E402
+from tests.conference.box_harness import (
     NOW,
     Box,
     audio,
     heard_prompt,
     voice_level,
 )
-from tests.pgcluster import cheap_argon2  # noqa: E402,F401
+from tests.pgcluster import cheap_argon2  # noqa: F401
 
-from .webclient import WebClient  # noqa: E402
+from .webclient import WebClient
 
 A, B, C = "13800138000", "13900139000", "13700137000"
 A_HZ, B_HZ, C_HZ = 350.0, 450.0, 550.0
