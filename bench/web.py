@@ -65,7 +65,7 @@ def prepare(tmp: Path, clients: int, url_hint: str | None = None) -> str:
 
 
 # -- the box (subprocess) ---------------------------------------------------------------------
-def serve(url: str, spans: int) -> None:
+def serve(url: str, spans: int, echo: bool) -> None:
     sys.path.insert(0, str(ROOT))
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -80,7 +80,8 @@ def serve(url: str, spans: int) -> None:
     card = SimCard([("E1", "pri")] * spans).install()
     config = Config(source="bench", database_url=url, simulated=True,
                     sim_spans=(("E1", "pri"),) * spans, control_socket="", web_enabled=True,
-                    web_port=0, booking_max_days_ahead=365, booking_channels=100_000)
+                    web_port=0, booking_max_days_ahead=365, booking_channels=100_000,
+                    echo_canceller=echo)
     daemon = Daemon(config, reactor, card=card, sounds=tone_sounds(), media_in_thread=True,
                     on_event=lambda text: print(text, flush=True))
 
@@ -198,11 +199,14 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--spans", type=int, default=8)
+    ap.add_argument("--ec", choices=["on", "off"], default="on",
+                    help="confcall's software echo canceller on every channel (on = the "
+                         "config's default; off = the card's hardware canceller does it)")
     ap.add_argument("--short", action="store_true", help="1 s per phase, 1 span, 4 clients")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve, args.spans)
+        serve(args.serve, args.spans, args.ec == "on")
         return 0
     if args.short:
         args.seconds, args.clients, args.spans = 1.0, 4, 1
@@ -214,7 +218,7 @@ def main() -> int:
                "CONFCALL_PEPPER": "bench-pepper", "PYTHONPATH": str(ROOT)}
         env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
         proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--spans",
-                                 str(args.spans)], stdout=subprocess.PIPE,
+                                 str(args.spans), "--ec", args.ec], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp)
         port, channels, seen = None, None, []
         deadline = time.monotonic() + 120
@@ -243,7 +247,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"web bench: box on 1 core with {channels} B-channels in its media engine, SQLite "
+    print(f"web bench: box on 1 core with {channels} B-channels in its media engine (echo "
+          f"canceller {args.ec}), SQLite "
           f"(WAL, synchronous=FULL), {args.clients} keep-alive clients, {args.seconds:.0f} s "
           "per phase")
     ok = True
