@@ -30,7 +30,8 @@ __all__ = [
     "safe_next",
 ]
 
-MAX_BODY = 256 * 1024
+MAX_BODY = 256 * 1024  # a JSON body
+MAX_REQUEST = 1024 * 1024  # any body (a rate file pasted in a form is the largest)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
        "frame-ancestors 'none'")
@@ -80,7 +81,22 @@ class SecureRoot(resource.Resource):
             request.setHeader(b"strict-transport-security", b"max-age=31536000")
         request.notifyFinish().addBoth(lambda _: metrics.observe(request,
                                                                  time.perf_counter() - t0))
+        if _body_size(request) > MAX_REQUEST:
+            request.setResponseCode(413)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return "请求体过大 / request body too large\n".encode()
         return self.inner.render(request)
+
+
+def _body_size(request: Any) -> int:
+    content = getattr(request, "content", None)
+    if content is None:
+        return 0
+    here = content.tell()
+    content.seek(0, 2)
+    size = content.tell()
+    content.seek(here)
+    return int(size)
 
 
 def client_of(request: Any) -> str:

@@ -145,3 +145,18 @@ def test_with_tls_configured_the_session_cookie_is_secure(world):
                           "password": PIN})
     cookie = next(h for h in r.headers["set-cookie"] if h.startswith("confcall_session="))
     assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_language_switch_never_redirects_off_site(world):
+    c = world.client()
+    for nxt in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        r = c.get(f"/lang/en?next={nxt}")
+        assert r.code == 303 and r.header("location") == "/"
+    r = c.get("/lang/en?next=/history")
+    assert r.header("location") == "/history" and c.cookies["confcall_lang"] == "en"
+
+
+def test_oversized_body_is_refused_before_parsing(world):
+    c = world.client()
+    r = c.post("/login", {"nonce": "x", "number": "1" * (2 * 1024 * 1024)})
+    assert r.code == 413
