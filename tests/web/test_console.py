@@ -111,3 +111,35 @@ def test_operator_sees_every_booking_and_cancels_one_audited(world):
     audit = c.get("/api/v1/ops/audit").json()[0]
     assert (audit["action"], audit["target"], audit["outcome"]) == (
         "booking.cancel", booking_id, "ok")
+
+
+def test_rates_import_replaces_a_plan_and_bad_files_change_nothing(world):
+    c = world.client()
+    op_login(c)
+    before = c.get("/ops/rates/default.csv").text
+    r = c.submit("/ops/rates", "/ops/rates", {"action": "import", "plan": "default",
+                                               "csv": "not,a,rate,file\n1,2"})
+    assert r.code == 422 and "费率文件" in r.text
+    assert c.get("/ops/rates/default.csv").text == before
+    r = c.submit("/ops/rates", "/ops/rates", {"action": "import", "plan": "night",
+                                               "csv": before})
+    assert r.code == 200
+    assert c.get("/ops/rates/night.csv").text == before
+    audit = c.get("/api/v1/ops/audit").json()
+    assert [(e["action"], e["target"], e["outcome"]) for e in audit[:2]] == [
+        ("rates.import", "night", "ok"), ("rates.import", "default", "refused")]
+
+
+def test_void_batch_makes_its_cards_unusable(world):
+    c = world.client()
+    op_login(c)
+    batch = c.get("/api/v1/ops/card-batches").json()[0]["id"]
+    r = c.submit("/ops/cards", "/ops/cards", {"action": "void", "batch": str(batch)})
+    assert r.code == 200
+    import pytest
+
+    from confcall.rating.errors import MoneyError
+    serial, pin = world.cards[0]
+    with pytest.raises(MoneyError) as e:
+        ops.recharge_by_card(world.store, A, serial, pin, source="cli")
+    assert e.value.key == "card.state"

@@ -45,3 +45,31 @@ def test_live_view_shows_alarms_and_calls(bx):
     assert web.get("/api/v1/ops/live").json()["spans"][0]["alarms"] == ["RED", "LOS"]
     bx.card.spans[0].clear_alarm()
     bx.run_until(lambda: call.ended, 10)
+
+
+def test_live_view_shows_a_conference_with_each_seat_on_its_timeslot(bx):
+    create_operator(bx.store, "alice", "operator-pass-1", "admin", datetime.now(UTC))
+    web = WebClient(bx.web)
+    op_login(web)
+    a_num, b_num = "13800138000", "13900139000"
+    bx.account(a_num)
+    a = bx.phone(a_num, answer_after=1.0)
+    b = bx.phone(b_num, answer_after=1.0)
+    access = bx.switch.place_call(a_num, ACCESS)
+    assert bx.run_until(lambda: access.ended and len(a.calls) == 2 and a.last.connected, 15)
+    bx.run(1.5)
+    a.press(b_num + "#")
+    assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 10)
+    bx.run(1)
+    (conf,) = web.get("/api/v1/ops/live").json()["conferences"]
+    seats = {s["seat"]: s for s in conf["seats"]}
+    assert seats[1]["role"] == "initiator" and seats[1]["number"].endswith(a_num)
+    assert seats[2]["number"].endswith(b_num)
+    legs = {leg.channo: leg for t in bx.trunks for leg in t.legs.values()}
+    for seat in seats.values():
+        leg = legs[seat["channel"]]
+        assert (seat["span"], seat["timeslot"]) == (leg.trunk.name, leg.chanpos)
+    page = web.get("/ops").text
+    assert f"{seats[2]['span']}/{seats[2]['timeslot']}" in page
+    bx.switch.hangup(a.last, 16)
+    bx.run_until(lambda: b.last.ended, 5)
