@@ -178,7 +178,7 @@ async def book(site: Any, who: str, values: dict[str, Any], tz: str) -> dict[str
     start = values["start"]
     if start.tzinfo is None:
         start = start.replace(tzinfo=ZoneInfo(tz))
-    return await site.runner.call(booking_port.book, who, values.get("initiator") or who,
+    return await site.bookings.submit(booking_port.book, who, values.get("initiator") or who,
                                   values["participants"], start, values["retry_count"],
                                   values["retry_interval_s"], values["music"], site.now(),
                                   site.config.limits)
