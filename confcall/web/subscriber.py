@@ -13,7 +13,7 @@ from typing import Any
 from confcall.booking import BookingError
 from confcall.rating.errors import MoneyError
 
-from . import actions, booking_port, sessions
+from . import actions, sessions
 from .app import SESSION_COOKIE, WebSite
 from .forms import FieldError
 from .http import Redirect, WebError, arg, form_of, safe_next
@@ -186,4 +186,3 @@ def install(site: WebSite) -> None:
     # -- bookings -----------------------------------------------------------------------------
     from . import subscriber_bookings
     subscriber_bookings.install(site, page, errors_text, refusal, _refusals)
-    _ = booking_port
