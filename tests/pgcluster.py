@@ -205,7 +205,8 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
 
 
 RESET_TABLES = ("legs", "reservations", "ledger", "conferences", "cards", "card_batches",
-                "accounts", "rates", "rate_plans", "number_rules")
+                "accounts", "rates", "rate_plans", "number_rules",
+                "acct_outbox", "billed_legs", "cdr_files")
 
 
 def reset_pg(url: str) -> None:

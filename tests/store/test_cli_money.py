@@ -18,8 +18,8 @@ def run(group, db_url, *args, input=None):
 def test_db_upgrade_on_empty(empty_db_url):
     url = empty_db_url
     res = run(db, url, "upgrade")
-    assert res.exit_code == 0 and "revision 0003" in res.output
-    assert "revision 0002" in run(db, url, "downgrade").output
+    assert res.exit_code == 0 and "revision 0007" in res.output
+    assert "revision 0003" in run(db, url, "downgrade").output
 
 
 def test_account_card_rate_flow(db_url, tmp_path):

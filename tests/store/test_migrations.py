@@ -22,9 +22,12 @@ def tables(url):
 def test_upgrade_from_empty_then_downgrade_one_then_base(empty_db_url):
     assert current(empty_db_url) is None
     upgrade(empty_db_url)
-    assert current(empty_db_url) == "0003"
+    assert current(empty_db_url) == "0007"
     assert {"accounts", "ledger", "cards", "reservations", "rates",
-            "call_legs"} <= tables(empty_db_url)
+            "call_legs", "billed_legs", "acct_outbox", "cdr_files"} <= tables(empty_db_url)
+    downgrade(empty_db_url, "-1")
+    assert current(empty_db_url) == "0003"
+    assert "acct_outbox" not in tables(empty_db_url)
     downgrade(empty_db_url, "-1")
     assert current(empty_db_url) == "0002"
     assert "call_legs" not in tables(empty_db_url)
@@ -33,7 +36,7 @@ def test_upgrade_from_empty_then_downgrade_one_then_base(empty_db_url):
     assert "reservations" not in tables(empty_db_url)
     assert "ledger" in tables(empty_db_url)
     upgrade(empty_db_url)
-    assert current(empty_db_url) == "0003"
+    assert current(empty_db_url) == "0007"
     downgrade(empty_db_url, "base")
     assert tables(empty_db_url) == set()
 

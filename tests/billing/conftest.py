@@ -1,0 +1,22 @@
+"""Fixtures: databases of both engines (tests/pgcluster.py), a real FreeRADIUS server
+(tests/radiusd.py), and the RADIUS outbox switched on as a box with [[radius]] servers has it."""
+import pytest
+
+from confcall.billing import handoff
+from tests.pgcluster import cheap_argon2, db_url, empty_db_url, pg_cluster, store  # noqa: F401
+from tests.radiusd import RadiusServer
+
+
+@pytest.fixture
+def radius_outbox():
+    handoff.configure(handoff.HandoffPolicy(radius=True))
+    yield
+    handoff.configure(handoff.HandoffPolicy())
+
+
+@pytest.fixture
+def radiusd():
+    server = RadiusServer()
+    server.start()
+    yield server
+    server.close()
