@@ -98,7 +98,9 @@ def build(leg: BilledLegLike, status: str, at: datetime, seq: int = 0) -> dict[s
     if status == "start":
         attrs["Acct-Session-Time"] = 0
     elif status == "interim":
-        attrs["Acct-Session-Time"] = max(0, int((at - leg.answered_at).total_seconds()))
+        # whole seconds; round to the millisecond first (clock floats carry noise)
+        attrs["Acct-Session-Time"] = max(0, int(round((at - leg.answered_at).total_seconds(),
+                                                      3)))
         attrs["Confcall-Interim-Seq"] = seq
     else:
         attrs["Acct-Session-Time"] = leg.duration_s
