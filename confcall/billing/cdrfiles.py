@@ -172,17 +172,20 @@ def _write(store: object, file_id: int, directory: Path, now: datetime | None) -
     return WrittenFile(f.seq, directory / f.name, f.records, f.total_fen, digest)
 
 
+def _next_file(session: Session, box: str, policy: CdrPolicy, now: datetime) -> int | None:
+    """A file allocated but not written (a crash came between) first, else a new one if due."""
+    unwritten = session.scalar(select(CdrFile.id).where(CdrFile.box == box,
+                                                        CdrFile.written_at.is_(None))
+                               .order_by(CdrFile.seq).limit(1))
+    return unwritten if unwritten is not None else _allocate(session, box, policy, now)
+
+
 def flush(store: object, box: str, policy: CdrPolicy, now: datetime) -> list[WrittenFile]:
     """Write every file that is due for ``box`` at ``now`` (and any allocated but unwritten
     after a crash). Runs file I/O: call it in the DB thread pool, never on the reactor."""
     written: list[WrittenFile] = []
-    unwritten = store.run(lambda s: s.scalars(  # type: ignore[attr-defined]
-        select(CdrFile.id).where(CdrFile.box == box, CdrFile.written_at.is_(None))
-        .order_by(CdrFile.seq)).all())
-    for file_id in unwritten:
-        written.append(_write(store, file_id, policy.directory, now))
     while True:
-        file_id = store.run(_allocate, box, policy, now)  # type: ignore[attr-defined]
+        file_id = store.run(_next_file, box, policy, now)  # type: ignore[attr-defined]
         if file_id is None:
             return written
         written.append(_write(store, file_id, policy.directory, now))
