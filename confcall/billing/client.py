@@ -32,7 +32,7 @@ import struct
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from pyrad import packet as rpacket
 from pyrad.dictionary import Dictionary
@@ -87,7 +87,7 @@ class BadReply:
     reason: str
 
 
-Action = Union[Send, Delivered, ServerDown, ServerUp, BadReply]
+Action = Send | Delivered | ServerDown | ServerUp | BadReply
 
 
 @dataclass

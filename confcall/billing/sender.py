@@ -36,8 +36,16 @@ from typing import Any
 from pyrad.dictionary import Dictionary
 
 from . import outbox
-from .client import (AccountingClient, BadReply, Delivered, OutRecord, Send, Server, ServerDown,
-                     ServerUp)
+from .client import (
+    AccountingClient,
+    BadReply,
+    Delivered,
+    OutRecord,
+    Send,
+    Server,
+    ServerDown,
+    ServerUp,
+)
 
 __all__ = ["DICTIONARY", "RadiusSender", "SenderStats", "load_dictionary"]
 
@@ -137,7 +145,7 @@ class RadiusSender:
         with self._cond:
             return self._cond.wait_for(lambda: self._idle_seq >= target, timeout)
 
-    def wait_until(self, predicate: Callable[["RadiusSender"], bool], timeout: float) -> bool:
+    def wait_until(self, predicate: Callable[[RadiusSender], bool], timeout: float) -> bool:
         """Block until ``predicate(self)`` holds after one of the loop's passes (True), or
         ``timeout`` seconds passed (False) — e.g. until a server was declared dead."""
         with self._cond:

@@ -6,8 +6,7 @@ import pytest
 
 from confcall.billing import handoff
 from confcall.store import Store
-from tests.pgcluster import cheap_argon2, db_url, empty_db_url, pg_cluster, store  # noqa: F401
-from tests.pgcluster import template
+from tests.pgcluster import cheap_argon2, db_url, empty_db_url, pg_cluster, store, template  # noqa: F401
 from tests.radiusd import RadiusServer
 
 

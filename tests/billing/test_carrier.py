@@ -8,8 +8,7 @@ from sqlalchemy import select
 from confcall.rating import MoneyError, ops
 from confcall.rating.credit import MAX_CALL_S
 from confcall.store.models import LedgerEntry
-
-from helpers import T0, account, at, call
+from tests.billing.charged_legs import T0, account, at, call
 
 CARRIER = "+8613800138000"
 LD = "02087654321"  # long distance from Beijing: 30 fen a started minute

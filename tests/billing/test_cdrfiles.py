@@ -1,12 +1,14 @@
-"""CDR files for a simulated busy hour (SQLite; the rest on both engines): 30 conferences rated by the real rating,
-files rotated by time and by count on a virtual clock — every answered leg in exactly one file,
-the files' totals equal to the database's, atomic writes with checksums, any period re-created
-byte for byte, and a file allocated before a crash written after it."""
+"""CDR files for a simulated busy hour (SQLite; the rest on both engines): 30 conferences
+rated by the real rating, files rotated by time and by count on a virtual clock — every
+answered leg in exactly one file, the files' totals equal to the database's, atomic writes
+with checksums, any period re-created byte for byte, and a file allocated before a crash
+written after it."""
 import csv
 import hashlib
 import io
 import random
 from datetime import timedelta
+from itertools import pairwise
 
 from sqlalchemy import select
 from twisted.internet import task
@@ -18,8 +20,7 @@ from confcall.ids import box_id
 from confcall.rating import ops
 from confcall.rating.cdr import LegRecord
 from confcall.store.models import BilledLeg, CdrFile, Leg
-
-from helpers import account, at, answered_leg
+from tests.billing.charged_legs import account, answered_leg, at, call
 
 DESTS = ["02087654321", "13900139000", "01062345678", "13700137000", "02161234567"]
 
@@ -110,7 +111,7 @@ def test_a_busy_hour_of_cdr_files(sqlite_store, tmp_path):
     assert all(f.written_at is not None and f.sha256 for f in db_files)
     assert {b.billing_mode for b in billed.values()} == {"prepaid", "carrier"}
     # files close on count (25) or ten minutes after the previous one
-    gaps = [(b.created_at - a.created_at).total_seconds() for a, b in zip(db_files, db_files[1:])]
+    gaps = [(b.created_at - a.created_at).total_seconds() for a, b in pairwise(db_files)]
     assert all(f.records == 25 or gap >= 600 for f, gap in zip(db_files[1:], gaps))
     assert any(f.records == 25 for f in db_files) and any(f.records < 25 for f in db_files)
 
@@ -128,7 +129,6 @@ def test_a_busy_hour_of_cdr_files(sqlite_store, tmp_path):
 
 def test_a_file_allocated_before_a_crash_is_written_after_it(store, tmp_path, monkeypatch):
     payer = account(store, "+8613800138000")
-    from helpers import call
     for i in range(3):
         call(store, payer, f"c{i}", f"c{i}/1", "13900139000", at(10 * i), 30)
     policy = CdrPolicy(tmp_path, rotate_s=60, rotate_records=100)

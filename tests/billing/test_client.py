@@ -5,8 +5,16 @@ import struct
 
 from pyrad import packet as rpacket
 
-from confcall.billing.client import (AccountingClient, BadReply, Delivered, OutRecord, Send,
-                                     Server, ServerDown, ServerUp)
+from confcall.billing.client import (
+    AccountingClient,
+    BadReply,
+    Delivered,
+    OutRecord,
+    Send,
+    Server,
+    ServerDown,
+    ServerUp,
+)
 from confcall.billing.sender import load_dictionary
 
 DICT = load_dictionary()

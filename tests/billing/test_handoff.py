@@ -10,8 +10,7 @@ from confcall.ids import box_id
 from confcall.rating import ops
 from confcall.rating.cdr import LegRecord
 from confcall.store.models import AcctRecord, BilledLeg, Leg
-
-from helpers import T0, account, answered_leg, at, call
+from tests.billing.charged_legs import T0, account, answered_leg, at, call
 
 
 def outbox(store, session_id=None):

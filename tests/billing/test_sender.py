@@ -10,8 +10,7 @@ from confcall.billing.sender import RadiusSender
 from confcall.config import RadiusServerConf
 from confcall.ids import box_id
 from confcall.store.models import AcctRecord
-
-from helpers import account, at, call
+from tests.billing.charged_legs import account, at, call
 from tests.radiusd import RadiusServer, _free_udp_port, radius_time
 
 FAST = {"timeout_s": 0.2, "max_timeout_s": 0.4, "retries": 1, "dead_time_s": 0.5,

@@ -7,15 +7,14 @@ import hashlib
 import io
 from datetime import timedelta
 
+from box_harness import ACCESS, NOW, SERVICE, audio, contains, heard_prompt, prompts_heard
 from sqlalchemy import select
 
 from confcall.config import RadiusServerConf
 from confcall.rating import ops
 from confcall.store.models import BilledLeg, LedgerEntry, Leg
-from tests.billing.helpers import call as rated_call
+from tests.billing.charged_legs import call as rated_call
 from tests.radiusd import RadiusServer, radius_time
-
-from box_harness import ACCESS, NOW, SERVICE, audio, contains, heard_prompt, prompts_heard
 
 A, B, D = "13800138000", "13900139000", "13700137000"
 INTERIM_S = 5.0
