@@ -73,6 +73,26 @@ Example (every key optional; these are the defaults)::
     directory = ""                     # where they are written ("" = no files)
     rotate_minutes = 15.0              # a file is closed every this many minutes ...
     rotate_records = 10000             # ... or at this many records, whichever comes first
+    [booking]                          # booked conferences and callbacks (docs/bookings.md)
+    grace_s = 300.0                    # due while no box ran: dialled if a box is back within
+                                       # this many seconds of the start, else marked missed
+    lease_s = 60.0                     # a box's claim on a booking lasts this long unless
+                                       # renewed (every lease_s/3 while its call lives); then
+                                       # another box takes it over
+    poll_s = 2.0                       # how often a box looks for due bookings (> 0, and
+                                       # lease_s must be at least 3 x poll_s)
+    claim_ahead_s = 10.0               # claim bookings due this soon (< lease_s): dialled at
+                                       # their start time to the tick
+    retries_default = 2                # the booking form's defaults and bounds: redials of an
+    retries_max = 5                    # unanswered party (0..retries_max) ...
+    retry_interval_default_s = 60      # ... and seconds between them
+    retry_interval_min_s = 30
+    retry_interval_max_s = 600
+    max_days_ahead = 90                # how far ahead a conference may be booked
+    expected_minutes = 30              # assumed length: credit and channels are checked for it
+    expected_minutes_max = 240
+    channels = 0                       # channels booked conferences may hold at once, all
+                                       # boxes together (0 = this box's B-channels)
 """
 from __future__ import annotations
 
@@ -147,6 +167,19 @@ class Config:
     cdr_directory: str = ""
     cdr_rotate_minutes: float = 15.0
     cdr_rotate_records: int = 10000
+    booking_grace_s: float = 300.0
+    booking_lease_s: float = 60.0
+    booking_poll_s: float = 2.0
+    booking_claim_ahead_s: float = 10.0
+    booking_retries_default: int = 2
+    booking_retries_max: int = 5
+    booking_retry_interval_default_s: int = 60
+    booking_retry_interval_min_s: int = 30
+    booking_retry_interval_max_s: int = 600
+    booking_max_days_ahead: int = 90
+    booking_expected_minutes: int = 30
+    booking_expected_minutes_max: int = 240
+    booking_channels: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -176,6 +209,12 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                    "window": ("acct_window", int), "dictionary": ("acct_dictionary", str)},
     "cdr": {"directory": ("cdr_directory", str), "rotate_minutes": ("cdr_rotate_minutes", float),
             "rotate_records": ("cdr_rotate_records", int)},
+    "booking": {**{k: (f"booking_{k}", float) for k in ("grace_s", "lease_s", "poll_s",
+                                                        "claim_ahead_s")},
+                **{k: (f"booking_{k}", int) for k in (
+                    "retries_default", "retries_max", "retry_interval_default_s",
+                    "retry_interval_min_s", "retry_interval_max_s", "max_days_ahead",
+                    "expected_minutes", "expected_minutes_max", "channels")}},
 }
 
 
@@ -225,6 +264,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             name, kind = spec
             values[name] = _typed(source, f"{section}.{key}", value, kind)
     _normalise(values, source)
+    _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)
     _billing_bounds(values, source)
@@ -272,6 +312,36 @@ def _normalise(values: dict[str, Any], source: str) -> None:
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+_BOOKING_DEFAULTS = {f.name: f.default for f in fields(Config) if f.name.startswith("booking_")}
+
+
+def _check_booking(v: dict[str, Any], source: str) -> None:
+    """The [booking] keys, alone and against each other."""
+    def bad(key: str, rule: str) -> ConfigError:
+        return ConfigError(source, f"booking.{key.removeprefix('booking_')}", rule)
+    for key in ("booking_grace_s", "booking_claim_ahead_s", "booking_retries_max",
+                "booking_channels"):
+        if v[key] < 0:
+            raise bad(key, "must be >= 0")
+    for key in ("booking_lease_s", "booking_poll_s", "booking_retry_interval_min_s",
+                "booking_max_days_ahead", "booking_expected_minutes"):
+        if v[key] <= 0:
+            raise bad(key, "must be > 0")
+    if v["booking_lease_s"] < 3 * v["booking_poll_s"]:
+        raise bad("booking_lease_s", "must be at least 3 x booking.poll_s (a lease is renewed "
+                  "every lease_s/3)")
+    if v["booking_claim_ahead_s"] >= v["booking_lease_s"]:
+        raise bad("booking_claim_ahead_s", "must be less than booking.lease_s")
+    if not 0 <= v["booking_retries_default"] <= v["booking_retries_max"]:
+        raise bad("booking_retries_default", "must be within 0..booking.retries_max")
+    if not v["booking_retry_interval_min_s"] <= v["booking_retry_interval_default_s"] <= \
+            v["booking_retry_interval_max_s"]:
+        raise bad("booking_retry_interval_default_s", "must be within booking.retry_interval"
+                  "_min_s..booking.retry_interval_max_s")
+    if v["booking_expected_minutes"] > v["booking_expected_minutes_max"]:
+        raise bad("booking_expected_minutes", "must be <= booking.expected_minutes_max")
 
 
 def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:

@@ -1,7 +1,7 @@
 """Billing hand-off: carrier-billed accounts, billed legs, the RADIUS outbox, CDR files.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from confcall.store.types import UTCDateTime
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0004"  # chained after main's head; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
