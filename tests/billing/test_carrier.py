@@ -120,3 +120,18 @@ def test_billing_changes_are_checked(store):
     assert s.balance_fen == 500  # kept for a return to prepaid
     s = ops.set_billing(store, payer, "prepaid")
     assert (s.billing_mode, s.available_fen, s.month_limit_fen) == ("prepaid", 500, None)
+
+
+def test_a_carrier_billed_subscriber_books_within_the_limit_not_beyond(store):
+    from confcall.booking import BookingError, BookingLimits, BookingRequest, book
+    limits = BookingLimits(max_participants=4, expected_minutes=30, channels=30)
+    payer = account(store, CARRIER, fen=0, mode="carrier")
+
+    def req(start_h: int) -> BookingRequest:
+        return BookingRequest(payer, payer, (LD,), T0 + timedelta(hours=start_h), 2, 60)
+    assert store.run(book, req(1), now=T0, limits=limits).state.value == "booked"
+    ops.set_billing(store, payer, "carrier", month_limit_fen=1_000)
+    # 30 min of the initiator (mobile, local: 12) and LD (30): 1,260 fen > 1,000 left
+    with pytest.raises(BookingError) as e:
+        store.run(book, req(2), now=T0, limits=limits)
+    assert e.value.key == "booking.no_credit"
