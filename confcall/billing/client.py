@@ -23,6 +23,12 @@ How to use (the sender does this)::
 is the record's age when its packet is built; it is fixed for the retransmissions of that
 packet and recomputed when the record moves to another server (with a new Identifier, as the
 RFC requires when the packet changes).
+
+How many requests are in flight to a server adapts like TCP's congestion window: it starts at
+``INITIAL_WINDOW``, grows by one per answer up to the slow-start threshold and by one per
+window beyond it (up to ``window``), and is halved when a request goes unanswered — a billing
+server whose socket buffer overflows on a burst (datagrams silently dropped) gets the rate it
+can take instead of a retransmission storm.
 """
 from __future__ import annotations
 
@@ -34,14 +40,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyrad import packet as rpacket
 from pyrad.dictionary import Dictionary
+
+from .wire import AttributeEncoder, accounting_request
 
 __all__ = ["AccountingClient", "BadReply", "Delivered", "OutRecord", "Send", "Server",
            "ServerDown", "ServerUp"]
 
 ACCOUNTING_REQUEST, ACCOUNTING_RESPONSE = 4, 5
 IDS = 256  # the Identifier is one octet
+INITIAL_WINDOW = 16
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class _InFlight:
     packet: bytes
     authenticator: bytes
     deadline: float
+    sent_at: float
     attempts: int = 1  # transmissions so far
 
 
@@ -106,6 +115,9 @@ class _ServerState:
     inflight: dict[int, _InFlight] = field(default_factory=dict)
     dead_until: float | None = None  # None: alive
     probing: bool = False  # its dead time is over: one record tests it
+    cwnd: float = 1.0  # requests it may have in flight now (see AccountingClient)
+    ssthresh: float = IDS
+    cut_at: float = float("-inf")  # when cwnd was last halved
 
 
 class AccountingClient:
@@ -114,11 +126,12 @@ class AccountingClient:
                  dead_time_s: float = 30.0, window: int = IDS) -> None:
         if not servers:
             raise ValueError("at least one billing server")
-        self.dictionary = dictionary
+        self.encoder = AttributeEncoder(dictionary)
         self.timeout_s, self.max_timeout_s = timeout_s, max_timeout_s
         self.retries, self.dead_time_s = retries, dead_time_s
         self.window = max(1, min(window, IDS))
-        self.servers = [_ServerState(s) for s in servers]
+        self.servers = [_ServerState(s, cwnd=float(min(INITIAL_WINDOW, self.window)),
+                                     ssthresh=float(self.window)) for s in servers]
         self.queue: deque[OutRecord] = deque()
         self._held: set[int] = set()
 
@@ -167,6 +180,8 @@ class AccountingClient:
             return [BadReply(index, f"id {ident}: wrong Response Authenticator (secret?)")]
         del st.inflight[ident]
         st.free_ids.append(ident)
+        st.cwnd = min(float(self.window),
+                      st.cwnd + (1.0 if st.cwnd < st.ssthresh else 1.0 / st.cwnd))
         self._held.discard(flight.record.id)
         actions: list[Action] = [Delivered(flight.record.id, index)]
         if st.dead_until is not None:
@@ -190,6 +205,9 @@ class AccountingClient:
                 continue
             if flight.attempts > self.retries:
                 return actions + [self._declare_dead(index, st, now)]
+            if flight.sent_at > st.cut_at:  # one cut per loss event, not one per lost packet
+                st.ssthresh = st.cwnd = max(1.0, st.cwnd / 2)
+                st.cut_at = now
             flight.attempts += 1
             flight.deadline = now + self._timeout(flight.attempts)
             actions.append(Send(index, flight.packet))
@@ -209,7 +227,7 @@ class AccountingClient:
     def _capacity(self, st: _ServerState) -> int:
         if st.dead_until is not None:
             return 1 - len(st.inflight) if st.probing else 0
-        return self.window - len(st.inflight)
+        return int(st.cwnd) - len(st.inflight)
 
     def _dispatch(self, now: float) -> list[Action]:
         """Fail-over, not load sharing: records go to the first live server in the configured
@@ -224,10 +242,8 @@ class AccountingClient:
 
     def _send(self, index: int, st: _ServerState, record: OutRecord, now: float) -> Send:
         ident = st.free_ids.popleft()
-        pkt = rpacket.AcctPacket(id=ident, secret=st.server.secret, dict=self.dictionary)
-        for name, value in record.attributes.items():
-            pkt[name] = value
-        pkt["Acct-Delay-Time"] = max(0, int(now - record.queued_at))
-        raw = pkt.RequestPacket()
-        st.inflight[ident] = _InFlight(record, raw, raw[4:20], now + self._timeout(1))
+        body = self.encoder.encode(record.attributes) + self.encoder.encode(
+            {"Acct-Delay-Time": max(0, int(now - record.queued_at))})
+        raw = accounting_request(ident, st.server.secret, body)
+        st.inflight[ident] = _InFlight(record, raw, raw[4:20], now + self._timeout(1), now)
         return Send(index, raw)

@@ -52,6 +52,7 @@ __all__ = ["DICTIONARY", "RadiusSender", "SenderStats", "load_dictionary"]
 log = logging.getLogger("confcall.billing.radius")
 
 DICTIONARY = Path(__file__).with_name("radius") / "dictionary"
+ACK_BATCH, ACK_BATCH_S = 512, 0.05
 
 
 def load_dictionary(path: str | Path = "") -> Dictionary:
@@ -99,6 +100,7 @@ class RadiusSender:
         self._idle_seq = -1
         self._db_backoff = 0.0
         self._db_retry_at = 0.0
+        self._acked_since = 0.0
 
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -160,7 +162,7 @@ class RadiusSender:
             if db_ok and now >= next_fetch:
                 next_fetch = now if self._fetch(now) else now + self.poll_s
             self._act(self.client.poll(now))
-            if db_ok:
+            if db_ok and self._acks_due(now):
                 self._record_acked()
             with self._cond:
                 self._cond.notify_all()
@@ -168,6 +170,8 @@ class RadiusSender:
             wake_at = max(next_fetch, self._db_retry_at)
             if deadline is not None:
                 wake_at = min(wake_at, deadline)
+            if self._acked_ids:
+                wake_at = min(wake_at, self._acked_since + ACK_BATCH_S)
             if self._wait(max(0.0, wake_at - time.monotonic())):
                 next_fetch = 0.0
         self._record_acked()
@@ -205,6 +209,8 @@ class RadiusSender:
                 except OSError as exc:  # the retransmission timer will try again
                     log.warning("RADIUS %s: send failed: %s", self.names[a.server], exc)
             elif isinstance(a, Delivered):
+                if not self._acked_ids:
+                    self._acked_since = time.monotonic()
                 name = self.names[a.server]
                 self._acked.setdefault(name, []).append(a.record)
                 self._acked_ids.add(a.record)
@@ -218,6 +224,13 @@ class RadiusSender:
             elif isinstance(a, BadReply):
                 self.stats.bad_replies += 1
                 log.warning("RADIUS %s: reply dropped: %s", self.names[a.server], a.reason)
+
+    def _acks_due(self, now: float) -> bool:
+        """Record acknowledgements in batches: one commit per ACK_BATCH_S or ACK_BATCH rows
+        (each commit is a disk flush), and at once when nothing else is in flight."""
+        return bool(self._acked_ids) and (len(self._acked_ids) >= ACK_BATCH or
+                                          now - self._acked_since >= ACK_BATCH_S or
+                                          self.client.idle())
 
     def _record_acked(self) -> None:
         if not self._acked:

@@ -6,6 +6,7 @@ import struct
 from pyrad import packet as rpacket
 
 from confcall.billing.client import (
+    INITIAL_WINDOW,
     AccountingClient,
     BadReply,
     Delivered,
@@ -133,12 +134,43 @@ def test_replies_with_a_wrong_authenticator_or_unknown_id_are_dropped():
     assert Delivered(1, 0) in c.received(0, answer(req, A.secret), 0.2)
 
 
-def test_identifiers_are_reused_only_after_an_answer():
+def test_the_window_opens_with_answers_up_to_256_and_identifiers_stay_unique():
     c = AccountingClient([A], DICT, window=256)
-    c.offer([record(i) for i in range(300)], 0.0)
+    c.offer([record(i) for i in range(1000)], 0.0)
+    wire = {s.packet[1]: s.packet for s in sends(c.poll(0.0))}
+    assert len(wire) == INITIAL_WINDOW  # slow start
+    peak, t = 0, 0.0
+    while wire:
+        t += 0.001
+        ident, req = next(iter(wire.items()))
+        del wire[ident]
+        for s in sends(c.received(0, answer(req, A.secret), t)):
+            assert s.packet[1] not in wire  # an Identifier is reused only after its answer
+            wire[s.packet[1]] = s.packet
+        peak = max(peak, len(wire))
+        if c.room():
+            c.offer([record(i) for i in range(1000, 1000 + c.room())], t)
+            for s in sends(c.poll(t)):
+                wire[s.packet[1]] = s.packet
+        if peak == 256:
+            break
+    assert peak == 256  # never more than the Identifier space
+
+
+def test_a_lost_burst_halves_the_window_once():
+    c = AccountingClient([A], DICT, window=256, timeout_s=1.0, retries=3)
+    c.offer([record(i) for i in range(200)], 0.0)
     first = sends(c.poll(0.0))
-    assert len(first) == 256 and len({s.packet[1] for s in first}) == 256
-    assert c.room() == 512 - 300
-    nxt = sends(c.received(0, answer(first[0].packet, A.secret), 0.1))
-    assert len(nxt) == 1 and nxt[0].packet[1] == first[0].packet[1]
-    assert sends(c.poll(0.1)) == []
+    t = 0.0
+    for s in first:  # answers bring the window to 32
+        t += 0.001
+        first += sends(c.received(0, answer(s.packet, A.secret), t))
+        if len(first) >= 48:
+            break
+    inflight = len(c.servers[0].inflight)
+    assert inflight == 32
+    retrans = sends(c.poll(t + 1.5))  # the whole window went unanswered
+    assert len(retrans) == 32 and c.servers[0].cwnd == 16.0  # halved once, not 32 times
+    for s in retrans:
+        c.received(0, answer(s.packet, A.secret), t + 1.6)
+    assert len(c.servers[0].inflight) <= 17
