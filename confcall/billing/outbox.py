@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from confcall.store.models import AcctRecord
 
-__all__ = ["Backlog", "Pending", "backlog", "mark_sent", "pending"]
+__all__ = ["Backlog", "Pending", "backlog", "mark_sent", "pending", "purge_sent"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,11 @@ def backlog(session: Session, box: str | None = None) -> Backlog:
         stmt = stmt.where(AcctRecord.box == box)
     count, oldest = session.execute(stmt).one()
     return Backlog(int(count or 0), oldest)
+
+
+def purge_sent(session: Session, before: datetime) -> int:
+    """Delete records a server acknowledged before ``before`` (the billing server has them;
+    unsent ones are never deleted). Returns how many."""
+    result = session.execute(delete(AcctRecord).where(AcctRecord.sent_at.is_not(None),
+                                                      AcctRecord.sent_at < before))
+    return int(getattr(result, "rowcount", 0))

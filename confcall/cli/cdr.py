@@ -123,10 +123,15 @@ def cdr_export(ctx: click.Context, start: str, end: str, directory: str, box: st
 
 @cdr.command("outbox")
 @click.option("--box", default=None, help="one box (default: all)")
+@click.option("--purge-sent-before", "purge", default=None,
+              help="delete records acknowledged before this time (ISO; UTC if no zone)")
 @click.pass_context
-def cdr_outbox(ctx: click.Context, box: str | None) -> None:
+def cdr_outbox(ctx: click.Context, box: str | None, purge: str | None) -> None:
     """RADIUS accounting records not yet acknowledged by a billing server."""
-    from confcall.billing.outbox import backlog
+    from confcall.billing.outbox import backlog, purge_sent
+    if purge:
+        n = store_of(ctx).run(purge_sent, when(purge))
+        click.echo(f"{n} acknowledged record(s) deleted")
     b = store_of(ctx).run(backlog, box)
     oldest = f", oldest queued {b.oldest:%Y-%m-%d %H:%M:%S} UTC" if b.oldest else ""
     click.echo(f"{b.records} record(s) waiting{oldest}")

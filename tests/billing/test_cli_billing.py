@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
-from confcall.billing import cdrfiles
+from confcall.billing import cdrfiles, outbox
 from confcall.billing.cdrfiles import CdrPolicy
 from confcall.cli import account as account_cli
 from confcall.cli import cdr as cdr_cli
@@ -71,6 +71,9 @@ def test_cdr_list_filters_and_json(store, radius_outbox):
         assert res.exit_code == 2 and words in res.output, res.output
     res = run(cdr_cli, store, "outbox")
     assert res.exit_code == 0 and res.output.startswith("6 record(s) waiting")  # start + stop
+    store.run(outbox.mark_sent, {"127.0.0.1:1813": [1, 2]}, at(7200))
+    res = run(cdr_cli, store, "outbox", "--purge-sent-before", "2026-11-25T07:00:00Z")
+    assert res.output.startswith("2 acknowledged record(s) deleted\n4 record(s) waiting")
 
 
 def test_cdr_export_recreates_the_files_of_a_period(store, tmp_path):

@@ -174,3 +174,41 @@ def test_a_lost_burst_halves_the_window_once():
     for s in retrans:
         c.received(0, answer(s.packet, A.secret), t + 1.6)
     assert len(c.servers[0].inflight) <= 17
+
+
+def test_an_hour_without_a_billing_server_loses_nothing_and_duplicates_nothing():
+    """A record every 2 s for an hour while both servers are silent: the client holds one
+    window and only probes (no retransmission storm), the rest waits in the outbox; when the
+    primary answers again every record is delivered exactly once (virtual time)."""
+    c = AccountingClient([A, B], DICT, timeout_s=2.0, max_timeout_s=16.0, retries=3,
+                         dead_time_s=30.0, window=256)
+    outbox: list[int] = []
+    sent_while_down, delivered, t = 0, [], 0.0
+
+    def feed(now):
+        if c.room() and outbox:
+            take = outbox[:c.room()]
+            del outbox[:len(take)]
+            c.offer([record(i) for i in take], now)
+    while t < 3600:
+        outbox.append(int(t // 2))
+        feed(t)
+        sent_while_down += len(sends(c.poll(t)))
+        t += 2.0
+    assert not c.alive(0) and not c.alive(1) and len(outbox) == 1800 - 512
+    assert sent_while_down < 3600 / 30 * 2 * 4 + 64  # probes, each retried 3 times
+    wire: list[bytes] = []
+    while not c.idle() or outbox:
+        feed(t)
+        wire += [s.packet for s in sends(c.poll(t)) if s.server == 0]
+        while wire:
+            for a in c.received(0, answer(wire.pop(0), A.secret), t):
+                if isinstance(a, Delivered):
+                    delivered.append(a.record)
+                elif isinstance(a, Send) and a.server == 0:
+                    wire.append(a.packet)
+            feed(t)
+            wire += [s.packet for s in sends(c.poll(t)) if s.server == 0]
+        t += 1.0
+        assert t < 3600 + 600
+    assert sorted(delivered) == list(range(1800))  # each once
