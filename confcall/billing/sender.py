@@ -93,6 +93,7 @@ class RadiusSender:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
+        self._closed = False
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._cond = threading.Condition()
@@ -125,14 +126,15 @@ class RadiusSender:
         for s in self._socks:
             s.close()
         self._socks = []
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        if not self._closed:
+            self._closed = True
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
+        if self._closed:  # its descriptor number may belong to someone else by now
+            return
         try:
             os.write(self._wake_w, b"x")
         except (BlockingIOError, OSError):
