@@ -128,6 +128,7 @@ def _due(session: Session, box: str, policy: CdrPolicy, now: datetime) -> int:
         return policy.rotate_records
     last = session.scalar(select(func.max(CdrFile.created_at)).where(CdrFile.box == box))
     since = last or oldest
+    assert since is not None  # count > 0: there is an oldest waiting record
     return int(count) if now - since >= timedelta(seconds=policy.rotate_s) else 0
 
 

@@ -39,9 +39,9 @@ class CdrFilter:
         if self.number_class is not None and self.number_class not in FILTER_CLASSES:
             raise ValueError(f"class: {self.number_class!r} is not one of "
                              f"{', '.join(FILTER_CLASSES)}")
-        for name, value in (("from", self.start), ("to", self.end)):
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name}: {value.isoformat()} has no time zone")
+        for name, when in (("from", self.start), ("to", self.end)):
+            if when is not None and when.tzinfo is None:
+                raise ValueError(f"{name}: {when.isoformat()} has no time zone")
         if self.start and self.end and self.end <= self.start:
             raise ValueError("to: must be later than from")
         if not 1 <= self.limit <= MAX_LINES:

@@ -257,14 +257,15 @@ class RadiusSender:
     def _wait(self, timeout: float) -> bool:
         """Wait for answers, a wake-up or ``timeout``; feed answers to the client. True if
         woken (new rows)."""
+        fds = {s.fileno(): i for i, s in enumerate(self._socks)}
         try:
-            ready, _, _ = _select.select([*self._socks, self._wake_r], [], [], timeout)
+            ready, _, _ = _select.select([*fds, self._wake_r], [], [], timeout)
         except (OSError, ValueError):  # closed under us at shutdown
             return False
         woken = False
         now = time.monotonic()
-        for r in ready:
-            if r == self._wake_r:
+        for fd in ready:
+            if fd == self._wake_r:
                 woken = True
                 try:
                     while os.read(self._wake_r, 4096):
@@ -272,10 +273,11 @@ class RadiusSender:
                 except (BlockingIOError, OSError):
                     pass
                 continue
-            index = self._socks.index(r)
+            index = fds[fd]
+            sock = self._socks[index]
             for _ in range(1024):
                 try:
-                    data = r.recv(4096)
+                    data = sock.recv(4096)
                 except BlockingIOError:
                     break
                 except OSError as exc:  # e.g. ICMP port unreachable: the server is not there
