@@ -367,6 +367,8 @@ class Daemon:
             self.media.stop_thread()
         if getattr(self, "radius", None) is not None:
             self.radius.stop()  # what was acknowledged is recorded; the rest stays queued
+        from confcall.billing import handoff
+        handoff.configure(handoff.HandoffPolicy())
         for trunk in self.trunks:
             trunk.link.stop()
         for span in self.spans:
