@@ -92,9 +92,12 @@ class Daemon:
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
+        from confcall.billing import handoff
         from confcall.ids import set_box_id
         if self.config.box_id:
             set_box_id(self.config.box_id)
+        # before anything rates a leg (restart recovery included): queue RADIUS records
+        handoff.configure(handoff.HandoffPolicy(radius=bool(self.config.radius_servers)))
         self._open_store()
         self._open_spans()
         self._start_media()
@@ -247,10 +250,8 @@ class Daemon:
     def _start_billing(self) -> None:
         """The carrier's billing hand-off: RADIUS accounting from the outbox (its own thread)
         and CDR files (written in the DB pool every few seconds when due)."""
-        from confcall.billing import handoff
         from confcall.ids import box_id
         cfg = self.config
-        handoff.configure(handoff.HandoffPolicy(radius=bool(cfg.radius_servers)))
         self.radius = None
         if cfg.radius_servers:
             from confcall.billing.sender import RadiusSender
