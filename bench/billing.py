@@ -66,18 +66,27 @@ def fill(store: Store, n: int) -> None:
         s.add_all(rows[:n])
 
 
+def _cpu_of(radiusd: RadiusServer) -> float:
+    """FreeRADIUS's CPU seconds so far (user + system, all its threads)."""
+    assert radiusd.proc is not None
+    fields = Path(f"/proc/{radiusd.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(url: str, label: str, n: int, radiusd: RadiusServer) -> float:
     upgrade(url)
     store = Store(url)
     try:
         fill(store, n)
         before = len(radiusd.records())
+        fr_cpu0 = _cpu_of(radiusd)
         sender = RadiusSender(store, [RadiusServerConf("127.0.0.1", radiusd.port,
                                                        radiusd.secret)], box=BOX)
         t0 = time.perf_counter()
         sender.start()
         done = sender.wait_idle(max(60.0, n / 200))
         elapsed = time.perf_counter() - t0
+        fr_cpu = _cpu_of(radiusd) - fr_cpu0
         sender.stop()
         if not done:
             raise SystemExit(f"{label}: not all records were acknowledged "
@@ -85,10 +94,13 @@ def run(url: str, label: str, n: int, radiusd: RadiusServer) -> float:
         got = Counter(r["Confcall-Record-Id"] for r in radiusd.records()[before:])
         dup = sum(c - 1 for c in got.values() if c > 1)
         rate = n / elapsed
+        cpu = sender.stats.cpu_s
         print(f"RADIUS outbox -> FreeRADIUS ({label}): {n} records in {elapsed:.2f} s = "
-              f"{rate:,.0f} records/s (goal >= 2,000/s); FreeRADIUS logged {len(got)} "
-              f"distinct, {dup} duplicate(s); {sender.stats.servers_down} server-down "
-              "event(s)")
+              f"{rate:,.0f} records/s (goal >= 2,000/s); sender thread CPU {cpu:.2f} s = "
+              f"{n / cpu if cpu else 0:,.0f} records per CPU-second; FreeRADIUS CPU "
+              f"{fr_cpu:.2f} s; FreeRADIUS logged "
+              f"{len(got)} distinct, {dup} duplicate(s); {sender.stats.servers_down} "
+              f"server-down event(s); load average {os.getloadavg()[0]:.1f}")
         if len(got) != n or dup:
             raise SystemExit(f"{label}: FreeRADIUS did not get every record exactly once")
         return rate

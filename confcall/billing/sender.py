@@ -67,6 +67,7 @@ class SenderStats:
     servers_down: int = 0
     db_errors: int = 0
     bad_replies: int = 0
+    cpu_s: float = 0.0  # the sender thread's CPU time (updated every pass)
 
 
 class RadiusSender:
@@ -166,6 +167,7 @@ class RadiusSender:
             self._act(self.client.poll(now))
             if db_ok and self._acks_due(now):
                 self._record_acked()
+            self.stats.cpu_s = time.thread_time()
             with self._cond:
                 self._cond.notify_all()
             deadline = self.client.next_deadline()
