@@ -61,6 +61,27 @@ Example (every key optional; these are the defaults)::
     tls_cert = ""                      # PEM files: both set = HTTPS and Secure cookies
     tls_key = ""
     timezone = "Asia/Shanghai"         # subscribers' default time zone for bookings
+
+    [[radius]]                         # the carrier's billing servers (RADIUS accounting, RFC
+    host = "192.0.2.10"                # 2866), in order of preference; none = no accounting
+    port = 1813
+    secret_file = "/etc/confcall/radius.secret"  # the shared secret (first line), or:
+    # secret = "..."                   # in this file (keep it mode 0600 then)
+
+    [accounting]                       # how records reach the [[radius]] servers
+    interim_s = 60.0                   # Interim-Update period of an answered leg
+    timeout_s = 2.0                    # first retransmission after this, doubling each time
+    max_timeout_s = 16.0               # ... up to this
+    retries = 3                        # retransmissions to one server before failing over
+    dead_time_s = 30.0                 # a server that did not answer is skipped this long
+    window = 256                       # requests in flight per server (at most 256)
+    dictionary = ""                    # our RADIUS dictionary ("" = the one shipped)
+
+    [cdr]                              # CDR files for carriers that collect files
+    directory = ""                     # where they are written ("" = no files)
+    rotate_minutes = 15.0              # a file is closed every this many minutes ...
+    rotate_records = 10000             # ... or at this many records, whichever comes first
+
     [booking]                          # booked conferences and callbacks (docs/bookings.md)
     grace_s = 300.0                    # due while no box ran: dialled if a box is back within
                                        # this many seconds of the start, else marked missed
@@ -91,7 +112,8 @@ from typing import Any
 
 from confcall.dahdi.pri import SWITCH_TYPES
 
-__all__ = ["Config", "ConfigError", "TrunkConf", "load_config", "parse_config"]
+__all__ = ["Config", "ConfigError", "RadiusServerConf", "TrunkConf", "load_config",
+           "parse_config"]
 
 
 class ConfigError(ValueError):
@@ -105,6 +127,17 @@ class TrunkConf:
     span: int
     switchtype: str = "euroisdn_e1"
     reject_cause: int = 16
+
+
+@dataclass(frozen=True)
+class RadiusServerConf:
+    host: str
+    port: int = 1813
+    secret: str = field(default="", repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -138,6 +171,17 @@ class Config:
     web_tls_cert: str = ""
     web_tls_key: str = ""
     web_timezone: str = "Asia/Shanghai"
+    radius_servers: tuple[RadiusServerConf, ...] = ()
+    acct_interim_s: float = 60.0
+    acct_timeout_s: float = 2.0
+    acct_max_timeout_s: float = 16.0
+    acct_retries: int = 3
+    acct_dead_time_s: float = 30.0
+    acct_window: int = 256
+    acct_dictionary: str = ""
+    cdr_directory: str = ""
+    cdr_rotate_minutes: float = 15.0
+    cdr_rotate_records: int = 10000
     booking_grace_s: float = 300.0
     booking_lease_s: float = 60.0
     booking_poll_s: float = 2.0
@@ -177,6 +221,12 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "web": {"enabled": ("web_enabled", bool), "bind": ("web_bind", str),
             "port": ("web_port", int), "tls_cert": ("web_tls_cert", str),
             "tls_key": ("web_tls_key", str), "timezone": ("web_timezone", str)},
+    "accounting": {"interim_s": ("acct_interim_s", float), "timeout_s": ("acct_timeout_s", float),
+                   "max_timeout_s": ("acct_max_timeout_s", float),
+                   "retries": ("acct_retries", int), "dead_time_s": ("acct_dead_time_s", float),
+                   "window": ("acct_window", int), "dictionary": ("acct_dictionary", str)},
+    "cdr": {"directory": ("cdr_directory", str), "rotate_minutes": ("cdr_rotate_minutes", float),
+            "rotate_records": ("cdr_rotate_records", int)},
     "booking": {**{k: (f"booking_{k}", float) for k in ("grace_s", "lease_s", "poll_s",
                                                         "claim_ahead_s")},
                 **{k: (f"booking_{k}", int) for k in (
@@ -219,11 +269,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     if isinstance(data.get("web"), dict):
         values["web_enabled"] = True  # the section's presence turns the site on
     for section, body in data.items():
-        if section == "trunk":
+        if section in ("trunk", "radius"):
             continue
         if section not in _SECTIONS:
             raise ConfigError(source, section, f"unknown section; known: "
-                              f"{', '.join([*_SECTIONS, 'trunk'])}")
+                              f"{', '.join([*_SECTIONS, 'trunk', 'radius'])}")
         if not isinstance(body, dict):
             raise ConfigError(source, section, "must be a table")
         for key, value in body.items():
@@ -236,6 +286,8 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     _normalise(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
+    values["radius_servers"] = _radius_servers(data.get("radius", []), source)
+    _billing_bounds(values, source)
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
 
@@ -355,3 +407,68 @@ def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:
             raise ConfigError(source, f"{where}.span", f"span {span} listed twice")
         out.append(TrunkConf(span, sw, cause))
     return tuple(out)
+
+
+def _billing_bounds(values: dict[str, Any], source: str) -> None:
+    for key, name, low, high in (
+            ("acct_interim_s", "accounting.interim_s", 1.0, 86400.0),
+            ("acct_timeout_s", "accounting.timeout_s", 0.01, 60.0),
+            ("acct_max_timeout_s", "accounting.max_timeout_s", 0.01, 600.0),
+            ("acct_retries", "accounting.retries", 0, 20),
+            ("acct_dead_time_s", "accounting.dead_time_s", 0.1, 86400.0),
+            ("acct_window", "accounting.window", 1, 256),
+            ("cdr_rotate_minutes", "cdr.rotate_minutes", 0.1, 1440.0),
+            ("cdr_rotate_records", "cdr.rotate_records", 1, 10_000_000)):
+        if key in values and not low <= values[key] <= high:
+            raise ConfigError(source, name, f"{values[key]!r} is outside {low}..{high}")
+    if values.get("acct_max_timeout_s", 16.0) < values.get("acct_timeout_s", 2.0):
+        raise ConfigError(source, "accounting.max_timeout_s", "must be >= accounting.timeout_s")
+    path = values.get("acct_dictionary")
+    if path and not Path(path).is_file():
+        raise ConfigError(source, "accounting.dictionary", f"{path!r}: no such file")
+
+
+def _radius_servers(items: Any, source: str) -> tuple[RadiusServerConf, ...]:
+    if not isinstance(items, list):
+        raise ConfigError(source, "radius", "use [[radius]] tables")
+    out: list[RadiusServerConf] = []
+    for i, t in enumerate(items):
+        where = f"radius[{i}]"
+        if not isinstance(t, dict):
+            raise ConfigError(source, where, "must be a table")
+        unknown = set(t) - {"host", "port", "secret", "secret_file"}
+        if unknown:
+            raise ConfigError(source, f"{where}.{sorted(unknown)[0]}",
+                              "unknown key; known: host, port, secret, secret_file")
+        host = t.get("host")
+        if not isinstance(host, str) or not host or len(host) > 253 or " " in host:
+            raise ConfigError(source, f"{where}.host", "a host name or IP address is required")
+        port = t.get("port", 1813)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise ConfigError(source, f"{where}.port", f"{port!r}: a UDP port 1-65535")
+        secret = _radius_secret(t, where, source)
+        if any(x.host == host and x.port == port for x in out):
+            raise ConfigError(source, f"{where}.host", f"{host}:{port} listed twice")
+        out.append(RadiusServerConf(host, port, secret))
+    return tuple(out)
+
+
+def _radius_secret(t: dict[str, Any], where: str, source: str) -> str:
+    if ("secret" in t) == ("secret_file" in t):
+        raise ConfigError(source, f"{where}.secret", "give exactly one of secret, secret_file")
+    if "secret_file" in t:
+        path = t["secret_file"]
+        if not isinstance(path, str):
+            raise ConfigError(source, f"{where}.secret_file", "expected a path")
+        try:
+            text = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ConfigError(source, f"{where}.secret_file",
+                              f"{path!r}: {e.strerror or e}") from None
+        secret = text[0].strip() if text else ""
+        key = f"{where}.secret_file"
+    else:
+        secret, key = t["secret"], f"{where}.secret"
+    if not isinstance(secret, str) or not secret or len(secret.encode()) > 128:
+        raise ConfigError(source, key, "the shared secret must be 1-128 bytes of text")
+    return secret

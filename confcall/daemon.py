@@ -92,14 +92,18 @@ class Daemon:
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
+        from confcall.billing import handoff
         from confcall.ids import set_box_id
         if self.config.box_id:
             set_box_id(self.config.box_id)
+        # before anything rates a leg (restart recovery included): queue RADIUS records
+        handoff.configure(handoff.HandoffPolicy(radius=bool(self.config.radius_servers)))
         self._open_store()
         self._open_spans()
         self._start_media()
         self._call_control()
         self._loops: list[Any] = []
+        self._start_billing()
         # A real reactor reads the D-channels when they are readable; a virtual one (tests)
         # has no fds to watch, so the span clock services them every tick.
         self._poll_trunks = not hasattr(self.reactor, "addReader")
@@ -244,7 +248,8 @@ class Daemon:
             self.reactor, self.media,
             policy=OnHookPolicy(rate_limit=cfg.rate_limit, rate_window_s=cfg.rate_window_s),
             on_request=self._callback_requested, screen=self.screen, trunk_causes=causes)
-        self.ivr = ServiceIvr(self.reactor, self.media, self.runner, say_amount=say_amount)
+        self.ivr = ServiceIvr(self.reactor, self.media, self.runner, say_amount=say_amount,
+                              now=self.money.now)
         routes = {n: self.rejector.offer for n in cfg.access_numbers}
         routes.update({n: self.ivr.offer for n in cfg.service_numbers})
         self.router = IncomingRouter(routes)
@@ -256,7 +261,57 @@ class Daemon:
             from confcall.conference.records import StoreRecords
         except ImportError:
             return MemoryRecords()
-        return StoreRecords(self.runner, self.money.to_dt)
+        return StoreRecords(self.runner, self.money.to_dt, clock=self.reactor,
+                            interim_s=self.config.acct_interim_s)
+
+    def _start_billing(self) -> None:
+        """The carrier's billing hand-off: RADIUS accounting from the outbox (its own thread)
+        and CDR files (written in the DB pool every few seconds when due)."""
+        from confcall.ids import box_id
+        cfg = self.config
+        self.radius = None
+        if cfg.radius_servers:
+            from confcall.billing.sender import RadiusSender
+            self.radius = RadiusSender(
+                self.store, cfg.radius_servers, box=box_id(), dictionary=cfg.acct_dictionary,
+                timeout_s=cfg.acct_timeout_s, max_timeout_s=cfg.acct_max_timeout_s,
+                retries=cfg.acct_retries, dead_time_s=cfg.acct_dead_time_s,
+                window=cfg.acct_window)
+            self.radius.start()
+            self._say(f"RADIUS accounting to {', '.join(s.name for s in cfg.radius_servers)}")
+        self._cdr_policy = None
+        if cfg.cdr_directory:
+            from pathlib import Path
+
+            from confcall.billing.cdrfiles import CdrPolicy
+            rotate_s = cfg.cdr_rotate_minutes * 60
+            self._cdr_policy = CdrPolicy(Path(cfg.cdr_directory), rotate_s,
+                                         cfg.cdr_rotate_records)
+            self._cdr_busy = False
+            self._loops.append(every(self.reactor, max(0.5, min(5.0, rotate_s / 4)),
+                                     self._write_cdr_files))
+            self._say(f"CDR files in {cfg.cdr_directory}, every {cfg.cdr_rotate_minutes:g} min "
+                      f"or {cfg.cdr_rotate_records} records")
+
+    def _write_cdr_files(self) -> None:
+        """Close the CDR files that are due (file I/O and SQL in the DB pool)."""
+        from confcall.billing.cdrfiles import flush
+        from confcall.ids import box_id
+        if self._cdr_busy or self._cdr_policy is None:
+            return
+        self._cdr_busy = True
+        d = self.runner.call_plain(flush, box_id(), self._cdr_policy, self.money.now())
+
+        def written(files: list[Any]) -> None:
+            for f in files:
+                self._say(f"CDR file {f.path.name}: {f.records} record(s), {f.total_fen} fen")
+
+        def failed(f: Any) -> None:  # the records stay waiting; the next tick tries again
+            log.error("writing CDR files failed: %s", f.getErrorMessage())
+
+        def done(_: Any) -> None:
+            self._cdr_busy = False
+        d.addCallbacks(written, failed).addBoth(done)
 
     def _incoming(self, leg: Any) -> None:
         self._say(f"incoming call from {leg.ani or 'withheld'} to {leg.dnis} on "
@@ -330,6 +385,10 @@ class Daemon:
                 loop.stop()
         if self.media_in_thread:
             self.media.stop_thread()
+        if getattr(self, "radius", None) is not None:
+            self.radius.stop()  # what was acknowledged is recorded; the rest stays queued
+        from confcall.billing import handoff
+        handoff.configure(handoff.HandoffPolicy())
         for trunk in self.trunks:
             trunk.link.stop()
         for span in self.spans:

@@ -11,10 +11,12 @@ what="${1:-env}"; shift || true
 
 # Build: compiler, DAHDI headers, libpri, OpenR2. Run time/tests: espeak-ng + sox (prompts and
 # test speech), PostgreSQL (the multi-box store, started by the tests themselves), Chromium for
-# browser tests, Chinese fonts so pages and screenshots render Hanzi.
+# browser tests, Chinese fonts so pages and screenshots render Hanzi, FreeRADIUS (the carrier's
+# billing server in the accounting tests and bench, started by them; never as a service).
 APT_PKGS=(gcc make pkg-config python3 python3-venv python3-dev libffi-dev
           dahdi-source libpri-dev libopenr2-dev espeak-ng sox postgresql
           chromium fonts-wqy-microhei
+          freeradius
 )
 
 missing=()

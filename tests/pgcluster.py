@@ -204,8 +204,9 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
     reset_pg(url)
 
 
-RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", "reservations", "ledger", "conferences", "cards", "card_batches",
-                "accounts", "rates", "rate_plans", "number_rules",
+RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", "reservations",
+                "ledger", "conferences", "cards", "card_batches", "accounts", "rates",
+                "rate_plans", "number_rules", "acct_outbox", "billed_legs", "cdr_files",
                 "web_sessions", "operators", "audit_log")
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from confcall.ids import new_ref
 from confcall.rating import MoneyError
 from confcall.rating.accounts import get_account
-from confcall.rating.ledger import available
+from confcall.rating.carrier import free_fen
 from confcall.rating.rates import plan_for_account
 from confcall.store.engine import rowcount
 from confcall.store.models import (
@@ -122,13 +122,16 @@ def _leg_cost(session: Session, account: Account, c: Checked, at: datetime,
                            reason="no tariff") from None
 
 
-def _check_credit(session: Session, account: Account, cost: int, minutes: int) -> None:
-    balance, reserved = available(session, account.id)
+def _check_credit(session: Session, account: Account, cost: int, minutes: int,
+                  now: datetime) -> None:
+    free_now = free_fen(session, account, now)  # carrier-billed: headroom under its limits
+    if free_now is None:  # carrier-billed without limits: never refused for money
+        return
     promised = session.scalar(
         select(func.coalesce(func.sum(Booking.expected_fen), 0))
         .where(Booking.account_id == account.id,
                Booking.state.in_([s.value for s in NOT_STARTED]))) or 0
-    free = balance - reserved - int(promised)
+    free = free_now - int(promised)
     if cost > free:
         raise BookingError("booking.no_credit", "participants", minutes=minutes, needed=cost,
                            available=max(free, 0))
@@ -177,7 +180,7 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
     end = start + timedelta(seconds=seconds)
     cost = sum(_leg_cost(session, account, c, start, seconds) for c in [initiator, *parts])
     _lock(session)
-    _check_credit(session, account, cost, minutes)
+    _check_credit(session, account, cost, minutes, now)
     _check_capacity(session, start, end, 1 + len(parts), limits)
     booking = Booking(reference=new_ref("booking"), kind=BookingKind.CONFERENCE.value,
                       account_id=account.id, initiator=initiator.number,

@@ -69,6 +69,47 @@ def account_balance(ctx: click.Context, number: str) -> None:
                f"{fen_text(b.reserved_fen)}, available {fen_text(b.available_fen)}")
 
 
+@account.command("summary")
+@click.argument("number")
+@click.pass_context
+@money_errors
+def account_summary(ctx: click.Context, number: str) -> None:
+    """What the subscriber is told: balance (prepaid) or spending and limits (carrier-billed)."""
+    s = ops.account_summary(store_of(ctx), number)
+    if not s.carrier_billed:
+        click.echo(f"{s.number}: prepaid, balance {fen_text(s.balance_fen)}, available "
+                   f"{fen_text(s.available_fen)}")
+        return
+
+    def limit(value: int | None, left: int | None) -> str:
+        if value is None:
+            return "no limit"
+        return f"limit {fen_text(value)}, left {fen_text(left or 0)}"
+    click.echo(f"{s.number}: carrier-billed; today {fen_text(s.spent_today_fen)} "
+               f"({limit(s.day_limit_fen, s.day_left_fen)}); this month "
+               f"{fen_text(s.spent_month_fen)} ({limit(s.month_limit_fen, s.month_left_fen)})")
+
+
+@account.command("billing")
+@click.argument("number")
+@click.argument("mode", type=click.Choice(["prepaid", "carrier"]))
+@click.option("--day-limit", type=int, default=None, help="carrier-billed: fen per local day")
+@click.option("--month-limit", type=int, default=None,
+              help="carrier-billed: fen per local month")
+@click.pass_context
+@money_errors
+def account_billing(ctx: click.Context, number: str, mode: str, day_limit: int | None,
+                    month_limit: int | None) -> None:
+    """Make NUMBER prepaid (our ledger) or carrier-billed (charged on the phone bill through
+    the RADIUS/CDR hand-off), with optional spend limits."""
+    s = ops.set_billing(store_of(ctx), number, mode, day_limit, month_limit)
+    click.echo(f"{s.number}: {s.billing_mode}"
+               + (f", day limit {fen_text(s.day_limit_fen)}" if s.day_limit_fen is not None
+                  else "")
+               + (f", month limit {fen_text(s.month_limit_fen)}"
+                  if s.month_limit_fen is not None else ""))
+
+
 @account.command("adjust")
 @click.argument("number")
 @click.argument("amount", type=int)

@@ -1,6 +1,8 @@
-"""`confcall cdr …`: rated call records.
+"""`confcall cdr …`: rated call records, and their hand-off to the carrier's billing.
 
-Amounts are fen. Refusals print the reason and exit with status 1; nothing is written.
+``list`` (filters, ``--json``), ``show`` (one conference), ``export`` (re-create the CDR files
+of a period, or one file for it), ``outbox`` (RADIUS records still to be acknowledged).
+Amounts are fen, times UTC. Refusals print the reason and exit with status 1; nothing is written.
 """
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 import click
 
-from ._money_common import db_group, fen_text, money_errors, store_of
+from ._money_common import db_group, fen_text, money_errors, store_of, when
 
 __all__ = ["cdr"]
 
@@ -44,3 +46,92 @@ def cdr_unknown_areas(ctx: click.Context) -> None:
     for prefix, n in store_of(ctx).run(fn):
         click.echo(f"{prefix}\t{n}")
 
+
+
+@cdr.command("list")
+@click.option("--account", default=None, help="the paying account's number")
+@click.option("--number", default=None, help="a called (or calling) number")
+@click.option("--class", "number_class", default=None,
+              help="local, long_distance, mobile_local, mobile_long_distance, international, "
+                   "free or unrated (never answered)")
+@click.option("--from", "start", default=None,
+              help="legs started at or after (ISO; UTC if no zone)")
+@click.option("--to", "end", default=None, help="... and before")
+@click.option("--conference", default=None, help="a conference reference")
+@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON array (fen as integers)")
+@click.pass_context
+@money_errors
+def cdr_list(ctx: click.Context, account: str | None, number: str | None,
+             number_class: str | None, start: str | None, end: str | None,
+             conference: str | None, limit: int, as_json: bool) -> None:
+    """Rated calls, oldest first."""
+    import json
+
+    from confcall.billing.query import CdrFilter, list_cdrs
+    try:
+        f = CdrFilter(account, number, number_class, when(start) if start else None,
+                      when(end) if end else None, conference, limit).checked()
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    lines = store_of(ctx).run(list_cdrs, f)
+    if as_json:
+        click.echo(json.dumps([x.as_json() for x in lines], ensure_ascii=False, indent=1))
+        return
+    for x in lines:
+        click.echo(f"{x.started_at:%Y-%m-%d %H:%M:%S} {x.conference} {x.leg} {x.account} "
+                   f"{x.billing_mode} {x.role} {x.destination} {x.number_class} "
+                   f"{x.duration_s}s billed {x.billed_s}s {x.amount_fen} fen"
+                   + (f" cause {x.cause}" if x.cause is not None else ""))
+    click.echo(f"{len(lines)} call(s), {sum(x.amount_fen for x in lines)} fen")
+
+
+@cdr.command("export")
+@click.option("--from", "start", required=True, help="legs that ended at or after (ISO; UTC "
+              "if no zone)")
+@click.option("--to", "end", required=True, help="... and before")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False),
+              help="where to write the files")
+@click.option("--box", default=None, help="only this box's files (default: every box)")
+@click.option("--one-file", is_flag=True, help="one file of the whole period instead of the "
+              "rotated files that hold it")
+@click.pass_context
+@money_errors
+def cdr_export(ctx: click.Context, start: str, end: str, directory: str, box: str | None,
+               one_file: bool) -> None:
+    """Re-create the CDR files of a period, byte for byte as first written (same names, same
+    checksums), or one file for it."""
+    from pathlib import Path
+
+    from confcall.billing.cdrfiles import export_files, export_period
+    t0, t1 = when(start), when(end)
+    if t1 <= t0:
+        raise click.BadParameter("must be later than --from", param_hint="--to")
+    store = store_of(ctx)
+    if one_file:
+        f = export_period(store, t0, t1, Path(directory), box)
+        click.echo(f"{f.path}: {f.records} record(s), {f.total_fen} fen, sha256 {f.sha256}")
+        return
+    files, loose = export_files(store, t0, t1, Path(directory), box)
+    for f in files:
+        click.echo(f"{f.path}: {f.records} record(s), {f.total_fen} fen, sha256 {f.sha256}")
+    click.echo(f"{len(files)} file(s)")
+    if loose:
+        click.echo(f"{loose} record(s) of the period are in no file yet (the box writes them at "
+                   "its next rotation; --one-file includes them)")
+
+
+@cdr.command("outbox")
+@click.option("--box", default=None, help="one box (default: all)")
+@click.option("--purge-sent-before", "purge", default=None,
+              help="delete records acknowledged before this time (ISO; UTC if no zone)")
+@click.pass_context
+def cdr_outbox(ctx: click.Context, box: str | None, purge: str | None) -> None:
+    """RADIUS accounting records not yet acknowledged by a billing server."""
+    from confcall.billing.outbox import backlog, purge_sent
+    if purge:
+        n = store_of(ctx).run(purge_sent, when(purge))
+        click.echo(f"{n} acknowledged record(s) deleted")
+    b = store_of(ctx).run(backlog, box)
+    oldest = f", oldest queued {b.oldest:%Y-%m-%d %H:%M:%S} UTC" if b.oldest else ""
+    click.echo(f"{b.records} record(s) waiting{oldest}")

@@ -3,7 +3,9 @@
 What the caller hears and keys (every entry ends with ``#``; keys interrupt a prompt):
 the caller is identified by the calling number (ANI) and their password (numeric PIN);
 then ``1`` recharge with a card (card number ``#``, card PIN ``#``; the new balance is read
-back), ``2`` balance, ``3`` change password (old ``#``, new ``#``, new again ``#``). Three wrong
+back), ``2`` balance, ``3`` change password (old ``#``, new ``#``, new again ``#``). A
+carrier-billed subscriber has no balance and nothing to recharge: their menu offers ``2`` what
+was spent this month (and what is left under a monthly limit) and ``3``. Three wrong
 passwords in this call end it; the account-level lockout (rating) outlives the call, and so
 does the card-level one. Ten seconds of silence re-prompt; the third time ends the call.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Callable
 
 from twisted.internet.defer import maybeDeferred
@@ -26,7 +29,7 @@ from confcall.rating import MoneyError, ops
 
 from .media import MediaService
 
-__all__ = ["ServiceIvr", "IvrCall", "IvrPolicy"]
+__all__ = ["ServiceIvr", "IvrCall", "IvrPolicy", "summary_prompts"]
 
 log = logging.getLogger("confcall.ivr")
 
@@ -56,6 +59,18 @@ class IvrPolicy:
     max_digits: int = 24
 
 
+def summary_prompts(summary: ops.AccountSummary,
+                    say_amount: Callable[[int], list[str]]) -> list[str]:
+    """What key 2 says: the balance of a prepaid account; a carrier-billed one's spending this
+    month (and what its monthly limit leaves), never a balance."""
+    if not summary.carrier_billed:
+        return ["ivr_balance_is", *say_amount(summary.available_fen)]
+    out = ["ivr_spent_month_is", *say_amount(summary.spent_month_fen)]
+    if summary.month_left_fen is not None:
+        out += ["ivr_month_left_is", *say_amount(summary.month_left_fen)]
+    return out
+
+
 def _digits_of(n: int) -> list[str]:
     return [f"d{c}" for c in str(n)]
 
@@ -80,6 +95,7 @@ class IvrCall:
     heard: list[str] = field(default_factory=list)  # every prompt played, for the operator log
     _timer: Any = None
     _busy: bool = False  # a DB step is running: keys wait
+    carrier_billed: bool = False  # known once the PIN was right
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -135,7 +151,8 @@ class IvrCall:
         self.say(sounds, then=lambda: self.leg.hangup(Cause.NORMAL_CLEARING))
 
     def prompt_for_state(self) -> list[str]:
-        return {"pin": ["ivr_enter_pin"], "menu": ["ivr_menu"], "card": ["ivr_enter_card"],
+        menu = "ivr_menu_carrier" if self.carrier_billed else "ivr_menu"
+        return {"pin": ["ivr_enter_pin"], "menu": [menu], "card": ["ivr_enter_card"],
                 "card_pin": ["ivr_enter_card_pin"], "old": ["ivr_enter_old_pin"],
                 "new": ["ivr_enter_new_pin"], "confirm": ["ivr_confirm_new_pin"]}.get(
             self.state, [])
@@ -161,27 +178,36 @@ class IvrCall:
         self.arm()
 
     def menu(self, key: str) -> None:
-        if key == "1":
+        if key == "1" and self.carrier_billed:
+            self.to_menu(["ivr_carrier_billed"])
+        elif key == "1":
             self.state = "card"
             self.say(["ivr_enter_card"])
         elif key == "2":
-            self.run(ops.balance, self.account, then=lambda b: self.to_menu(
-                ["ivr_balance_is", *self.ivr.say_amount(b.available_fen)]))
+            self.run(ops.account_summary, self.account, self.ivr.now(),
+                     then=lambda s: self.to_menu(summary_prompts(s, self.ivr.say_amount)))
         elif key == "3":
             self.state = "old"
             self.say(["ivr_enter_old_pin"])
         else:
-            self.say(["ivr_invalid_choice", "ivr_menu"])
+            self.say(["ivr_invalid_choice", *self.prompt_for_state()])
 
     def to_menu(self, sounds: list[str]) -> None:
         self.state = "menu"
-        self.say([*sounds, "ivr_menu"])
+        self.say([*sounds, *self.prompt_for_state()])
         self.arm()
+
+    def authenticated(self) -> None:
+        """The PIN was right: learn the billing mode, which decides the menu."""
+        def known(summary: ops.AccountSummary) -> None:
+            self.carrier_billed = summary.carrier_billed
+            self.to_menu([])
+        self.run(ops.account_summary, self.account, self.ivr.now(), then=known)
 
     def entered(self, entry: str) -> None:
         if self.state == "pin":
-            self.run(ops.authenticate, self.account, entry, source=self.source, then=lambda _: self.to_menu([]),
-                     refused=self.pin_refused)
+            self.run(ops.authenticate, self.account, entry, source=self.source,
+                     then=lambda _: self.authenticated(), refused=self.pin_refused)
         elif self.state == "card":
             self.entries["card"] = entry
             self.state = "card_pin"
@@ -261,8 +287,12 @@ class ServiceIvr:
     def __init__(self, reactor: Any, media: MediaService, runner: Any, *,
                  policy: IvrPolicy = IvrPolicy(),
                  say_amount: Callable[[int], list[str]] | None = None,
-                 payer_of: Callable[[str], str | None] | None = None) -> None:
+                 payer_of: Callable[[str], str | None] | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        """``now``: the UTC time of the reactor's clock (virtual clocks); default the wall
+        clock — spending "this month" is counted up to it."""
         self.reactor = reactor
+        self.now = now or (lambda: datetime.now(UTC))
         self.media = media
         self.runner = runner
         self.policy = policy

@@ -22,6 +22,7 @@ PROMPT_FOR_ERROR = {
     "number.blocked": "blocked_number",
     "number.malformed": "invalid_number",
     "funds.insufficient": "low_balance",
+    "limit.reached": "limit_reached",
     "account.locked": "account_locked",
     "account.unknown": "unknown_account",
     "rate.no_rate": "blocked_number",

@@ -4,6 +4,10 @@ Why at the start: a box that crashes mid-call must still show the leg (who, wher
 seized) so it can be rated from the carrier's records or refunded; only the end time and cause
 are missing. ``MemoryRecords`` keeps them in a list (tests, demo without a DB);
 ``StoreRecords`` writes them to the ``call_legs`` table.
+
+The carrier's billing hand-off (``confcall.billing.handoff``) rides in the same transactions:
+a charged leg's answer opens its billing record and queues the RADIUS Start, every
+``interim_s`` while it is up an Interim-Update is queued, and its end completes the record.
 """
 from __future__ import annotations
 
@@ -63,16 +67,43 @@ def _insert(session: Any, values: dict[str, Any]) -> None:
 def _complete(session: Any, reference: str, values: dict[str, Any]) -> None:
     from sqlalchemy import update
 
+    from confcall.billing import handoff
     from confcall.store.models import CallLog
     session.execute(update(CallLog).where(CallLog.reference == reference).values(**values))
+    if values.get("answered_at") is not None:
+        handoff.leg_logged(session, reference, values["ended_at"], values["cause"])
+
+
+def _answered(session: Any, reference: str, billing: dict[str, Any]) -> None:
+    from sqlalchemy import update
+
+    from confcall.billing import handoff
+    from confcall.store.models import CallLog
+    session.execute(update(CallLog).where(CallLog.reference == reference)
+                    .values(answered_at=billing["answered_at"]))
+    handoff.leg_answered(session, reference, **billing)
+
+
+def _interim(session: Any, reference: str, at: Any) -> None:
+    from confcall.billing import handoff
+    handoff.leg_interim(session, reference, at)
+
+
+_CHARGED_ROLES = ("callback", "participant")
 
 
 class StoreRecords:
     """The call log in the ``call_legs`` table, written through the DB pool."""
 
-    def __init__(self, runner: Any, to_dt: Any) -> None:
+    def __init__(self, runner: Any, to_dt: Any, clock: Any = None,
+                 interim_s: float = 60.0) -> None:
+        """``clock`` (the reactor): answers and interim records of charged legs are written
+        as they happen; without it only the start and the end are."""
         self.runner = runner
         self.to_dt = to_dt
+        self.clock = clock
+        self.interim_s = interim_s
+        self._interims: dict[str, Any] = {}
 
     def leg_started(self, conference_ref: str, leg: CallLeg, leg_ref: str,
                     role: str) -> Deferred[Any]:
@@ -81,9 +112,30 @@ class StoreRecords:
             "direction": leg.direction, "number": leg.number[:32],
             "caller_id": (leg.caller_id or "")[:32], "trunk": leg.trunk.name,
             "channo": leg.channo, "seized_at": self.to_dt(leg.seized_at)})
+        if self.clock is not None and role in _CHARGED_ROLES:
+            def watch(leg: CallLeg, ev: Any) -> None:
+                if ev.kind == "answered":
+                    self._answered(conference_ref, leg, leg_ref, role)
+            leg.watchers.append(watch)
         return d.addErrback(_log_failure, "recording the start of", leg_ref)
 
+    def _answered(self, conference_ref: str, leg: CallLeg, leg_ref: str, role: str) -> None:
+        d = self.runner.call(_answered, leg_ref, {
+            "conference_ref": conference_ref, "role": role, "calling": leg.caller_id or "",
+            "called": leg.number, "trunk": leg.trunk.name, "channo": leg.channo,
+            "seized_at": self.to_dt(leg.seized_at), "answered_at": self.to_dt(leg.answered_at)})
+        d.addErrback(_log_failure, "recording the answer of", leg_ref)
+        self._interims[leg_ref] = self.clock.callLater(self.interim_s, self._interim, leg_ref)
+
+    def _interim(self, leg_ref: str) -> None:
+        at = self.to_dt(float(self.clock.seconds()))
+        d = self.runner.call(_interim, leg_ref, at)
+        d.addErrback(_log_failure, "recording an interim of", leg_ref)
+        self._interims[leg_ref] = self.clock.callLater(self.interim_s, self._interim, leg_ref)
+
     def leg_ended(self, leg_ref: str, leg: CallLeg) -> Deferred[Any]:
+        from confcall.clock import cancel_pending
+        cancel_pending(self._interims.pop(leg_ref, None))
         d = self.runner.call(_complete, leg_ref, {
             "channo": leg.channo, "answered_at": self.to_dt(leg.answered_at),
             "ended_at": self.to_dt(leg.ended_at), "cause": leg.cause})

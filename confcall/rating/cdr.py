@@ -4,7 +4,9 @@
 area, price it with the payer's plan, store the rated leg, debit the ledger and give the leg's
 credit hold back — one transaction, keyed by the leg's reference.  If the process dies between
 rating and debit nothing is committed; a retry (same reference) applies it once; a retry after
-the commit returns the stored result.  An unanswered leg costs 0.
+the commit returns the stored result.  An unanswered leg costs 0.  A carrier-billed payer's
+leg is rated the same but not debited: the same transaction hands its charge to the carrier
+(``confcall.billing.handoff``: the RADIUS Stop and the CDR record).
 
 Duration = ended - answered, in whole seconds; a started second counts as a second.
 """
@@ -17,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from confcall.billing import handoff
 from confcall.store.models import Account, Conference, Leg, Reservation
 
 from .accounts import get_account
@@ -124,7 +127,7 @@ def settle_leg(session: Session, payer: str, conference_ref: str, leg: LegRecord
     res = session.scalar(select(Reservation).where(Reservation.reference == leg.reference,
                                                    Reservation.state == "held"))
     release = res.amount_fen if res is not None else 0
-    if amount > 0:
+    if amount > 0 and account.billing_mode != "carrier":  # carrier: on the carrier's bill
         post(session, account.id, "debit", -amount, f"leg:{leg.reference}", now,
              note=f"{cls} {e164} {duration}s billed {billed}s", conference_id=conf.id,
              release_fen=release, allow_partial=True)
@@ -139,6 +142,7 @@ def settle_leg(session: Session, payer: str, conference_ref: str, leg: LegRecord
               billed_s=billed, amount_fen=amount, rate_id=rate_id)
     session.add(row)
     session.flush()
+    handoff.leg_rated(session, row, conference_ref, account)
     return _bill(row)
 
 

@@ -11,11 +11,15 @@ plays warnings at ``warnings_s`` (seconds after answer) and clears the leg at ``
 
 The balance is never below zero and ``reserved`` never above the balance (``balance -
 reserved >= 0`` is what each hold checks), on SQLite and PostgreSQL alike.
+
+A carrier-billed account (``carrier.py``) has no balance to hold against: its holds count
+against the headroom under its spend limits instead (none: never refused), decided under a
+lock on the account row, and a refusal is ``limit.reached`` instead of ``funds.insufficient``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,11 +28,11 @@ from confcall.store.engine import rowcount as _count
 from confcall.store.models import Account, Reservation, table_of
 
 from .accounts import get_account
+from .carrier import free_fen, lock_account
 from .errors import MoneyError
-from .ledger import available
 from .numbers import classify_dialled
 from .rates import plan_for_account
-from .tariff import MAX_CALL_S
+from .tariff import MAX_CALL_S, Plan
 
 __all__ = [
     "DEFAULT_QUOTA_S",
@@ -63,13 +67,24 @@ def _grant(res: Reservation, cls: str, final: bool, warnings: tuple[int, ...]) -
                  warn)
 
 
-def _hold(session: Session, account_id: int, amount: int) -> bool:
+def _hold(session: Session, account: Account, amount: int) -> bool:
     if amount <= 0:
         return True
-    return _count(session, update(table_of(Account))
-                           .where(_ACC.id == account_id,
-                                  _ACC.balance_fen - _ACC.reserved_fen >= amount)
-                           .values(reserved_fen=_ACC.reserved_fen + amount)) == 1
+    stmt = update(table_of(Account)).where(_ACC.id == account.id)
+    if account.billing_mode != "carrier":  # carrier: headroom checked under the row lock
+        stmt = stmt.where(_ACC.balance_fen - _ACC.reserved_fen >= amount)
+    return _count(session, stmt.values(reserved_fen=_ACC.reserved_fen + amount)) == 1
+
+
+def _refusal(account: Account, needed: int, free: int | None) -> MoneyError:
+    if account.billing_mode == "carrier":
+        return MoneyError("limit.reached", number=account.number, needed=needed,
+                          available=free or 0)
+    return MoneyError("funds.insufficient", needed=needed, available=free or 0)
+
+
+def _max_s(plan: Plan, number: str, cls: str, free: int | None) -> int:
+    return MAX_CALL_S if free is None else plan.max_duration(number, cls, free)
 
 
 def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: str,
@@ -83,22 +98,22 @@ def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: s
     c = classify_dialled(session, dialled, account.home_area)
     if c.cls == "blocked":
         raise MoneyError("number.blocked", number=c.number, reason=c.reason)
+    if account.billing_mode == "carrier":
+        lock_account(session, account)
     existing = session.scalar(select(Reservation).where(Reservation.reference == leg_ref))
     plan = plan_for_account(session, account.plan_id, c.number, c.cls)
+    free = free_fen(session, account, now)
     if existing is not None:  # a retried request: same answer
-        balance, reserved = available(session, account.id)
-        more = plan.max_duration(c.number, c.cls, balance - reserved + existing.amount_fen)
+        more = _max_s(plan, c.number, c.cls,
+                      None if free is None else free + existing.amount_fen)
         return _grant(existing, c.cls, more <= existing.granted_s, warnings_s)
-    balance, reserved = available(session, account.id)
-    max_s = plan.max_duration(c.number, c.cls, balance - reserved)
+    max_s = _max_s(plan, c.number, c.cls, free)
     if max_s == 0:
-        raise MoneyError("funds.insufficient", needed=plan.worst_charge(c.number, c.cls, 1),
-                         available=balance - reserved)
+        raise _refusal(account, plan.worst_charge(c.number, c.cls, 1), free)
     granted = min(quota_s, max_s)
     amount = plan.worst_charge(c.number, c.cls, granted)
-    if not _hold(session, account.id, amount):
-        balance, reserved = available(session, account.id)
-        raise MoneyError("funds.insufficient", needed=amount, available=balance - reserved)
+    if not _hold(session, account, amount):
+        raise _refusal(account, amount, free_fen(session, account, now))
     res = Reservation(reference=leg_ref, account_id=account.id, conference_ref=conference_ref,
                       destination=c.number, amount_fen=amount, granted_s=granted,
                       state="held", created_at=now)
@@ -116,21 +131,25 @@ def _held(session: Session, leg_ref: str) -> Reservation:
 
 
 def extend_leg(session: Session, leg_ref: str, quota_s: int = DEFAULT_QUOTA_S,
-               warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S) -> Grant:
-    """Hold credit for ``quota_s`` more seconds if the balance allows (else a final grant)."""
+               warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S,
+               now: datetime | None = None) -> Grant:
+    """Hold credit for ``quota_s`` more seconds if the balance (or, carrier-billed, the spend
+    limit as of ``now``, default the wall clock) allows; else a final grant."""
     res = _held(session, leg_ref)
     account = session.get(Account, res.account_id, populate_existing=True)
     assert account is not None
     c = classify_dialled(session, res.destination, account.home_area)
     if res.state != "held":
         return _grant(res, c.cls, True, warnings_s)
+    if account.billing_mode == "carrier":
+        lock_account(session, account)
     plan = plan_for_account(session, account.plan_id, c.number, c.cls)
-    balance, reserved = available(session, account.id)
-    max_s = plan.max_duration(c.number, c.cls, balance - reserved + res.amount_fen)
+    free = free_fen(session, account, now or datetime.now(UTC))
+    max_s = _max_s(plan, c.number, c.cls, None if free is None else free + res.amount_fen)
     target = min(res.granted_s + quota_s, max_s)
     if target > res.granted_s:
         amount = plan.worst_charge(c.number, c.cls, target)
-        if _hold(session, account.id, amount - res.amount_fen):
+        if _hold(session, account, amount - res.amount_fen):
             res.amount_fen, res.granted_s = amount, target
         else:  # a concurrent conference took the credit first
             max_s = res.granted_s

@@ -62,6 +62,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cdr.invalid": ("invalid call record: {reason}", "通话记录无效：{reason}"),
     "credit.unknown": ("no credit reservation {reference}", "没有预留 {reference}"),
     "area.invalid": ("'{area}' is not a known area code", "“{area}”不是已知的区号"),
+    "limit.reached": ("spend limit reached for {number}: {needed} fen needed, {available} fen "
+                      "left this day/month", "号码 {number} 已达消费限额：需要 {needed} 分，"
+                      "本日/本月剩余 {available} 分"),
+    "limit.value": ("{field} must be a whole number of fen from 0 to {high}, got {value!r}",
+                    "{field}必须是 0 到 {high} 分之间的整数，收到 {value!r}"),
+    "limit.prepaid": ("spend limits apply to carrier-billed accounts only (a prepaid account's "
+                      "balance is its limit)", "消费限额只适用于运营商代收费账户（预付费账户以余额为限）"),
+    "billing.mode": ("billing mode must be 'prepaid' or 'carrier', not {mode!r}",
+                     "计费方式必须是 prepaid 或 carrier，而不是 {mode!r}"),
+    "billing.busy": ("{number} has calls in progress; change its billing after they end",
+                     "号码 {number} 正在通话，请在通话结束后再修改计费方式"),
     "config.pepper": ("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE",
                       "未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE"),
 }

@@ -91,7 +91,8 @@ class LegCredit:
                 max(0.0, grant.granted_s - self.margin_s - elapsed), self._extend))
 
     def _extend(self) -> None:
-        d = self.runner.call_plain(ops.extend_leg, self.leg_ref, self.quota_s, self.warnings_s)
+        d = self.runner.call_plain(ops.extend_leg, self.leg_ref, self.quota_s, self.warnings_s,
+                                   self.now() if self.now else None)
 
         def failed(f: Any) -> None:  # DB trouble: keep the credit held, end on time
             assert self.grant is not None

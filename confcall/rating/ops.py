@@ -18,14 +18,16 @@ from confcall.store import Store
 from confcall.store.models import Conference, LedgerEntry, Leg
 from confcall.store.types import utc
 
-from . import accounts, cards, cdr, credit, ledger, rates, secrets_
+from . import accounts, cards, carrier, cdr, credit, ledger, rates, secrets_
 from .errors import MoneyError
 from .numbers import classify_dialled
 
 __all__ = [
+    "AccountSummary",
     "Balance",
     "Quote",
     "Statement",
+    "account_summary",
     "activate_batch",
     "adjust",
     "authenticate",
@@ -45,6 +47,7 @@ __all__ = [
     "rate_conference",
     "recharge_by_card",
     "release_leg",
+    "set_billing",
     "set_plan",
     "settle_leg",
     "statement",
@@ -188,20 +191,73 @@ def balance(store: Store, number: str, pin: str | None = None, *, source: str | 
     return _run(store, fn)
 
 
-def check_caller(store: Store, ani: str, min_available_fen: int = 1) -> Balance:
+def check_caller(store: Store, ani: str, min_available_fen: int = 1,
+                 now: datetime | None = None) -> Balance:
     """Access-number check before accepting a callback request: the caller's account exists,
-    is active and has at least ``min_available_fen`` free.  Raises ``account.unknown``,
-    ``account.locked`` or ``funds.insufficient`` (texts suitable for the announcement)."""
-    b = balance(store, ani)
-
-    def status(s: Session) -> str:
-        return accounts.get_account(s, ani).status
-    if _run(store, status) != "active":
+    is active and has at least ``min_available_fen`` free — balance for a prepaid account,
+    headroom under its spend limits for a carrier-billed one (no limit: always enough).
+    Raises ``account.unknown``, ``account.locked``, ``funds.insufficient`` or
+    ``limit.reached`` (texts suitable for the announcement)."""
+    def fn(s: Session) -> tuple[Balance, str, str, int | None]:
+        acc = accounts.get_account(s, ani)
+        return (Balance(acc.number, acc.balance_fen, acc.reserved_fen), acc.status,
+                acc.billing_mode, carrier.free_fen(s, acc, _now(now)))
+    b, status, mode, free = _run(store, fn)
+    if status != "active":
         raise MoneyError("account.locked", number=b.number)
-    if b.available_fen < min_available_fen:
-        raise MoneyError("funds.insufficient", needed=min_available_fen,
-                         available=b.available_fen)
+    if free is not None and free < min_available_fen:
+        if mode == "carrier":
+            raise MoneyError("limit.reached", number=b.number, needed=min_available_fen,
+                             available=free)
+        raise MoneyError("funds.insufficient", needed=min_available_fen, available=free)
     return b
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What the subscriber is told about their money (IVR key 2, the web's account page).
+
+    Prepaid: the balance (``available_fen`` is what calls may use).  Carrier-billed: no
+    balance — what was spent today and this month (charged on the phone bill) and what is
+    left under each limit (None: no limit)."""
+    number: str
+    billing_mode: str  # prepaid | carrier
+    balance_fen: int
+    available_fen: int
+    spent_today_fen: int
+    spent_month_fen: int
+    day_limit_fen: int | None
+    month_limit_fen: int | None
+    day_left_fen: int | None
+    month_left_fen: int | None
+
+    @property
+    def carrier_billed(self) -> bool:
+        return self.billing_mode == "carrier"
+
+
+def account_summary(store: Store, number: str, now: datetime | None = None) -> AccountSummary:
+    """The one answer to "what about my money?" for every face (IVR, web, CLI)."""
+    def fn(s: Session) -> AccountSummary:
+        acc = accounts.get_account(s, number)
+        sp = carrier.spend(s, acc, _now(now))
+
+        def left(limit: int | None, spent: int) -> int | None:
+            return None if limit is None else max(0, limit - spent - sp.held_fen)
+        return AccountSummary(acc.number, acc.billing_mode, acc.balance_fen,
+                              acc.balance_fen - acc.reserved_fen, sp.day_fen, sp.month_fen,
+                              acc.day_limit_fen, acc.month_limit_fen,
+                              left(acc.day_limit_fen, sp.day_fen),
+                              left(acc.month_limit_fen, sp.month_fen))
+    return _run(store, fn)
+
+
+def set_billing(store: Store, number: str, mode: str, day_limit_fen: int | None = None,
+                month_limit_fen: int | None = None) -> AccountSummary:
+    """Make ``number`` prepaid or carrier-billed (with optional spend limits, fen)."""
+    _run(store, lambda s: carrier.set_billing(s, accounts.get_account(s, number), mode,
+                                              day_limit_fen, month_limit_fen) and None)
+    return account_summary(store, number)
 
 
 def recharge_by_card(store: Store, number: str, serial: str, pin: str, *, source: str,
@@ -322,8 +378,9 @@ def authorize_leg(store: Store, payer: str, conference_ref: str, leg_ref: str, d
 
 
 def extend_leg(store: Store, leg_ref: str, quota_s: int = credit.DEFAULT_QUOTA_S,
-               warnings_s: tuple[int, ...] = credit.DEFAULT_WARNINGS_S) -> credit.Grant:
-    return _run(store, credit.extend_leg, leg_ref, quota_s, warnings_s)
+               warnings_s: tuple[int, ...] = credit.DEFAULT_WARNINGS_S,
+               now: datetime | None = None) -> credit.Grant:
+    return _run(store, credit.extend_leg, leg_ref, quota_s, warnings_s, _now(now))
 
 
 def release_leg(store: Store, leg_ref: str) -> None:

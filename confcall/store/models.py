@@ -26,11 +26,14 @@ from .types import UTCDateTime
 
 __all__ = [
     "Account",
+    "AcctRecord",
     "AreaPrefix",
     "AuditEntry",
     "Base",
+    "BilledLeg",
     "Card",
     "CardBatch",
+    "CdrFile",
     "Conference",
     "LedgerEntry",
     "Leg",
@@ -83,6 +86,12 @@ class Account(Base):
     card_failures: Mapped[int] = mapped_column(Integer, default=0)
     card_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # billing (migration 0007): prepaid = our ledger; carrier = the carrier bills the
+    # subscriber (no balance needed), with optional spend limits per local day and month
+    billing_mode: Mapped[str] = mapped_column(String(10), default="prepaid",
+                                              server_default="prepaid")
+    day_limit_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    month_limit_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class LedgerEntry(Base):
@@ -394,3 +403,85 @@ class AuditEntry(Base):
     source: Mapped[str] = mapped_column(String(64), default="")
     outcome: Mapped[str] = mapped_column(String(10), default="ok")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- billing --
+class CdrFile(Base):
+    """One CDR file handed to the carrier: allocated (``written_at`` NULL) in the transaction
+    that assigns its records, written to disk, then marked written — so a crash in between
+    re-writes the same file (same sequence number, same records) instead of losing it."""
+    __tablename__ = "cdr_files"
+    __table_args__ = (UniqueConstraint("box", "seq", name="uq_cdr_files_box_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    box: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    records: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BilledLeg(Base):
+    """One answered leg as handed to the carrier's billing (RADIUS accounting, CDR files).
+
+    Filled in two halves that may commit in either order: the call log's end (``logged``:
+    end time and cause) and the rating (``rated``: class, durations, charge).  The
+    transaction that completes the pair writes the Stop record and stamps ``stopped_at``;
+    from then on the row is final and goes into exactly one CDR file (``cdr_file_id``)."""
+    __tablename__ = "billed_legs"
+    __table_args__ = (
+        CheckConstraint("billing_mode IN ('prepaid', 'carrier')", name="billing_mode"),
+        Index("ix_billed_legs_box_file", "box", "cdr_file_id", "stopped_at"),
+        Index("ix_billed_legs_account_time", "account", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    leg_ref: Mapped[str] = mapped_column(String(120), unique=True)
+    session_id: Mapped[str] = mapped_column(String(120), unique=True)  # Acct-Session-Id
+    box: Mapped[str] = mapped_column(String(32))
+    conference_ref: Mapped[str] = mapped_column(String(120), index=True)
+    account: Mapped[str] = mapped_column(String(20))  # the payer, E.164
+    billing_mode: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(12))
+    calling: Mapped[str] = mapped_column(String(32), default="")
+    called: Mapped[str] = mapped_column(String(32))
+    trunk: Mapped[str] = mapped_column(String(32), default="")
+    channo: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seized_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    interims: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    logged: Mapped[bool] = mapped_column(Boolean, default=False)
+    rated: Mapped[bool] = mapped_column(Boolean, default=False)
+    destination: Mapped[str] = mapped_column(String(20), default="")
+    number_class: Mapped[str] = mapped_column(String(24), default="")
+    area: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    duration_s: Mapped[int] = mapped_column(Integer, default=0)
+    billed_s: Mapped[int] = mapped_column(Integer, default=0)
+    charge_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cdr_file_id: Mapped[int | None] = mapped_column(ForeignKey("cdr_files.id"), nullable=True)
+
+
+class AcctRecord(Base):
+    """The RADIUS accounting outbox: one Accounting-Request per row, written in the same
+    transaction as the event it reports.  ``attributes`` (JSON) is fixed at write time, so a
+    replay after an outage carries exactly what the first attempt carried.  ``sent_at`` is set
+    once a billing server acknowledged it; until then the box's sender keeps trying."""
+    __tablename__ = "acct_outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('start', 'interim', 'stop')", name="status"),
+        Index("ix_acct_outbox_pending", "box", "sent_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(160), unique=True)  # Confcall-Record-Id
+    box: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(String(120), index=True)
+    status: Mapped[str] = mapped_column(String(8))
+    event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attributes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    server: Mapped[str] = mapped_column(String(80), default="")

@@ -34,7 +34,9 @@ ivr_welcome ivr_enter_pin ivr_wrong_pin ivr_locked ivr_menu ivr_invalid_choice i
 ivr_enter_card_pin ivr_recharge_ok ivr_card_used ivr_card_invalid ivr_card_expired
 ivr_card_locked ivr_balance_is ivr_enter_old_pin ivr_enter_new_pin ivr_confirm_new_pin
 ivr_pin_changed ivr_pin_mismatch ivr_pin_rules ivr_timeout yuan fen minus
-d0 d1 d2 d3 d4 d5 d6 d7 d8 d9""".split()
+d0 d1 d2 d3 d4 d5 d6 d7 d8 d9
+limit_reached ivr_menu_carrier ivr_carrier_billed ivr_spent_month_is ivr_month_left_is
+""".split()
 # one frequency per prompt, 1000-3400 Hz in 32 Hz steps (voices sit below 800 Hz)
 PROMPT_HZ = {k: 1000.0 + 32 * i for i, k in enumerate(PROMPT_KEYS)}
 _HZ = np.array([PROMPT_HZ[k] for k in PROMPT_KEYS])
@@ -59,7 +61,9 @@ class Box:
 
     def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
-                 language: str = "zh", sounds=None, echo_canceller: bool = False) -> None:
+                 language: str = "zh", sounds=None, echo_canceller: bool = False,
+                 config: dict | None = None) -> None:
+        """``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files)."""
         self.card = SimCard([("E1", "pri")] * spans).install()
         self.clock = VirtualMediaClock()  # the daemon ticks the card itself
         self.reactor = self.clock.reactor
@@ -77,7 +81,7 @@ class Box:
                         callback_retry_interval_s=cb.retry_interval_s,
                         max_participants=sc.max_participants,
                         entry_timeout_s=sc.entry_timeout_s, finish_timeout_s=sc.finish_timeout_s,
-                        language=language, echo_canceller=echo_canceller)
+                        language=language, echo_canceller=echo_canceller, **(config or {}))
         self.daemon = Daemon(config, self.reactor, runner=self.runner, store=self.store,
                              card=self.card, sounds=sounds if sounds is not None else
                              tone_sounds(), media_in_thread=False, epoch=NOW)

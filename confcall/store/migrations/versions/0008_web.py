@@ -10,7 +10,7 @@ from alembic import op
 from confcall.store.types import UTCDateTime
 
 revision = "0008"
-down_revision = "0004"  # after bookings (0004) on this branch; the lead re-chains at merge
+down_revision = "0004"  # migrations are chained in the order they were merged
 branch_labels = None
 depends_on = None
 
