@@ -199,11 +199,11 @@ class R2Trunk:
                                          if c.out_of_service_until > self._now())}
 
     def service(self) -> None:
-        self.link.service()
-        for ch in self.chans:
+        for ch in self.chans:  # hand-backs the media engine has completed: OpenR2 reads again
             if ch.audio is AudioOwner.RETURNING and not self._media_owns(ch):
                 ch.audio = AudioOwner.SIGNALLING
                 self.link.set_reading(ch.index, True)
+        self.link.service()
 
     # -- audio ------------------------------------------------------------------------------------
     def _media_owns(self, ch: R2Channel) -> bool:

@@ -304,7 +304,10 @@ class FakeDahdi:
             return ch
         if ch.sigtype != SigType.CAS:
             return -errno.EINVAL
-        ch.txbits = self._int(arg)[0] & 0xF
+        bits = self._int(arg)[0] & 0xF
+        if bits != ch.txbits:
+            ch.tx_changes.append(bits)
+        ch.txbits = bits
         if not ch.txbits_set:
             # Field note: OpenR2 waits for a bits-changed event after its first SETTXBITS.
             ch.txbits_set = True

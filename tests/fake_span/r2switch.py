@@ -271,12 +271,31 @@ class SimR2Switch:
     # -- the tick --------------------------------------------------------------------------------
     def service(self) -> None:
         if self.span.line_down:
+            self._line_lost()
             return
         for ch in self.chans.values():
             self._step(ch)
 
+    def _line_lost(self) -> None:
+        """The exchange drops every call on a span that lost its line (cause 38), and idles."""
+        for ch in self.chans.values():
+            ch.sim.tx_changes.clear()
+            if ch.rec is not None:
+                self._log(ch.rec, "LINE DOWN")
+                if ch.rec.cleared_by is None:
+                    ch.rec.cleared_by, ch.rec.cause = "network", 38
+                self._send_bits(ch, BWD_IDLE)
+                self._finish(ch)
+
     def _step(self, ch: _Chan) -> None:
-        theirs = self._their_bits(ch)
+        """Every bit change confcall made since the last tick, in order (then the current
+        state once more, which runs the timers)."""
+        changes = ch.sim.tx_changes
+        while changes:
+            self._step_bits(ch, changes.popleft() & 0xC)
+        self._step_bits(ch, self._their_bits(ch))
+
+    def _step_bits(self, ch: _Chan, theirs: int) -> None:
         line = ch.line
         if line is Line.IDLE:
             if theirs == FWD_SEIZE and not ch.deaf:

@@ -56,6 +56,10 @@ class SimChannel:
     heard: bytearray = field(default_factory=bytearray)
     _due: int = 0
     overruns: int = 0
+    blocks_sent: int = 0  # blocks delivered towards confcall's fd (since it was opened)
+    # every change of the ABCD bits confcall sends, in order: the far end samples the line
+    # every frame, so even a state held for less than a tick is seen (e.g. a double seizure)
+    tx_changes: deque[int] = field(default_factory=lambda: deque(maxlen=64))
 
     @property
     def is_open(self) -> bool:
@@ -103,6 +107,7 @@ class SimChannel:
                 block = self.source(self.blocksize)
             try:
                 self.far.send(block)
+                self.blocks_sent += 1
             except BlockingIOError:
                 self.overruns += 1  # confcall is not reading: the driver would drop too
         if self.sigtype == SigType.CAS:
@@ -141,6 +146,7 @@ class SimChannel:
     def attach(self, fd: int, far: socket.socket) -> None:
         self.fd, self.far = fd, far
         self._due = 0
+        self.blocks_sent = 0
         self.events.clear()
 
     def detach(self) -> None:
