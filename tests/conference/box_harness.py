@@ -91,7 +91,8 @@ class Box:
         self.trunks, self.media, self.money = d.trunks, d.media, d.money
         self.records, self.group, self.callbacks = d.records, d.group, d.callbacks
         self.screen, self.rejector, self.ivr, self.router = d.screen, d.rejector, d.ivr, d.router
-        self.switches = [SimSwitch(sim, self.reactor, ring_timeout=30.0)
+        self.switches = [SimSwitch(sim, self.reactor, ring_timeout=30.0,
+                                   switchtype="euroisdn_e1" if sim.line == "E1" else "ni2")
                          if sim.signalling == "pri" else SimR2Switch(sim, self.reactor)
                          for sim in self.card.spans]
         for sw in self.switches:

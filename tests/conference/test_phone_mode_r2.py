@@ -7,6 +7,7 @@ number (China's ANI request answered, see native/r2_glue.c) and the dialled numb
 import pytest
 
 from confcall.config import TrunkConf
+from confcall.control_socket import handle
 
 from box_harness import ACCESS, audio, heard_prompt
 from phone_scenario import A, A_HZ, B, B_HZ, C, C_HZ, conference_of_three
@@ -24,6 +25,11 @@ def test_phone_mode_conference_on_r2(box, reject):
     a = bx.phone(A, answer_after=1.0, voice_hz=A_HZ)
     b = bx.phone(B, answer_after=2.0, voice_hz=B_HZ)
     c = bx.phone(C, answer_after=8.0, voice_hz=C_HZ)
+
+    # the NOC sees an R2 trunk: its variant, refusal mode and free channels
+    trunk = handle(bx.daemon, '{"cmd": "span_status"}')["trunks"][1]
+    assert (trunk["signalling"], trunk["variant"], trunk["reject"]) == ("r2", "CN", reject)
+    assert trunk["up"] and trunk["free_channels"] == 30 and trunk["blocked_by_far_end"] == []
 
     # 1. A dials the access number over R2: refused for free, as the trunk is configured
     access = bx.switch.place_call(A, ACCESS)
@@ -49,3 +55,24 @@ def test_phone_mode_conference_on_r2(box, reject):
     for rec in (out.callback, out.b, out.c):
         assert rec.group_b == "accept_charge" and rec.ani == "95000" and rec.answer_seen
     assert [r.called for r in (out.callback, out.b, out.c)] == [A, B, C]
+
+
+def test_service_number_over_r2_is_answered_before_the_greeting(box):
+    """The IVR answers (Group-B "free, charge", then the answer signal) and greets once the
+    answer is on the line: the caller hears the whole welcome, nothing of it is lost."""
+    from box_harness import PROMPT_HZ, SERVICE
+    from confcall.sim.voice import level_db
+
+    bx = r2_box(box, "busy")
+    bx.account(A, fen=10_000)
+    bx.phone(A)
+    rec = bx.switch.place_call(A, SERVICE)
+    assert bx.run_until(lambda: rec.answer_seen, 15)
+    assert rec.group_b == "accept_charge" and rec.connected
+    bx.run(1.0)
+    x = audio(rec, rec.answered_at, rec.answered_at + 1.0)
+    windows = [x[i:i + 400] for i in range(0, x.size - 400, 400)]  # 50 ms each
+    welcome = sum(1 for w in windows if level_db(w, PROMPT_HZ["ivr_welcome"]) > -30)
+    assert welcome >= 5  # the 300 ms welcome tone, whole
+    bx.switch.hangup(rec)
+    assert bx.run_until(lambda: rec.ended, 5)
