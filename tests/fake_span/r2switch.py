@@ -75,6 +75,8 @@ class R2CallRecord(CallRecord):
     answer_seen: bool = False       # the answer line signal crossed the line
     ani: str = ""                   # the calling number as it was signalled
     category: str | None = None
+    mf_cycles: int = 0              # compelled cycles (one forward signal, one backward each)
+    accepted_at: float | None = None  # the Group-B acceptance ended the register exchange
 
     @property
     def charged(self) -> bool:
@@ -372,12 +374,14 @@ class SimR2Switch:
     def _fwd_act(self, ch: _Chan, sig: str) -> None:
         rec = ch.rec
         assert rec is not None
+        rec.mf_cycles += 1
         if ch.group == "B":
             name = GROUP_B.get(sig)
             rec.group_b = name or f"B-{sig}"
             self._log(rec, f"GROUP-B({rec.group_b})")
             if name in ("accept_charge", "accept_no_charge"):
                 ch.line = Line.OUT_ACCEPTED
+                rec.accepted_at = self._now()
                 self._voice_audio(ch)
             else:
                 rec.cause, rec.cleared_by = _REJECT_CAUSE.get(name or "", 31), "confcall"
@@ -485,6 +489,7 @@ class SimR2Switch:
     def _bwd_reply(self, ch: _Chan, sig: str) -> str | None:
         rec = ch.rec
         assert rec is not None
+        rec.mf_cycles += 1
         if ch.step == "dnis_first":
             ch.digits += _digit(sig)
             ch.step = "ka"
@@ -548,6 +553,7 @@ class SimR2Switch:
             ch.line = Line.IN_ACCEPTED  # wait for confcall's clear-forward
             return
         ch.line = Line.IN_ACCEPTED
+        rec.accepted_at = self._now()
         self._voice_audio(ch)
         phone = rec.phone
         if phone is not None and phone.behaviour == "answer":
