@@ -60,17 +60,20 @@ class Rig:
 def outgoing(rig: Rig, calls: int) -> dict[str, float]:
     """confcall calls out: it sends the dialled number, the carrier asks for its number."""
     setups: list[float] = []
-    started = 0
+    started = failed = 0
     active: list[Any] = []
 
     def listener(leg: Any, ev: Any) -> None:
+        nonlocal failed
         if ev.kind == "ringing":
             setups.append(rig.clock.now - leg.seized_at)
         elif ev.kind == "answered":
             leg.hangup()
+        elif ev.kind == "failed":
+            failed += 1
 
     t0, v0 = time.perf_counter(), rig.clock.now
-    while len(setups) < calls:
+    while len(setups) + failed < calls:
         active = [leg for leg in active if leg.state is not LegState.CLEARED]
         while len(active) < 30 and started < calls and rig.trunk.free_channels():
             active.append(rig.trunk.dial(CALLED.format(started % 30), "95000",
@@ -78,8 +81,9 @@ def outgoing(rig: Rig, calls: int) -> dict[str, float]:
             started += 1
         rig.clock.tick()
     wall, line = time.perf_counter() - t0, rig.clock.now - v0
-    recs = [r for r in rig.switch.records if r.direction == "from_confcall"][-calls:]
-    return _figures(setups, [r.mf_cycles for r in recs], wall, line)
+    recs = [r for r in rig.switch.records if r.direction == "from_confcall"
+            and r.accepted_at is not None][-len(setups):]
+    return _figures(setups, [r.mf_cycles for r in recs], wall, line, failed)
 
 
 def incoming(rig: Rig, calls: int) -> dict[str, float]:
@@ -95,12 +99,16 @@ def incoming(rig: Rig, calls: int) -> dict[str, float]:
     rig.trunk.on_incoming = offered
     t0, v0 = time.perf_counter(), rig.clock.now
     mine: list[Any] = []
-    while len(setups) < calls:
-        for rec in [r for r in mine if r.accepted_at is not None]:
-            setups.append(rec.accepted_at - rec.started_at)
-            cycles.append(rec.mf_cycles)
+    failed = 0
+    while len(setups) + failed < calls:
+        for rec in [r for r in mine if r.accepted_at is not None or r.ended]:
+            if rec.accepted_at is None:
+                failed += 1
+            else:
+                setups.append(rec.accepted_at - rec.started_at)
+                cycles.append(rec.mf_cycles)
             mine.remove(rec)
-        busy = sum(1 for r in mine if not r.ended)
+        busy = sum(1 for r in rig.switch.records[-60:] if not r.ended)
         if busy < 30 and placed < calls:
             try:
                 mine.append(rig.switch.place_call(CALLER, "95000"))
@@ -109,19 +117,21 @@ def incoming(rig: Rig, calls: int) -> dict[str, float]:
                 pass  # every idle channel taken this tick
         rig.clock.tick()
     wall, line = time.perf_counter() - t0, rig.clock.now - v0
-    return _figures(setups[:calls], cycles[:calls], wall, line)
+    return _figures(setups, cycles, wall, line, failed)
 
 
-def _figures(setups: list[float], cycles: list[int], wall: float, line: float) -> dict[str, float]:
+def _figures(setups: list[float], cycles: list[int], wall: float, line: float,
+             failed: int) -> dict[str, float]:
     n = len(setups)
-    return {"n": n, "setup_s": statistics.mean(setups), "setup_max_s": max(setups),
-            "cycles": statistics.mean(cycles) if cycles else 0.0,
+    return {"n": n, "failed": failed, "setup_s": statistics.mean(setups),
+            "setup_max_s": max(setups), "cycles": statistics.mean(cycles) if cycles else 0.0,
             "per_span_s": n / line, "per_wall_s": n / wall}
 
 
 def report(direction: str, f: dict[str, float]) -> str:
     cycle_ms = 1000 * f["setup_s"] / f["cycles"] if f["cycles"] else 0.0
-    return (f"R2 {direction}: {f['n']:.0f} set-ups, {f['setup_s']:.2f} s of line time per "
+    return (f"R2 {direction}: {f['n']:.0f} set-ups ({f['failed']:.0f} failed), "
+            f"{f['setup_s']:.2f} s of line time per "
             f"set-up (max {f['setup_max_s']:.2f} s, limit {SETUP_LIMIT_S:.0f} s), "
             f"{f['cycles']:.1f} compelled cycles of {cycle_ms:.0f} ms (limit "
             f"{BACK_CYCLE_LIMIT_S * 1000:.0f} ms per cycle); {f['per_span_s']:.1f} set-ups/s "

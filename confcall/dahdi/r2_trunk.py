@@ -42,9 +42,11 @@ __all__ = ["R2Trunk", "R2Options", "RejectMode", "AudioOwner"]
 log = logging.getLogger("confcall.r2")
 
 _DIGITS = re.compile(r"^[0-9]{1,30}$")  # R2 register signals carry 0-9 only
-_RELEASE_GUARD_S = 40.0
+_RELEASE_TIMEOUT_S = 40.0
 _ANSWER_HOLD_S = 0.2  # the answer bits must persist before clear-back, or nobody sees them
 _OUT_OF_SERVICE_S = 60.0  # a channel whose seizure was never acknowledged
+_RELEASE_GUARD_S = 0.2  # a channel back to idle is not seized again before this (its far end
+#                         may still be finishing its own release)
 
 # OpenR2's reasons for a far-end disconnect, as the Q.850 causes PRI would report
 _CAUSES = {
@@ -112,6 +114,7 @@ class R2Channel:
     blocked_here: bool = False
     alarm: bool = False
     out_of_service_until: float = 0.0
+    idle_since: float = -1.0
     audio: AudioOwner = AudioOwner.SIGNALLING
     accepting: bool = False
     accepted: bool = False
@@ -177,7 +180,8 @@ class R2Trunk:
     def _usable(self, ch: R2Channel) -> bool:
         return (not ch.busy and ch.leg is None and not ch.blocked_far and not ch.blocked_here
                 and not ch.alarm and ch.audio is AudioOwner.SIGNALLING
-                and ch.out_of_service_until <= self._now())
+                and ch.out_of_service_until <= self._now()
+                and self._now() - ch.idle_since >= _RELEASE_GUARD_S)
 
     def free_channels(self) -> int:
         return sum(1 for ch in self.chans if self._usable(ch)) if self.up else 0
@@ -356,7 +360,7 @@ class R2Trunk:
     def _guard_release(self, ch: R2Channel, leg: CallLeg) -> None:
         if ch.guard is not None and ch.guard.active():
             ch.guard.cancel()
-        ch.guard = self.reactor.callLater(_RELEASE_GUARD_S, self._force_clear, ch, leg)
+        ch.guard = self.reactor.callLater(_RELEASE_TIMEOUT_S, self._force_clear, ch, leg)
 
     def _force_clear(self, ch: R2Channel, leg: CallLeg) -> None:
         """The far end never completed the release: idle the channel ourselves."""
@@ -405,6 +409,7 @@ class R2Trunk:
     def _channel_idle(self, ch: R2Channel) -> None:
         """OpenR2 has the channel idle again: the call (if any) is over, the audio comes back."""
         self._cancel(ch)
+        ch.idle_since = self._now()
         leg, ch.leg, ch.busy = ch.leg, None, False
         ch.accepting = ch.accepted = ch.answer_pending = False
         ch.hangup_pending = None

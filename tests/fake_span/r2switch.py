@@ -54,6 +54,7 @@ _CAUSE_TO_B = {17: "2", 1: "5", 34: "4", 42: "4", 27: "8"}
 _CATEGORY = "1"  # KA / KD: an ordinary subscriber
 _MF_TIMEOUT_S = 15.0
 _SEIZE_ACK_TIMEOUT_S = 5.0
+_RELEASE_GUARD_S = 0.2  # a released circuit stays idle this long before it is seized again
 
 
 class Line(enum.Enum):
@@ -102,6 +103,7 @@ class _Chan:
     decision: str | None = None     # backward: the Group-B code sent
     last_mf_at: float = 0.0
     seized_at: float = 0.0
+    idle_since: float = -1.0
     deaf: bool = False              # fault: seizures are never acknowledged
     stall_mf: bool = False          # fault: acknowledged, then no register signal
     stalled: bool = False           # this call's register is silent
@@ -197,9 +199,11 @@ class SimR2Switch:
     def place_call(self, calling: str, called: str, *, presentation: str = "allowed",
                    chanpos: int | None = None) -> R2CallRecord:
         if chanpos is None:
+            now = self._now()
             chanpos = next((p for p in sorted(self.chans)
                             if self.chans[p].line is Line.IDLE
-                            and self._their_bits(self.chans[p]) == FWD_IDLE), None)
+                            and self._their_bits(self.chans[p]) == FWD_IDLE
+                            and now - self.chans[p].idle_since >= _RELEASE_GUARD_S), None)
             if chanpos is None:
                 raise RuntimeError("switch: no idle R2 channel towards confcall")
         ch = self.chans[chanpos]
@@ -610,6 +614,7 @@ class SimR2Switch:
         self._silence(ch)
         ch.rec = None
         ch.line = Line.IDLE
+        ch.idle_since = self._now()
         ch.stalled = False
         ch.seen = ch.handled = None
 
