@@ -213,26 +213,26 @@ static void on_line_blocked(openr2_chan_t *chan) { push(chan, DSHIM_R2_LINE_BLOC
 static void on_line_idle(openr2_chan_t *chan) { push(chan, DSHIM_R2_LINE_IDLE, 0); }
 static void on_billing_pulse(openr2_chan_t *chan) { push(chan, DSHIM_R2_BILLING_PULSE, 0); }
 
-/* Keep asking for digits (1) or stop (0): stop once the DNIS is one of our numbers or cannot
- * become one (no number starts with it). With no numbers configured, ask up to max_dnis. */
+/* Keep asking for digits (1) or stop (0): stop once the DNIS is one of our numbers (and no
+ * longer number of ours starts with it) or cannot become one (none starts with it). With no
+ * numbers configured, ask up to max_dnis. China has no end-of-digits signal: when the caller
+ * dialled a number that a longer one of ours extends, OpenR2's cycle timer ends collection. */
 static int on_dnis_digit(openr2_chan_t *chan, char digit)
 {
     r2chan *c = of(chan);
     const char *dnis = openr2_chan_get_dnis(chan);
     size_t n;
-    int i, prefix = 0;
+    int i, longer = 0;
 
     (void)digit;
     if (!c || !dnis || c->owner->nnumbers == 0)
         return 1;
     n = strlen(dnis);
     for (i = 0; i < c->owner->nnumbers; i++) {
-        if (strcmp(c->owner->numbers[i], dnis) == 0)
-            return 0;
-        if (strncmp(c->owner->numbers[i], dnis, n) == 0)
-            prefix = 1;
+        if (strlen(c->owner->numbers[i]) > n && strncmp(c->owner->numbers[i], dnis, n) == 0)
+            longer = 1;
     }
-    return prefix;
+    return longer;
 }
 
 static void on_ani_digit(openr2_chan_t *chan, char digit) { (void)chan; (void)digit; }

@@ -62,3 +62,20 @@ def test_a_trunk_entry_must_match_the_span_it_names():
     plans = Daemon(parse_config({}), Clock(), card=card)._span_plans()
     assert [(p.spanno, p.signalling, len(p.channels)) for p in plans] == [(1, "pri", 31),
                                                                           (2, "r2", 30)]
+
+
+def test_spans_from_the_generated_span_config(tmp_path):
+    """A real box: the span config `confcall hw genconf` writes says which spans are R2."""
+    from twisted.internet.task import Clock
+    conf = tmp_path / "spans.toml"
+    conf.write_text('profile = "te420"\n'
+                    '[[span]]\nspanno = 1\nline = "E1"\nsignaling = "pri_cpe"\n'
+                    'switchtype = "euroisdn"\nchannels = "1-15,17-31"\ndchannel = 16\n'
+                    '[[span]]\nspanno = 2\nline = "E1"\nsignaling = "mfcr2"\nr2_variant = "ITU"\n'
+                    'channels = "32-46,48-62"\n')
+    cfg = parse_config({"hardware": {"span_config": str(conf)},
+                        "trunk": [{"span": 1}, {"span": 2, "r2_reject": "unallocated"}]})
+    plans = Daemon(cfg, Clock())._span_plans()
+    assert [(p.spanno, p.signalling, len(p.channels)) for p in plans] == [(1, "pri", 31),
+                                                                          (2, "r2", 30)]
+    assert plans[1].r2_variant == "ITU"  # the span config's, as no [[trunk]] overrides it

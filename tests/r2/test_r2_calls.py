@@ -104,3 +104,19 @@ def test_incoming_withheld_number(r2):
     assert leg.ani == "" and leg.presentation.value == "restricted"
     leg.reject(Cause.NORMAL_CLEARING)
     assert h.run_until(lambda: rec.ended, 5)
+
+
+def test_a_number_that_a_longer_one_extends_waits_for_the_register_timer(r2):
+    """China sends no end-of-digits signal: "9500" might still become "95000", so collection
+    ends by OpenR2's cycle timer (5 s); "95000" itself ends it at once."""
+    from confcall.dahdi.r2_trunk import R2Options
+    h = r2(options=R2Options(numbers=("9500", "95000")))
+    short = h.switch.place_call("13800138000", "9500")
+    assert h.run_until(lambda: bool(h.incoming), 10)
+    assert h.incoming[0].dnis == "9500" and h.clock.now - short.started_at > 5
+    h.incoming[0].reject(Cause.NORMAL_CLEARING)
+    assert h.run_until(lambda: short.ended, 5)
+    h.run(0.5)
+    full = h.switch.place_call("13800138000", "95000")
+    assert h.run_until(lambda: len(h.incoming) == 2, 10)
+    assert h.incoming[1].dnis == "95000" and h.clock.now - full.started_at < 3
