@@ -94,7 +94,7 @@ def bench_db(label: str, url: str, n_cards: int, n_legs: int) -> None:
     ops.activate_batch(store, batch)
     t0 = time.perf_counter()
     for serial, pin in printed:
-        ops.recharge_by_card(store, "+861088880000", serial, pin, now=NOW)
+        ops.recharge_by_card(store, "+861088880000", serial, pin, source="cli", now=NOW)
     dt = time.perf_counter() - t0
     print(f"{label}: {n_cards / dt:,.0f} card redemptions/s (one thread)")
     t0 = time.perf_counter()

@@ -62,6 +62,27 @@ Example (every key optional; these are the defaults)::
     [media]
     echo_canceller = true              # confcall's own G.168 canceller on every B-channel (set
                                        # false when the card's hardware canceller does the job)
+
+    [booking]                          # booked conferences and callbacks (docs/bookings.md)
+    grace_s = 300.0                    # due while no box ran: dialled if a box is back within
+                                       # this many seconds of the start, else marked missed
+    lease_s = 60.0                     # a box's claim on a booking lasts this long unless
+                                       # renewed (every lease_s/3 while its call lives); then
+                                       # another box takes it over
+    poll_s = 2.0                       # how often a box looks for due bookings (> 0, and
+                                       # lease_s must be at least 3 x poll_s)
+    claim_ahead_s = 10.0               # claim bookings due this soon (< lease_s): dialled at
+                                       # their start time to the tick
+    retries_default = 2                # the booking form's defaults and bounds: redials of an
+    retries_max = 5                    # unanswered party (0..retries_max) ...
+    retry_interval_default_s = 60      # ... and seconds between them
+    retry_interval_min_s = 30
+    retry_interval_max_s = 600
+    max_days_ahead = 90                # how far ahead a conference may be booked
+    expected_minutes = 30              # assumed length: credit and channels are checked for it
+    expected_minutes_max = 240
+    channels = 0                       # channels booked conferences may hold at once, all
+                                       # boxes together (0 = this box's B-channels)
 """
 from __future__ import annotations
 
@@ -127,6 +148,19 @@ class Config:
     prompt_directory: str = ""
     echo_canceller: bool = True
     control_socket: str = "var/confcall.sock"
+    booking_grace_s: float = 300.0
+    booking_lease_s: float = 60.0
+    booking_poll_s: float = 2.0
+    booking_claim_ahead_s: float = 10.0
+    booking_retries_default: int = 2
+    booking_retries_max: int = 5
+    booking_retry_interval_default_s: int = 60
+    booking_retry_interval_min_s: int = 30
+    booking_retry_interval_max_s: int = 600
+    booking_max_days_ahead: int = 90
+    booking_expected_minutes: int = 30
+    booking_expected_minutes_max: int = 240
+    booking_channels: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -150,6 +184,12 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "prompts": {"language": ("language", str), "directory": ("prompt_directory", str)},
     "media": {"echo_canceller": ("echo_canceller", bool)},
     "control": {"socket": ("control_socket", str)},
+    "booking": {**{k: (f"booking_{k}", float) for k in ("grace_s", "lease_s", "poll_s",
+                                                        "claim_ahead_s")},
+                **{k: (f"booking_{k}", int) for k in (
+                    "retries_default", "retries_max", "retry_interval_default_s",
+                    "retry_interval_min_s", "retry_interval_max_s", "max_days_ahead",
+                    "expected_minutes", "expected_minutes_max", "channels")}},
 }
 
 
@@ -199,6 +239,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             name, kind = spec
             values[name] = _typed(source, f"{section}.{key}", value, kind)
     _normalise(values, source)
+    _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
@@ -247,6 +288,36 @@ def _normalise(values: dict[str, Any], source: str) -> None:
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+_BOOKING_DEFAULTS = {f.name: f.default for f in fields(Config) if f.name.startswith("booking_")}
+
+
+def _check_booking(v: dict[str, Any], source: str) -> None:
+    """The [booking] keys, alone and against each other."""
+    def bad(key: str, rule: str) -> ConfigError:
+        return ConfigError(source, f"booking.{key.removeprefix('booking_')}", rule)
+    for key in ("booking_grace_s", "booking_claim_ahead_s", "booking_retries_max",
+                "booking_channels"):
+        if v[key] < 0:
+            raise bad(key, "must be >= 0")
+    for key in ("booking_lease_s", "booking_poll_s", "booking_retry_interval_min_s",
+                "booking_max_days_ahead", "booking_expected_minutes"):
+        if v[key] <= 0:
+            raise bad(key, "must be > 0")
+    if v["booking_lease_s"] < 3 * v["booking_poll_s"]:
+        raise bad("booking_lease_s", "must be at least 3 x booking.poll_s (a lease is renewed "
+                  "every lease_s/3)")
+    if v["booking_claim_ahead_s"] >= v["booking_lease_s"]:
+        raise bad("booking_claim_ahead_s", "must be less than booking.lease_s")
+    if not 0 <= v["booking_retries_default"] <= v["booking_retries_max"]:
+        raise bad("booking_retries_default", "must be within 0..booking.retries_max")
+    if not v["booking_retry_interval_min_s"] <= v["booking_retry_interval_default_s"] <= \
+            v["booking_retry_interval_max_s"]:
+        raise bad("booking_retry_interval_default_s", "must be within booking.retry_interval"
+                  "_min_s..booking.retry_interval_max_s")
+    if v["booking_expected_minutes"] > v["booking_expected_minutes_max"]:
+        raise bad("booking_expected_minutes", "must be <= booking.expected_minutes_max")
 
 
 def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:

@@ -204,7 +204,7 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
     reset_pg(url)
 
 
-RESET_TABLES = ("legs", "reservations", "ledger", "conferences", "cards", "card_batches",
+RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", "reservations", "ledger", "conferences", "cards", "card_batches",
                 "accounts", "rates", "rate_plans", "number_rules")
 
 

@@ -111,7 +111,7 @@ def account_statement(ctx: click.Context, number: str, start: str, end: str) -> 
 @click.pass_context
 @money_errors
 def account_passwd(ctx: click.Context, number: str, old: str, new: str, confirm: str) -> None:
-    ops.change_password(store_of(ctx), number, old, new, confirm)
+    ops.change_password(store_of(ctx), number, old, new, confirm, source="cli")
     click.echo("password changed")
 
 

@@ -86,7 +86,7 @@ def card_unblock(ctx: click.Context, serial: str) -> None:
 @click.pass_context
 @money_errors
 def card_redeem(ctx: click.Context, number: str, serial: str, pin: str) -> None:
-    b = ops.recharge_by_card(store_of(ctx), number, serial, pin)
+    b = ops.recharge_by_card(store_of(ctx), number, serial, pin, source="cli")
     click.echo(f"{b.number}: balance {fen_text(b.balance_fen)}")
 
 

@@ -180,7 +180,7 @@ class IvrCall:
 
     def entered(self, entry: str) -> None:
         if self.state == "pin":
-            self.run(ops.authenticate, self.account, entry, then=lambda _: self.to_menu([]),
+            self.run(ops.authenticate, self.account, entry, source=self.source, then=lambda _: self.to_menu([]),
                      refused=self.pin_refused)
         elif self.state == "card":
             self.entries["card"] = entry
@@ -188,7 +188,7 @@ class IvrCall:
             self.say(["ivr_enter_card_pin"])
         elif self.state == "card_pin":
             self.run(ops.recharge_by_card, self.account, self.entries.pop("card", ""), entry,
-                     then=lambda b: self.to_menu(
+                     source=self.source, then=lambda b: self.to_menu(
                          ["ivr_recharge_ok", *self.ivr.say_amount(b.balance_fen)]),
                      refused=lambda e: self.to_menu([CARD_PROMPTS.get(e.key, "failed")]))
         elif self.state == "old":
@@ -201,7 +201,7 @@ class IvrCall:
             self.say(["ivr_confirm_new_pin"])
         elif self.state == "confirm":
             old, new = self.entries.pop("old", ""), self.entries.pop("new", "")
-            self.run(ops.change_password, self.account, old, new, entry,
+            self.run(ops.change_password, self.account, old, new, entry, source=self.source,
                      then=lambda _: self.to_menu(["ivr_pin_changed"]),
                      refused=self.change_refused)
 
@@ -224,12 +224,17 @@ class IvrCall:
             return
         self.to_menu([PIN_PROMPTS.get(err.key, "failed")])
 
+    @property
+    def source(self) -> str:
+        """Who is trying secrets, for the money throttles: the calling number."""
+        return f"ani:{self.account}" if self.account else "ani:withheld"
+
     def run(self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None],
-            refused: Callable[[MoneyError], None] | None = None) -> None:
+            refused: Callable[[MoneyError], None] | None = None, **kwargs: Any) -> None:
         """One money operation in the DB pool; keys are ignored until it answers."""
         self._busy = True
         self.disarm()
-        d = self.ivr.runner.call_plain(fn, *args)
+        d = self.ivr.runner.call_plain(fn, *args, **kwargs)
 
         def ok(result: Any) -> None:
             self._busy = False

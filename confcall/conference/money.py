@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred, succeed
 from confcall.rating import MoneyError, ops
 from confcall.rating.leg_credit import LegCredit
 
-from .session import Refusal
+from .ports import Refusal
 
 __all__ = ["RatingMoney", "AccessScreen", "PROMPT_FOR_ERROR"]
 

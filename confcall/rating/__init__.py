@@ -6,8 +6,9 @@ them as ``DbRunner(store, reactor).call_plain(ops.x, ...)`` — never call them 
 thread, the store refuses):
 
 - access number: ``ops.check_caller(store, ani, min_available_fen=1)``
-- service IVR: ``ops.authenticate``, ``ops.balance``, ``ops.recharge_by_card``,
-  ``ops.change_password``
+- service IVR and web: ``ops.authenticate``, ``ops.balance`` (with a password),
+  ``ops.recharge_by_card``, ``ops.change_password`` — each with ``source=`` naming who tries
+  the secret (``"ani:+86…"``, ``"ip:…"``, ``"cli"``), for the throttles
 - call control, per outbound leg: ``leg_credit.LegCredit`` (authorize before dialling, timers for
   extension / warnings / clearing, settle at hang-up), or the raw steps ``ops.authorize_leg``,
   ``ops.extend_leg``, ``ops.release_leg``, ``ops.settle_leg``; at the end of a conference

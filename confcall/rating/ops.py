@@ -33,6 +33,7 @@ __all__ = [
     "balance",
     "change_password",
     "check_caller",
+    "check_source",
     "close_conference",
     "create_account",
     "export_rates",
@@ -142,14 +143,29 @@ def unblock_card(store: Store, serial: str) -> None:
     _run(store, cards.unblock_card, serial)
 
 
-def authenticate(store: Store, number: str, pin: str, now: datetime | None = None) -> str:
+def check_source(source: object) -> str:
+    """Who is trying a secret, for the throttles: ``"ani:+8613800138000"`` (the calling
+    number; ``"ani:withheld"`` when there is none), ``"ip:203.0.113.7"`` (a web client) or
+    ``"cli"`` (an operator at the box).  A programming error otherwise (ValueError)."""
+    if not isinstance(source, str) or len(source) > 100 or not (
+            source == "cli" or source.startswith(("ani:", "ip:")) and len(source) > 4):
+        raise ValueError(f"source must be 'ani:<number>', 'ip:<address>' or 'cli', "
+                         f"got {source!r}")
+    return source
+
+
+def authenticate(store: Store, number: str, pin: str, *, source: str,
+                 now: datetime | None = None) -> str:
     """The account's E.164 number if ``pin`` is right; MoneyError otherwise (wrong PIN,
-    lockout after repeated failures, locked account, unknown number)."""
+    lockout after repeated failures, locked account, unknown number).  ``source`` says who
+    is trying (see ``check_source``)."""
+    check_source(source)
     return _check_pin(store, number, pin, _now(now)).number
 
 
-def change_password(store: Store, number: str, old: str, new: str, confirm: str,
-                    now: datetime | None = None) -> None:
+def change_password(store: Store, number: str, old: str, new: str, confirm: str, *,
+                    source: str, now: datetime | None = None) -> None:
+    check_source(source)
     if new != confirm:
         raise MoneyError("pin.mismatch")
     accounts.check_pin_format(new)
@@ -158,7 +174,14 @@ def change_password(store: Store, number: str, old: str, new: str, confirm: str,
     _run(store, accounts.set_pin, state, new_hash)
 
 
-def balance(store: Store, number: str) -> Balance:
+def balance(store: Store, number: str, pin: str | None = None, *, source: str | None = None,
+            now: datetime | None = None) -> Balance:
+    """``number``'s balance.  With ``pin`` (a subscriber asking, not call control or the
+    operator) the password is checked first, throttled per ``source`` and per number."""
+    if pin is not None:
+        check_source(source)
+        _check_pin(store, number, pin, _now(now))
+
     def fn(s: Session) -> Balance:
         acc = accounts.get_account(s, number)
         return Balance(acc.number, acc.balance_fen, acc.reserved_fen)
@@ -181,8 +204,12 @@ def check_caller(store: Store, ani: str, min_available_fen: int = 1) -> Balance:
     return b
 
 
-def recharge_by_card(store: Store, number: str, serial: str, pin: str,
+def recharge_by_card(store: Store, number: str, serial: str, pin: str, *, source: str,
                      now: datetime | None = None) -> Balance:
+    """Credit ``number`` (anybody's: a recharge cannot hurt its target) with the card
+    ``serial`` + ``pin``; ``source`` says who is trying (see ``check_source``)."""
+    check_source(source)
+
     def fn(s: Session) -> Any:
         result = cards.redeem(s, number, serial, pin, _now(now))
         if isinstance(result, MoneyError):

@@ -254,3 +254,89 @@ class CallLog(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# -- bookings --
+# Booked conferences (web mode) and phone-mode callbacks: one row each, claimed by a box with a
+# lease; every dial attempt is a row written before the dial (see confcall/booking/).
+
+BOOKING_STATES = ("booked", "claimed", "dialing", "in_progress", "done", "failed",
+                  "cancelled", "missed")
+ATTEMPT_RESULTS = ("answered", "busy", "no_answer", "congestion", "failed", "refused", "lost")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Booking(Base):
+    """A conference booked for a time (``kind`` conference) or a phone-mode callback request
+    (``kind`` callback). ``lease_box``/``lease_until``: which box serves it, until when."""
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_in(BOOKING_STATES)})", name="state"),
+        CheckConstraint("kind IN ('conference', 'callback')", name="kind"),
+        CheckConstraint("retries >= 0 AND retry_interval_s > 0", name="retries"),
+        Index("ix_bookings_state_start", "state", "start_at"),
+        Index("ix_bookings_state_lease", "state", "lease_until"),
+        Index("ix_bookings_account_start", "account_id", "start_at"),
+        Index("ix_bookings_kind_initiator", "kind", "initiator", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    initiator: Mapped[str] = mapped_column(String(20))  # E.164
+    initiator_dial: Mapped[str] = mapped_column(String(32))  # as dialled on the trunk
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)  # start + expected length
+    expected_s: Mapped[int] = mapped_column(Integer, default=0)
+    expected_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    retry_interval_s: Mapped[int] = mapped_column(Integer, default=60)
+    music: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(12), default="booked")
+    lease_box: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    takeovers: Mapped[int] = mapped_column(Integer, default=0)
+    conference_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BookingParticipant(Base):
+    """A booked participant (``position`` 1..n; the initiator is position 0 in attempts)."""
+    __tablename__ = "booking_participants"
+    __table_args__ = (UniqueConstraint("booking_id", "position",
+                                       name="uq_booking_participants_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(20))  # E.164
+    dial: Mapped[str] = mapped_column(String(32))  # as dialled on the trunk
+
+
+class BookingAttempt(Base):
+    """One dial of one booked party, committed before the SETUP leaves: the unique key
+    (booking, position, attempt) is what keeps two boxes from ringing a phone twice for it."""
+    __tablename__ = "booking_attempts"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "position", "attempt_no",
+                         name="uq_booking_attempts_key"),
+        CheckConstraint(f"result IS NULL OR result IN ({_in(ATTEMPT_RESULTS)})", name="result"),
+        CheckConstraint("attempt_no >= 1 AND position >= 0", name="numbers"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 0 = the initiator
+    attempt_no: Mapped[int] = mapped_column(Integer)  # 1 = the first dial
+    number: Mapped[str] = mapped_column(String(32))  # as dialled
+    box: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    result: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    cause: Mapped[int | None] = mapped_column(Integer, nullable=True)

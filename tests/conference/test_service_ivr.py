@@ -121,7 +121,7 @@ def test_password_change_then_login_with_the_new_one(box):
     assert contains(heard, ["ivr_pin_changed", "ivr_menu"])
     bx.switch.hangup(rec)
     bx.run(2)
-    assert ops.authenticate(bx.store, "+86" + A, "736150", now=NOW)
+    assert ops.authenticate(bx.store, "+86" + A, "736150", source="cli", now=NOW)
     rec2 = _call(bx, a)
     _key(bx, a, "736150#")
     assert contains(prompts_heard(audio(rec2)), ["ivr_menu"])

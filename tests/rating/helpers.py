@@ -25,7 +25,7 @@ def redeem_in_process(url, number, serial, pin, barrier, results):
     store = Store(url)
     barrier.wait()
     try:
-        ops.recharge_by_card(store, number, serial, pin, now=NOW)
+        ops.recharge_by_card(store, number, serial, pin, source="cli", now=NOW)
         results.put("ok")
     except MoneyError as err:
         results.put(err.key)

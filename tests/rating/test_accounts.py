@@ -43,29 +43,29 @@ def test_duplicate_account(store):
 
 def test_authenticate_and_wrong_pin_lockout(store):
     funded(store, amount=0)
-    assert ops.authenticate(store, BEIJING, PIN, now=NOW) == BEIJING
+    assert ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW) == BEIJING
     for _ in range(MAX_PIN_FAILURES - 1):
         with pytest.raises(MoneyError, match="wrong password"):
-            ops.authenticate(store, BEIJING, "000001", now=NOW)
+            ops.authenticate(store, BEIJING, "000001", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="too many wrong passwords"):
-        ops.authenticate(store, BEIJING, "000001", now=NOW)
+        ops.authenticate(store, BEIJING, "000001", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="too many wrong passwords"):  # even the right PIN
-        ops.authenticate(store, BEIJING, PIN, now=NOW + timedelta(minutes=1))
-    assert ops.authenticate(store, BEIJING, PIN, now=NOW + PIN_LOCK) == BEIJING
+        ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW + timedelta(minutes=1))
+    assert ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW + PIN_LOCK) == BEIJING
 
 
 def test_change_password(store):
     funded(store, amount=0)
     with pytest.raises(MoneyError, match="differ"):
-        ops.change_password(store, BEIJING, PIN, "593017", "593018", now=NOW)
+        ops.change_password(store, BEIJING, PIN, "593017", "593018", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="wrong password"):
-        ops.change_password(store, BEIJING, "000001", "593017", "593017", now=NOW)
+        ops.change_password(store, BEIJING, "000001", "593017", "593017", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="too easy"):
-        ops.change_password(store, BEIJING, PIN, "222222", "222222", now=NOW)
-    ops.change_password(store, BEIJING, PIN, "593017", "593017", now=NOW)
-    assert ops.authenticate(store, BEIJING, "593017", now=NOW) == BEIJING
+        ops.change_password(store, BEIJING, PIN, "222222", "222222", source="cli", now=NOW)
+    ops.change_password(store, BEIJING, PIN, "593017", "593017", source="cli", now=NOW)
+    assert ops.authenticate(store, BEIJING, "593017", source="cli", now=NOW) == BEIJING
     with pytest.raises(MoneyError, match="wrong password"):
-        ops.authenticate(store, BEIJING, PIN, now=NOW)
+        ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW)
 
 
 def test_pin_is_hashed_with_argon2id_and_pepper(store):
@@ -79,9 +79,9 @@ def test_locked_account_refuses(store):
     funded(store, amount=0)
     ops.lock_account(store, BEIJING)
     with pytest.raises(MoneyError, match="is locked"):
-        ops.authenticate(store, BEIJING, PIN, now=NOW)
+        ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW)
     ops.unlock_account(store, BEIJING)
-    assert ops.authenticate(store, BEIJING, PIN, now=NOW) == BEIJING
+    assert ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW) == BEIJING
 
 
 def test_ledger_reference_makes_a_retry_harmless(store):
@@ -160,8 +160,8 @@ def test_argon2_never_runs_inside_a_transaction(store, monkeypatch):
     monkeypatch.setattr(secrets_, "hash_pin", hash_pin)
     monkeypatch.setattr(secrets_, "verify_pin", verify_pin)
     funded(store, amount=0)
-    ops.authenticate(store, BEIJING, PIN, now=NOW)
-    ops.change_password(store, BEIJING, PIN, "593017", "593017", now=NOW)
+    ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW)
+    ops.change_password(store, BEIJING, PIN, "593017", "593017", source="cli", now=NOW)
     assert seen and set(seen) == {0}  # no connection (so no transaction, no lock) held
 
 

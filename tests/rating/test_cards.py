@@ -57,9 +57,9 @@ def test_luhn_catches_a_typo():
 def test_redeem_once(store):
     funded(store, amount=0)
     _, [(serial, pin), *_] = batch(store)
-    assert ops.recharge_by_card(store, "01088880000", serial, pin, now=NOW).balance_fen == 5000
+    assert ops.recharge_by_card(store, "01088880000", serial, pin, source="cli", now=NOW).balance_fen == 5000
     with pytest.raises(MoneyError, match="it is used"):
-        ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW)
+        ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW)
     with store.transaction() as s:
         entry = s.query(LedgerEntry).filter_by(reference=f"card:{serial}").one()
         card = s.query(Card).filter_by(serial=serial).one()
@@ -73,23 +73,23 @@ def test_card_states_and_errors(store):
     funded(store, amount=0)
     _, [(g_serial, g_pin)] = batch(store, count=1, activate=False)
     with pytest.raises(MoneyError, match="it is generated"):
-        ops.recharge_by_card(store, BEIJING, g_serial, g_pin, now=NOW)
+        ops.recharge_by_card(store, BEIJING, g_serial, g_pin, source="cli", now=NOW)
     _, [(a, a_pin), (b, b_pin), (c, c_pin)] = batch(store)
     ops.void_card(store, a)
     with pytest.raises(MoneyError, match="it is void"):
-        ops.recharge_by_card(store, BEIJING, a, a_pin, now=NOW)
+        ops.recharge_by_card(store, BEIJING, a, a_pin, source="cli", now=NOW)
     with pytest.raises(MoneyError, match="expired on"):
-        ops.recharge_by_card(store, BEIJING, b, b_pin, now=EXPIRES + timedelta(seconds=1))
+        ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=EXPIRES + timedelta(seconds=1))
     with pytest.raises(MoneyError, match="it is expired"):
-        ops.recharge_by_card(store, BEIJING, b, b_pin, now=NOW)
+        ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=NOW)
     unknown = "99999000001"
     with pytest.raises(MoneyError, match="does not exist"):
-        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin, now=NOW)
+        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin, source="cli", now=NOW)
     with pytest.raises(MoneyError, match="check digit"):
         ops.recharge_by_card(store, BEIJING, c[:-1] + str((int(c[-1]) + 1) % 10), c_pin,
-                             now=NOW)
+                             source="cli", now=NOW)
     with pytest.raises(MoneyError, match="no account"):
-        ops.recharge_by_card(store, "+862188880000", c, c_pin, now=NOW)
+        ops.recharge_by_card(store, "+862188880000", c, c_pin, source="cli", now=NOW)
     assert ops.balance(store, BEIJING).balance_fen == 0
     with pytest.raises(MoneyError, match="cannot be used"):
         ops.void_card(store, a)
@@ -115,9 +115,9 @@ def test_wrong_pin_lockout_per_card(store):
     for i in range(MAX_CARD_FAILURES):
         who = BEIJING if i % 2 else "+862188880000"  # two accounts, so no account lockout
         with pytest.raises(MoneyError, match="wrong card PIN"):
-            ops.recharge_by_card(store, who, serial, "000000000000", now=NOW)
+            ops.recharge_by_card(store, who, serial, "000000000000", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="blocked after too many wrong PINs"):
-        ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW)
+        ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW)
     assert ops.balance(store, BEIJING).balance_fen == 0
 
 
@@ -126,12 +126,12 @@ def test_wrong_pin_lockout_per_account(store):
     _, printed = batch(store, count=MAX_ACCOUNT_FAILURES + 1)
     for serial, _ in printed[:MAX_ACCOUNT_FAILURES]:
         with pytest.raises(MoneyError, match="wrong card PIN"):
-            ops.recharge_by_card(store, BEIJING, serial, "000000000000", now=NOW)
+            ops.recharge_by_card(store, BEIJING, serial, "000000000000", source="cli", now=NOW)
     serial, pin = printed[-1]
     with pytest.raises(MoneyError, match="too many wrong card PINs"):
-        ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW + timedelta(minutes=5))
+        ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW + timedelta(minutes=5))
     later = NOW + timedelta(minutes=31)
-    assert ops.recharge_by_card(store, BEIJING, serial, pin, now=later).balance_fen == 5000
+    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=later).balance_fen == 5000
 
 
 def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
@@ -145,7 +145,7 @@ def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
         def redeem(number, barrier=barrier, results=results, serial=serial, pin=pin):
             barrier.wait()
             try:
-                results.append(ops.recharge_by_card(store, number, serial, pin, now=NOW))
+                results.append(ops.recharge_by_card(store, number, serial, pin, source="cli", now=NOW))
             except MoneyError as err:
                 results.append(err)
 
@@ -196,9 +196,9 @@ def test_operator_unblocks_a_card(store):
     for i in range(MAX_CARD_FAILURES):
         with pytest.raises(MoneyError):
             ops.recharge_by_card(store, BEIJING if i % 2 else "+862188880000", serial,
-                                 "000000000000", now=NOW)
+                                 "000000000000", source="cli", now=NOW)
     ops.unblock_card(store, serial)
-    assert ops.recharge_by_card(store, BEIJING, serial, pin, now=NOW).balance_fen == 5000
+    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW).balance_fen == 5000
 
 
 def test_redemptions_interleaved_inside_their_transactions_still_single_use(store,
@@ -223,7 +223,7 @@ def test_redemptions_interleaved_inside_their_transactions_still_single_use(stor
 
     def redeem(number):
         try:
-            results.append(ops.recharge_by_card(store, number, serial, pin, now=NOW))
+            results.append(ops.recharge_by_card(store, number, serial, pin, source="cli", now=NOW))
         except MoneyError as err:
             results.append(err.key)
 
