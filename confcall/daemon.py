@@ -168,7 +168,7 @@ class Daemon:
             raise RuntimeError("no usable span (PRI or MFC/R2): check the span config / "
                                "[[trunk]] entries")
 
-    def _make_trunk(self, plan: "SpanPlan", span: Span) -> Trunk | None:
+    def _make_trunk(self, plan: SpanPlan, span: Span) -> Trunk | None:
         name = f"span{plan.spanno}"
         if plan.signalling == "pri":
             if span.dchannel is None:
@@ -188,7 +188,7 @@ class Daemon:
             numbers=self.config.access_numbers + self.config.service_numbers)
         return R2Trunk(span, self.reactor, options=options, name=name, on_status=self._say)
 
-    def _span_plans(self) -> list["SpanPlan"]:
+    def _span_plans(self) -> list[SpanPlan]:
         """Which spans to open and how they signal: the simulated card's spans, or the span
         config that `confcall hw genconf` wrote; [[trunk]] entries select and tune them."""
         cfg = self.config

@@ -21,14 +21,23 @@ from __future__ import annotations
 import enum
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ._shim import ffi, lib
 from .errors import DahdiError
 
-__all__ = ["R2Link", "R2Event", "R2Kind", "R2Error", "VARIANTS", "CATEGORIES", "GroupB",
-           "line_signalling_error"]
+__all__ = [
+    "CATEGORIES",
+    "VARIANTS",
+    "GroupB",
+    "R2Error",
+    "R2Event",
+    "R2Kind",
+    "R2Link",
+    "line_signalling_error",
+]
 
 log = logging.getLogger("confcall.r2")
 

@@ -29,15 +29,16 @@ import enum
 import logging
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ._shim import lib
 from .legs import CallLeg, Cause, LegEvent, LegState, Presentation
 from .r2 import CATEGORIES, VARIANTS, GroupB, R2Event, R2Kind, R2Link
 from .span import Span
 
-__all__ = ["R2Trunk", "R2Options", "RejectMode", "AudioOwner"]
+__all__ = ["AudioOwner", "R2Options", "R2Trunk", "RejectMode"]
 
 log = logging.getLogger("confcall.r2")
 

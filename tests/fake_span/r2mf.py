@@ -18,8 +18,15 @@ import numpy as np
 
 from confcall.dsp import g711
 
-__all__ = ["FORWARD_HZ", "BACKWARD_HZ", "CODES", "MfGenerator", "MfDetector", "code_of",
-           "number_of"]
+__all__ = [
+    "BACKWARD_HZ",
+    "CODES",
+    "FORWARD_HZ",
+    "MfDetector",
+    "MfGenerator",
+    "code_of",
+    "number_of",
+]
 
 FORWARD_HZ = (1380.0, 1500.0, 1620.0, 1740.0, 1860.0, 1980.0)
 BACKWARD_HZ = (1140.0, 1020.0, 900.0, 780.0, 660.0, 540.0)

@@ -38,7 +38,7 @@ from .r2mf import MfDetector, MfGenerator
 from .span import SimChannel, SimSpan
 from .switch import CallRecord, SimPhone
 
-__all__ = ["SimR2Switch", "R2CallRecord", "GROUP_B"]
+__all__ = ["GROUP_B", "R2CallRecord", "SimR2Switch"]
 
 # AB bits (CD are 11 on China's lines)
 FWD_IDLE, FWD_SEIZE = 0x8, 0x0

@@ -71,7 +71,7 @@ def assert_each_block_read_once(ledger: Ledger) -> tuple[int, int]:
 
 def test_outgoing_call_hand_over_loses_and_repeats_no_block(r2):
     h = r2(media=True)
-    b = h.phone("13900139000", answer_after=1.0)
+    h.phone("13900139000", answer_after=1.0)
     leg = h.trunk.dial("13900139000", "95000")
     ledger = Ledger(h, leg.chanpos)
     # the far end's speech path starts as soon as it accepts: stamp every block from then on
