@@ -38,7 +38,7 @@ from .legs import CallLeg, Cause, LegEvent, LegState, Presentation
 from .r2 import CATEGORIES, VARIANTS, GroupB, R2Event, R2Kind, R2Link
 from .span import Span
 
-__all__ = ["AudioOwner", "R2Options", "R2Trunk", "RejectMode"]
+__all__ = ["AudioOwner", "ChanState", "R2Options", "R2Trunk", "RejectMode"]
 
 log = logging.getLogger("confcall.r2")
 
@@ -78,6 +78,23 @@ class RejectMode(enum.Enum):
         return GroupB.UNALLOCATED if self is RejectMode.UNALLOCATED else GroupB.BUSY
 
 
+class ChanState(enum.Enum):
+    """One channel's call, as this trunk follows it (OpenR2 keeps the R2 detail)."""
+
+    IDLE = "idle"
+    SEIZED = "seized"          # incoming: the far end seized; its register is sending
+    OFFERED = "offered"        # incoming: offered to call control, not yet accepted
+    ACCEPTING = "accepting"    # incoming: our Group-B acceptance is on the line
+    DIALING = "dialing"        # outgoing: seized; our register is sending
+    ACCEPTED = "accepted"      # the MF exchange is over: an in-band path, not answered
+    ANSWERED = "answered"
+    RELEASING = "releasing"    # cleared; waiting for OpenR2 to report the channel idle
+
+    @property
+    def accepted(self) -> bool:
+        return self in (ChanState.ACCEPTED, ChanState.ANSWERED)
+
+
 class AudioOwner(enum.Enum):
     SIGNALLING = "signalling"  # OpenR2 reads (and during MF writes) the channel
     MEDIA = "media"            # the media engine's batch
@@ -110,17 +127,15 @@ class R2Channel:
     fd: int
     row: int | None = None  # in the media batch
     leg: CallLeg | None = None
-    busy: bool = False  # a call or a seizure holds the channel (until OpenR2 idles it)
+    state: ChanState = ChanState.IDLE
     blocked_far: bool = False
     blocked_here: bool = False
     alarm: bool = False
     out_of_service_until: float = 0.0
     idle_since: float = -1.0
     audio: AudioOwner = AudioOwner.SIGNALLING
-    accepting: bool = False
-    accepted: bool = False
-    answer_pending: bool = False
-    hangup_pending: int | None = None
+    answer_pending: bool = False          # answer once the acceptance completes
+    hangup_pending: int | None = None     # clear (with this cause) once it completes
     guard: Any = None
     timers: list[Any] = field(default_factory=list)
 
@@ -179,7 +194,7 @@ class R2Trunk:
         return float(self.reactor.seconds())
 
     def _usable(self, ch: R2Channel) -> bool:
-        return (not ch.busy and ch.leg is None and not ch.blocked_far and not ch.blocked_here
+        return (ch.state is ChanState.IDLE and not ch.blocked_far and not ch.blocked_here
                 and not ch.alarm and ch.audio is AudioOwner.SIGNALLING
                 and ch.out_of_service_until <= self._now()
                 and self._now() - ch.idle_since >= _RELEASE_GUARD_S)
@@ -254,16 +269,15 @@ class R2Trunk:
             rc = self.link.make_call(ch.index, leg.caller_id, leg.number, self.options.category)
             if rc != 0:  # the far end seized it meanwhile, or its bits are not idle
                 continue
-            self._bind(leg, ch)
+            self._bind(leg, ch, ChanState.DIALING)
             ch.guard = self.reactor.callLater(self.options.setup_timeout_s,
                                               self._setup_timed_out, ch, leg)
             return
         self.reactor.callLater(0, self._fail_local, leg, Cause.CONGESTION)
 
-    def _bind(self, leg: CallLeg, ch: R2Channel) -> None:
-        ch.leg, ch.busy = leg, True
-        ch.accepting = ch.accepted = ch.answer_pending = False
-        ch.hangup_pending = None
+    def _bind(self, leg: CallLeg, ch: R2Channel, state: ChanState) -> None:
+        ch.leg, ch.state = leg, state
+        ch.answer_pending, ch.hangup_pending = False, None
         leg.handle = ch
         leg.chanpos, leg.channo = ch.chanpos, ch.channo
         self.legs[leg.id] = leg
@@ -278,12 +292,13 @@ class R2Trunk:
 
     def _setup_timed_out(self, ch: R2Channel, leg: CallLeg) -> None:
         ch.guard = None
-        if ch.leg is not leg or ch.accepted or not leg.active:
+        if ch.leg is not leg or ch.state is not ChanState.DIALING or not leg.active:
             return
         self._report(f"B{ch.chanpos}: call to {leg.number}: register signalling did not "
                      f"complete in {self.options.setup_timeout_s:.0f} s: cleared")
         self._far_end_cleared(leg, Cause.RECOVERY_ON_TIMER_EXPIRE)
         leg.state = LegState.CLEARING
+        ch.state = ChanState.RELEASING
         self.link.disconnect(ch.index)
         self._guard_release(ch, leg)
 
@@ -296,24 +311,25 @@ class R2Trunk:
         """Open an in-band path before answer. On R2 that is "accept, subscriber free, no
         charge" (Group B); a trunk set to reject with a Group-B signal (mode a) opens none."""
         ch = leg.handle
-        if (not leg.active or ch is None or leg.direction != "in" or not inband
-                or ch.accepted or ch.accepting or self.options.reject is not RejectMode.NO_CHARGE):
+        if (not leg.active or ch is None or ch.state is not ChanState.OFFERED or not inband
+                or self.options.reject is not RejectMode.NO_CHARGE):
             return
         if self.link.accept(ch.index, charge=False) == 0:
-            ch.accepting = True
+            ch.state = ChanState.ACCEPTING
             leg.state = LegState.EARLY_MEDIA
 
     def leg_answer(self, leg: CallLeg) -> None:
         ch = leg.handle
         if not leg.active or ch is None or leg.direction != "in":
             raise RuntimeError(f"leg {leg.id} cannot be answered in state {leg.state.value}")
-        if ch.accepted:
+        if ch.state is ChanState.ACCEPTED:
             if self.link.answer(ch.index) == 0:
+                ch.state = ChanState.ANSWERED
                 self._answered(leg)
             return
         ch.answer_pending = True
-        if not ch.accepting and self.link.accept(ch.index, charge=True) == 0:
-            ch.accepting = True
+        if ch.state is ChanState.OFFERED and self.link.accept(ch.index, charge=True) == 0:
+            ch.state = ChanState.ACCEPTING
 
     def leg_hangup(self, leg: CallLeg, cause: int) -> None:
         if not leg.active:
@@ -328,22 +344,20 @@ class R2Trunk:
             self._cleared(leg)
             return
         self._cancel(ch)
-        if leg.direction == "out":
-            self.link.disconnect(ch.index)
-        elif ch.accepted:
-            if leg.answered:
-                self.link.disconnect(ch.index)  # clear-back
-            else:  # accepted without charge: answer so that a clear-back can be seen
-                self.link.answer(ch.index)
-                ch.timers.append(self.reactor.callLater(_ANSWER_HOLD_S, self._clear_back, ch))
-        elif ch.accepting:
-            ch.hangup_pending = int(cause)
-        else:
+        was, ch.state = ch.state, ChanState.RELEASING
+        if leg.direction == "out" or was is ChanState.ANSWERED:
+            self.link.disconnect(ch.index)  # clear-forward / clear-back
+        elif was is ChanState.ACCEPTED:  # accepted without charge: answer, then clear back
+            self.link.answer(ch.index)
+            ch.timers.append(self.reactor.callLater(_ANSWER_HOLD_S, self._clear_back, ch))
+        elif was is ChanState.ACCEPTING:
+            ch.state, ch.hangup_pending = was, int(cause)  # finish accepting first
+        else:  # OFFERED: refused with a Group-B signal
             self.link.disconnect(ch.index, self._group_b(int(cause)))
         self._guard_release(ch, leg)
 
     def _clear_back(self, ch: R2Channel) -> None:
-        if ch.leg is not None and ch.busy:
+        if ch.leg is not None and ch.state is ChanState.RELEASING:
             self.link.disconnect(ch.index)
 
     def _group_b(self, cause: int) -> GroupB:
@@ -411,9 +425,8 @@ class R2Trunk:
         """OpenR2 has the channel idle again: the call (if any) is over, the audio comes back."""
         self._cancel(ch)
         ch.idle_since = self._now()
-        leg, ch.leg, ch.busy = ch.leg, None, False
-        ch.accepting = ch.accepted = ch.answer_pending = False
-        ch.hangup_pending = None
+        leg, ch.leg, ch.state = ch.leg, None, ChanState.IDLE
+        ch.answer_pending, ch.hangup_pending = False, None
         self._to_signalling(ch)
         if leg is not None:
             self._cleared(leg)
@@ -423,7 +436,7 @@ class R2Trunk:
         ch = self.chans[ev.chan]
         k = ev.kind
         if k is R2Kind.CALL_INIT:
-            ch.busy = True
+            ch.state = ChanState.SEIZED
             ch.guard = self.reactor.callLater(self.options.setup_timeout_s,
                                               self._seizure_timed_out, ch)
         elif k is R2Kind.CALL_OFFERED:
@@ -431,6 +444,8 @@ class R2Trunk:
         elif k is R2Kind.CALL_ACCEPTED:
             self._accepted(ch)
         elif k is R2Kind.CALL_ANSWERED:
+            if ch.state is ChanState.ACCEPTED:
+                ch.state = ChanState.ANSWERED
             if ch.leg is not None and not ch.leg.answered:
                 self._answered(ch.leg)
         elif k is R2Kind.CALL_DISCONNECT:
@@ -454,7 +469,7 @@ class R2Trunk:
 
     def _seizure_timed_out(self, ch: R2Channel) -> None:
         ch.guard = None
-        if ch.leg is None and ch.busy:
+        if ch.state is ChanState.SEIZED:
             self._report(f"B{ch.chanpos}: seized by the far end but no digits in "
                          f"{self.options.setup_timeout_s:.0f} s: channel reset to idle")
             self.link.set_idle(ch.index)
@@ -466,7 +481,7 @@ class R2Trunk:
                 else Presentation.UNAVAILABLE)
         leg = CallLeg(self, "in", ev.ani, dnis=ev.dnis, presentation=pres,
                       seized_at=self._now())
-        self._bind(leg, ch)
+        self._bind(leg, ch, ChanState.OFFERED)
         ch.guard = self.reactor.callLater(self.options.setup_timeout_s,
                                           self._undecided_timed_out, ch, leg)
         if self.on_incoming is None:
@@ -477,12 +492,13 @@ class R2Trunk:
     def _undecided_timed_out(self, ch: R2Channel, leg: CallLeg) -> None:
         """Call control neither accepted nor refused an offered call in time."""
         ch.guard = None
-        if ch.leg is leg and leg.active and not ch.accepted and not ch.accepting:
+        if ch.leg is leg and leg.active and ch.state is ChanState.OFFERED:
             self._report(f"B{ch.chanpos}: call from {leg.ani or 'withheld'} undecided: refused")
             leg.reject(Cause.TEMPORARY_FAILURE)
 
     def _accepted(self, ch: R2Channel) -> None:
-        ch.accepting, ch.accepted = False, True
+        if ch.state in (ChanState.DIALING, ChanState.ACCEPTING):
+            ch.state = ChanState.ACCEPTED
         if ch.guard is not None and ch.guard.active() and ch.leg is not None \
                 and ch.leg.direction == "out":
             ch.guard.cancel()
@@ -506,20 +522,21 @@ class R2Trunk:
         elif ch.answer_pending:
             ch.answer_pending = False
             if self.link.answer(ch.index) == 0:
+                ch.state = ChanState.ANSWERED
                 self._answered(leg)
 
     def _disconnected(self, ch: R2Channel, r2cause: int) -> None:
         """The far end cleared (or refused with a Group-B/A signal); we complete the release."""
         leg = ch.leg
         cause = _CAUSES.get(r2cause, Cause.NORMAL_UNSPECIFIED)
-        if leg is not None and leg.direction == "out" and not ch.accepted \
-                and r2cause == lib.OR2_CAUSE_FORCED_RELEASE and leg.retries > 0 \
-                and leg.state is not LegState.CLEARING:
+        if ch.state is ChanState.DIALING and leg is not None \
+                and r2cause == lib.OR2_CAUSE_FORCED_RELEASE and leg.retries > 0:
             self._double_seizure(ch, leg)
             return
         if leg is not None:
             self._far_end_cleared(leg, cause)
             leg.state = LegState.CLEARING
+        ch.state = ChanState.RELEASING
         self._cancel(ch)
         self.link.disconnect(ch.index)
         if leg is not None and leg.state is not LegState.CLEARED and ch.leg is leg:
@@ -528,7 +545,7 @@ class R2Trunk:
     def _double_seizure(self, ch: R2Channel, leg: CallLeg) -> None:
         """Our seizure met theirs on one channel: both back off; ours goes elsewhere."""
         self._cancel(ch)
-        ch.leg = None  # the channel stays busy until OpenR2 idles it
+        ch.leg, ch.state = None, ChanState.RELEASING  # held until OpenR2 idles it
         self.legs.pop(leg.id, None)
         leg.handle = None
         self.link.disconnect(ch.index)
@@ -577,7 +594,7 @@ class R2Trunk:
                 self.link.handle_cas(c.index)  # the far end may be blocked or seizing
 
     def _clear_all(self, cause: int, why: str) -> None:
-        busy = [c for c in self.chans if c.busy or c.leg is not None]
+        busy = [c for c in self.chans if c.state is not ChanState.IDLE]
         legs = [c.leg for c in busy if c.leg is not None and c.leg.active]
         if legs:
             self._report(f"{why}: clearing {len(legs)} call(s) with cause {cause} "
@@ -592,7 +609,7 @@ class R2Trunk:
     def block(self, chanpos: int) -> None:
         """Take an idle channel out of service towards the far end (blocking signal)."""
         ch = self.by_pos[chanpos]
-        if ch.busy or ch.leg is not None:
+        if ch.state is not ChanState.IDLE:
             raise RuntimeError(f"B{chanpos} carries a call: block it when idle")
         self.link.set_blocked(ch.index)
         ch.blocked_here = True

@@ -1,6 +1,7 @@
 """Line faults on an MFC/R2 span: alarms, channels blocked by the far end, seizures never
 acknowledged, register signalling that stalls either way, and double seizure."""
 from confcall.dahdi.legs import Cause, LegState
+from confcall.dahdi.r2_trunk import ChanState
 
 
 def test_alarm_clears_calls_and_the_span_recovers(r2):
@@ -87,7 +88,7 @@ def test_incoming_seizure_without_digits_is_reset(r2):
     h.switch.seize_only(1)
     assert h.run_until(lambda: any("no digits" in s for s in h.status), 15)
     assert not h.incoming  # nothing reached call control
-    assert h.trunk.by_pos[1].leg is None and not h.trunk.by_pos[1].busy
+    assert h.trunk.by_pos[1].state is ChanState.IDLE
 
 
 def test_double_seizure_both_back_off_and_our_call_goes_elsewhere(r2):
@@ -102,7 +103,7 @@ def test_double_seizure_both_back_off_and_our_call_goes_elsewhere(r2):
     assert ours.chanpos != 31 and "retry" in ours.kinds()
     assert theirs.saw("DOUBLE SEIZURE") and theirs.cause == 44 and not theirs.connected
     assert any("double seizure on B31" in s for s in h.status)
-    assert h.run_until(lambda: h.trunk.by_pos[31].leg is None and not h.trunk.by_pos[31].busy, 5)
+    assert h.run_until(lambda: h.trunk.by_pos[31].state is ChanState.IDLE, 5)
     # the carrier can place its call again (on a channel of its choosing)
     again = h.switch.place_call(a.number, "95000")
     assert h.run_until(lambda: len(h.incoming) == 1, 10)
