@@ -12,6 +12,7 @@ packages += ["confcall.sim"] + [f"confcall.sim.{p}" for p in find_packages("test
 setup(
     packages=packages,
     package_dir={"confcall.sim": "tests/fake_span"},
-    package_data={"confcall": ["prompts/**/*", "migrations/**/*", "alembic.ini"]},
+    package_data={"confcall": ["prompts/**/*", "migrations/**/*", "alembic.ini"],
+                  "confcall.web": ["templates/*.html", "static/*"]},
     cffi_modules=["native/build_shim.py:ffibuilder"],
 )

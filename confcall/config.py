@@ -63,6 +63,13 @@ Example (every key optional; these are the defaults)::
     echo_canceller = true              # confcall's own G.168 canceller on every B-channel (set
                                        # false when the card's hardware canceller does the job)
 
+    [web]                              # present: `serve` starts the web site (docs/web.md)
+    enabled = true
+    bind = "127.0.0.1"                 # "0.0.0.0" to serve every interface
+    port = 8080
+    tls_cert = ""                      # PEM files: both set = HTTPS and Secure cookies
+    tls_key = ""
+    timezone = "Asia/Shanghai"         # subscribers' default time zone for bookings
     [booking]                          # booked conferences and callbacks (docs/bookings.md)
     grace_s = 300.0                    # due while no box ran: dialled if a box is back within
                                        # this many seconds of the start, else marked missed
@@ -148,6 +155,12 @@ class Config:
     prompt_directory: str = ""
     echo_canceller: bool = True
     control_socket: str = "var/confcall.sock"
+    web_enabled: bool = False
+    web_bind: str = "127.0.0.1"
+    web_port: int = 8080
+    web_tls_cert: str = ""
+    web_tls_key: str = ""
+    web_timezone: str = "Asia/Shanghai"
     booking_grace_s: float = 300.0
     booking_lease_s: float = 60.0
     booking_poll_s: float = 2.0
@@ -184,6 +197,9 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "prompts": {"language": ("language", str), "directory": ("prompt_directory", str)},
     "media": {"echo_canceller": ("echo_canceller", bool)},
     "control": {"socket": ("control_socket", str)},
+    "web": {"enabled": ("web_enabled", bool), "bind": ("web_bind", str),
+            "port": ("web_port", int), "tls_cert": ("web_tls_cert", str),
+            "tls_key": ("web_tls_key", str), "timezone": ("web_timezone", str)},
     "booking": {**{k: (f"booking_{k}", float) for k in ("grace_s", "lease_s", "poll_s",
                                                         "claim_ahead_s")},
                 **{k: (f"booking_{k}", int) for k in (
@@ -223,6 +239,8 @@ def _digits(source: str, key: str, values: list[Any]) -> tuple[str, ...]:
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     values: dict[str, Any] = {"source": source}
+    if isinstance(data.get("web"), dict):
+        values["web_enabled"] = True  # the section's presence turns the site on
     for section, body in data.items():
         if section == "trunk":
             continue
@@ -285,11 +303,28 @@ def _normalise(values: dict[str, Any], source: str) -> None:
         if not BOX_ID_PATTERN.match(values["box_id"]):
             raise ConfigError(source, "box.id", f"{values['box_id']!r}: 1-32 of a-z 0-9 _ . - "
                               "(starting with a letter or digit)")
+    _check_web(values, source)
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
 
 
+def _check_web(values: dict[str, Any], source: str) -> None:
+    if not 0 <= values.get("web_port", 8080) <= 65535:
+        raise ConfigError(source, "web.port", "0..65535 (0 = any free port)")
+    if bool(values.get("web_tls_cert")) != bool(values.get("web_tls_key")):
+        raise ConfigError(source, "web.tls_cert", "give both tls_cert and tls_key, or neither")
+    for key in ("web_tls_cert", "web_tls_key"):
+        if values.get(key) and not Path(values[key]).is_file():
+            raise ConfigError(source, key.replace("web_", "web."), f"{values[key]}: no such file")
+    if "web_timezone" in values:
+        from zoneinfo import ZoneInfo
+        try:
+            ZoneInfo(values["web_timezone"])
+        except Exception:  # noqa: BLE001 - any failure means: not a zone we know
+            raise ConfigError(source, "web.timezone",
+                              f"{values['web_timezone']!r}: not an IANA time zone "
+                              "(e.g. Asia/Shanghai)") from None
 _BOOKING_DEFAULTS = {f.name: f.default for f in fields(Config) if f.name.startswith("booking_")}
 
 

@@ -115,6 +115,7 @@ class Daemon:
             interval = TICK_S if isinstance(trunk, R2Trunk) else 0.1
             self._loops.append(every(self.reactor, interval, trunk.service))
         self._listen_control()
+        self._start_web()
         n_r2 = sum(1 for t in self.trunks if isinstance(t, R2Trunk))
         kinds = ", ".join(k for k in (f"{len(self.trunks) - n_r2} PRI" if n_r2 < len(self.trunks)
                                       else "", f"{n_r2} MFC/R2" if n_r2 else "") if k)
@@ -136,6 +137,22 @@ class Daemon:
         if os.path.exists(path):
             os.unlink(path)  # a stale socket from a box that died
         self._control_port = self.reactor.listenUNIX(path, ControlFactory(self), mode=0o600)
+
+    def _start_web(self) -> None:
+        """The web site on this reactor when the config has a [web] section (docs/web.md)."""
+        self.web = None
+        self._web_port = None
+        if not self.config.web_enabled:
+            return
+        from confcall.web import WebConfig, WebSite
+        self.web = WebSite(self.runner, config=WebConfig.from_config(self.config,
+                                                                     len(self.batch)),
+                           now=self.money.now, daemon=self)
+        if hasattr(self.reactor, "listenTCP"):
+            self._web_port = self.web.listen(self.reactor)
+            host = self._web_port.getHost()
+            scheme = "https" if self.web.config.tls else "http"
+            self._say(f"web site on {scheme}://{host.host}:{host.port}/")
 
     def _say(self, text: str) -> None:
         log.info("%s", text)
@@ -341,6 +358,8 @@ class Daemon:
         return self._stopping
 
     def _release(self) -> None:
+        if getattr(self, "_web_port", None) is not None:
+            self._web_port.stopListening()
         port = getattr(self, "_control_port", None)
         if port is not None:
             import os

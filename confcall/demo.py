@@ -29,8 +29,20 @@ __all__ = ["DemoSession", "A", "B", "C", "D", "E"]
 
 A, B, C, D, E = "13800138000", "13900139000", "13700137000", "13600136000", "13500135000"
 PIN = "482913"
+OPERATOR_PASSWORD = "demo-operator"  # the console's demo login (operator "demo")
 ACCESS, SERVICE = "95000", "95001"
 _STEP_S = 0.2
+
+
+def _free_or_any(port: int) -> int:
+    """``port`` if nothing listens on it on 127.0.0.1, else 0 (any free port)."""
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
 
 
 class _Narrator(logging.Handler):
@@ -98,6 +110,10 @@ class DemoSession:
             e164 = "+86" + number
             ops.create_account(self.store, e164, PIN)
             ops.adjust(self.store, e164, fen, f"demo-{e164}", "demo opening balance")
+        from datetime import UTC, datetime
+
+        from confcall.web.operators import create_operator
+        create_operator(self.store, "demo", OPERATOR_PASSWORD, "admin", datetime.now(UTC))
 
     def start(self) -> None:
         from confcall.sim import SimCard, SimPhone, SimSwitch
@@ -111,7 +127,9 @@ class DemoSession:
                             devicetype="Simulated 2-span E1 (demo)").install()
         config = Config(source="demo", database_url=url, simulated=True,
                         access_numbers=(ACCESS,), service_numbers=(SERVICE,), caller_id=ACCESS,
-                        callback_delay_s=3.0, language=self.language)
+                        callback_delay_s=3.0, language=self.language,
+                        web_enabled=not self.virtual, web_bind="127.0.0.1",
+                        web_port=_free_or_any(8080))
         runner = None
         if self.virtual:
             from confcall.store.inline import InlineRunner
@@ -137,6 +155,11 @@ class DemoSession:
         self._loops += [every(self.reactor, 0.02, self._service_switches),
                         every(self.reactor, _STEP_S, self._run_script)]
         self._script()
+        web = getattr(self.daemon, "_web_port", None)
+        if web is not None:
+            self.say(f"web: open http://127.0.0.1:{web.getHost().port}/ and log in as {A} "
+                     f"with password {PIN} (operator console /ops: demo / {OPERATOR_PASSWORD}); a call booked there is "
+                     "dialled by this box at its time (run with --duration 0 to wait for it)")
         self.say(f"subscribers: A {A} (balance 50.00 yuan), B {B}, C {C}, D {D} "
                  f"(20.00 yuan), E {E} (always busy); access number {ACCESS}, service "
                  f"number {SERVICE}; prompts in {self.language}")

@@ -14,6 +14,7 @@ what="${1:-env}"; shift || true
 # browser tests, Chinese fonts so pages and screenshots render Hanzi.
 APT_PKGS=(gcc make pkg-config python3 python3-venv python3-dev libffi-dev
           dahdi-source libpri-dev libopenr2-dev espeak-ng sox postgresql
+          chromium fonts-wqy-microhei
 )
 
 missing=()

@@ -205,7 +205,8 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
 
 
 RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", "reservations", "ledger", "conferences", "cards", "card_batches",
-                "accounts", "rates", "rate_plans", "number_rules")
+                "accounts", "rates", "rate_plans", "number_rules",
+                "web_sessions", "operators", "audit_log")
 
 
 def reset_pg(url: str) -> None:

@@ -8,6 +8,7 @@ and prints; one module per command group.
 | `hw` | card profiles → DAHDI config, hardware detection |
 | `db`, `account`, `card`, `rate`, `cdr` | the money side |
 | `prompts` | voice prompts and music |
+| `web` | `web` (the site alone), `operator add` (console logins) |
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .prompts import prompts
 from .rate import rate
 from .run import demo, serve
 from .span import span
+from .web import operator, web
 
 __all__ = ["main"]
 
@@ -34,5 +36,5 @@ def main() -> None:
 
 
 for _command in (span, calls, conferences, serve, demo, hw, db, account, card, rate, cdr,
-                 prompts):
+                 prompts, web, operator):
     main.add_command(_command)

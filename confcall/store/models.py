@@ -27,6 +27,7 @@ from .types import UTCDateTime
 __all__ = [
     "Account",
     "AreaPrefix",
+    "AuditEntry",
     "Base",
     "Card",
     "CardBatch",
@@ -34,9 +35,11 @@ __all__ = [
     "LedgerEntry",
     "Leg",
     "NumberRule",
+    "Operator",
     "Rate",
     "RatePlan",
     "Reservation",
+    "WebSession",
     "table_of",
 ]
 
@@ -340,3 +343,54 @@ class BookingAttempt(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result: Mapped[str | None] = mapped_column(String(12), nullable=True)
     cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# -- web --
+class WebSession(Base):
+    """A logged-in browser or API client.  The cookie carries a random token; only its
+    SHA-256 is stored, so a read of this table cannot be replayed as a login.  The CSRF token
+    is a second, independent random value (never derived from the session id)."""
+    __tablename__ = "web_sessions"
+    __table_args__ = (CheckConstraint("kind IN ('subscriber', 'operator')", name="kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    principal: Mapped[str] = mapped_column(String(60))  # E.164 number or operator name
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Operator(Base):
+    """An operator of the console: its own name and password, never a subscriber account.
+    ``role``: ``admin`` (every action) or ``viewer`` (read only)."""
+    __tablename__ = "operators"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'viewer')", name="role"),
+        CheckConstraint("status IN ('active', 'locked')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    pw_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10), default="viewer")
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Every operator action, written in the same transaction as the action where the action
+    is one (so an action without its audit row cannot commit)."""
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_time", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    operator: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(120), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

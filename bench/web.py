@@ -1,0 +1,267 @@
+"""Web site throughput: bookings and listings per second, p50/p99 latency, on loopback.
+
+Run: ``.venv/bin/python bench/web.py [--seconds 10] [--clients 16] [--spans 8]`` (``--short``:
+a few seconds on one span, what the test suite runs so the bench cannot rot).
+
+What runs: the real box (``confcall.daemon.Daemon``) in its own process on a simulated card of
+``--spans`` E1 spans (8 = 240 B-channels), its media engine ticking every B-channel in its own
+thread every 20 ms, and the web site on the box's reactor ([web] on a free loopback port) over
+SQLite (WAL, synchronous=FULL) through the DbRunner thread pool — the production shape.  The
+box's process is pinned to one core (``sched_setaffinity``), the load generator to the other.
+
+The load: ``--clients`` keep-alive HTTP/1.1 connections (asyncio, one subscriber account per
+connection), each logged in through ``POST /api/v1/session``; phase 1 sends ``POST
+/api/v1/bookings`` (a 3-party call, start times spread so capacity never refuses) back to back
+for ``--seconds``; phase 2 sends ``GET /api/v1/bookings`` for as long.  Latency is measured per
+request from the write to the last byte of the answer.  Prompts are tones, argon2 the cheap
+test profile (logins only).
+
+Goal (issue 11): >= 500 bookings/s with p99 < 50 ms on one core while the media engine runs
+240 channels.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PIN = "482913"
+
+
+def numbers(n: int) -> list[str]:
+    return [f"+86139{i:08d}" for i in range(n)]
+
+
+def prepare(tmp: Path, clients: int, url_hint: str | None = None) -> str:
+    sys.path.insert(0, str(ROOT))
+    from confcall.daemon import _seed_if_empty
+    from confcall.rating import ops, secrets_
+    from confcall.store import Store, upgrade
+    secrets_.configure("test")
+    secrets_.set_pepper(b"bench-pepper")
+    url = url_hint or f"sqlite:///{tmp / 'bench.db'}"
+    upgrade(url)
+    store = Store(url)
+    _seed_if_empty(store)
+    now = datetime.now(UTC)
+    for number in numbers(clients):
+        ops.create_account(store, number, PIN, now=now)
+        for k in range(5):  # credit for thousands of held bookings
+            ops.adjust(store, number, 10_000_000, f"bench-{number}-{k}", "bench funding",
+                       now=now)
+    store.dispose()
+    return url
+
+
+# -- the box (subprocess) ---------------------------------------------------------------------
+def serve(url: str, spans: int, echo: bool) -> None:
+    sys.path.insert(0, str(ROOT))
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    from confcall.sim import SimCard
+    from twisted.internet import reactor
+
+    from confcall.config import Config
+    from confcall.daemon import Daemon
+    from confcall.rating import secrets_
+    from tests.conference.box_harness import tone_sounds
+    secrets_.configure("test")
+    card = SimCard([("E1", "pri")] * spans).install()
+    config = Config(source="bench", database_url=url, simulated=True,
+                    sim_spans=(("E1", "pri"),) * spans, control_socket="", web_enabled=True,
+                    web_port=0, booking_max_days_ahead=365, booking_channels=100_000,
+                    echo_canceller=echo)
+    daemon = Daemon(config, reactor, card=card, sounds=tone_sounds(), media_in_thread=True,
+                    on_event=lambda text: print(text, flush=True))
+
+    def start() -> None:
+        daemon.start()
+        print(f"channels {len(daemon.batch)}", flush=True)
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", daemon.stop)
+    reactor.run()
+
+
+# -- the load (this process) ------------------------------------------------------------------
+class Conn:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.cookie = ""
+        self.csrf = ""
+
+    async def open(self) -> None:
+        self.r, self.w = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: dict | None = None
+                      ) -> tuple[int, bytes, dict[str, str]]:
+        data = b"" if body is None else json.dumps(body).encode()
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", "Connection: keep-alive"]
+        if self.cookie:
+            head.append(f"Cookie: {self.cookie}")
+        if self.csrf:
+            head.append(f"X-CSRF-Token: {self.csrf}")
+        if body is not None:
+            head += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+        self.w.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        status_line = await self.r.readline()
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while True:
+            line = await self.r.readline()
+            if line in (b"\r\n", b""):
+                break
+            k, _, v = line.decode().partition(":")
+            headers.setdefault(k.strip().lower(), v.strip())
+            if k.strip().lower() == "set-cookie" and v.strip().startswith("confcall_session="):
+                self.cookie = v.strip().split(";")[0]
+        if headers.get("transfer-encoding") == "chunked":
+            chunks = []
+            while True:
+                size = int((await self.r.readline()).strip(), 16)
+                if size == 0:
+                    await self.r.readline()
+                    break
+                chunks.append(await self.r.readexactly(size))
+                await self.r.readline()
+            payload = b"".join(chunks)
+        else:
+            payload = await self.r.readexactly(int(headers.get("content-length", "0")))
+        return status, payload, headers
+
+
+async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetime
+                    ) -> dict[str, object]:
+    """Every connection sends ``phase`` requests back to back for ``seconds``."""
+    lat: list[float] = []
+    errors: dict[int, int] = {}
+    counter = [0]
+    stop = time.perf_counter() + seconds
+
+    async def worker(c: Conn) -> None:
+        while time.perf_counter() < stop:
+            n = counter[0]
+            counter[0] += 1
+            if phase == "book":
+                start = base + timedelta(minutes=n % 100_000)
+                req: tuple[str, str, dict | None] = ("POST", "/api/v1/bookings", {
+                    "participants": ["13800138000", "13700137000"],
+                    "start": start.isoformat(), "retry_count": 1, "retry_interval_s": 60})
+            else:
+                req = ("GET", "/api/v1/bookings", None)
+            t0 = time.perf_counter()
+            status, body, _ = await c.request(*req)
+            lat.append(time.perf_counter() - t0)
+            if status not in (200, 201):
+                errors[status] = errors.get(status, 0) + 1
+                if sum(errors.values()) == 1:
+                    print(f"  first refusal in {phase}: {status} {body[:200]!r}")
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+    return {"requests": len(lat), "per_s": len(lat) / elapsed,
+            "p50_ms": 1000 * statistics.median(lat),
+            "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "errors": errors}
+
+
+async def load(host: str, port: int, clients: int, seconds: float) -> dict[str, object]:
+    conns = [Conn(host, port) for _ in range(clients)]
+    for c, number in zip(conns, numbers(clients), strict=True):
+        await c.open()
+        status, body, _ = await c.request("POST", "/api/v1/session",
+                                          {"number": number, "password": PIN})
+        if status != 200:
+            raise SystemExit(f"login failed: {status} {body[:200]!r}")
+        c.csrf = json.loads(body)["csrf"]
+    base = datetime.now(UTC) + timedelta(hours=2)
+    results = {phase: await run_phase(conns, phase, seconds, base)
+               for phase in ("book", "list")}
+    for c in conns:
+        c.w.close()
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--spans", type=int, default=8)
+    ap.add_argument("--ec", choices=["on", "off"], default="on",
+                    help="confcall's software echo canceller on every channel (on = the "
+                         "config's default; off = the card's hardware canceller does it)")
+    ap.add_argument("--short", action="store_true", help="1 s per phase, 1 span, 4 clients")
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve, args.spans, args.ec == "on")
+        return 0
+    if args.short:
+        args.seconds, args.clients, args.spans = 1.0, 4, 1
+    tmp = Path(tempfile.mkdtemp(prefix="confcall-bench-web-"))
+    proc = None
+    try:
+        url = prepare(tmp, args.clients)
+        env = {**os.environ, "CONFCALL_ARGON2": "test",
+               "CONFCALL_PEPPER": "bench-pepper", "PYTHONPATH": str(ROOT)}
+        env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--spans",
+                                 str(args.spans), "--ec", args.ec], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp)
+        port, channels, seen = None, None, []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (port is None or channels is None):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            m = re.search(r"web site on http://127\.0\.0\.1:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+            m = re.search(r"^channels (\d+)", line)
+            if m:
+                channels = int(m.group(1))
+        if port is None:
+            print("".join(seen))
+            return 1
+        if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+            os.sched_setaffinity(0, {1})
+        r = asyncio.run(load("127.0.0.1", port, args.clients, args.seconds))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"web bench: box on 1 core with {channels} B-channels in its media engine (echo "
+          f"canceller {args.ec}), SQLite "
+          f"(WAL, synchronous=FULL), {args.clients} keep-alive clients, {args.seconds:.0f} s "
+          "per phase")
+    ok = True
+    for phase, name in (("book", "POST /api/v1/bookings"), ("list", "GET /api/v1/bookings")):
+        x = r[phase]
+        print(f"  {name:24s} {x['requests']:6d} requests  {x['per_s']:7.1f} /s  "
+              f"p50 {x['p50_ms']:6.1f} ms  p99 {x['p99_ms']:6.1f} ms  errors {x['errors']}")
+        ok = ok and not x["errors"]
+    b = r["book"]
+    print(f"  goal >= 500 bookings/s, p99 < 50 ms: "
+          f"{'met' if b['per_s'] >= 500 and b['p99_ms'] < 50 else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Group commit: units of work that arrive while a commit is in flight run together in one
+transaction, each in its own savepoint, so a burst of bookings costs one disk flush instead of
+one each.
+
+Why: on SQLite with ``synchronous=FULL`` (money must survive a power cut) every commit waits
+for the disk; on a busy virtual machine that is tens of milliseconds, far more than the work of
+one booking.  Nothing is weakened: each unit still runs the booking service's whole check in
+the same transaction as the units before it (capacity and credit see them), a refusal rolls
+back only that unit's savepoint, and nobody is answered before the shared commit succeeded.
+
+How to use: ``group.submit(fn, *args)`` → Deferred of ``fn(session, *args)``.  The first unit
+goes to the DB pool at once; units arriving meanwhile wait for it and then go together (at most
+``max_batch``).  A unit's exception reaches only that unit's Deferred; a failed commit reaches
+every unit of the batch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+__all__ = ["GroupCommit"]
+
+Unit = tuple[Callable[..., Any], tuple[Any, ...], Deferred[Any]]
+
+
+class GroupCommit:
+    def __init__(self, runner: Any, max_batch: int = 64) -> None:
+        self.runner = runner
+        self.max_batch = max_batch
+        self._queue: list[Unit] = []
+        self._busy = False
+        self.batches = 0  # how many transactions ran (observability, tests)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        d: Deferred[Any] = Deferred()
+        self._queue.append((fn, args, d))
+        self._kick()
+        return d
+
+    def _kick(self) -> None:
+        if self._busy or not self._queue:
+            return
+        batch = self._queue[:self.max_batch]
+        del self._queue[:self.max_batch]
+        self._busy = True
+        self.batches += 1
+        work = [(fn, args) for fn, args, _d in batch]
+        self.runner.call(_run_batch, work).addBoth(self._done, batch)
+
+    def _done(self, result: Any, batch: list[Unit]) -> None:
+        self._busy = False
+        if isinstance(result, Failure):
+            for _fn, _args, d in batch:
+                d.errback(result)
+        else:
+            for (ok, value), (_fn, _args, d) in zip(result, batch, strict=True):
+                if ok:
+                    d.callback(value)
+                else:
+                    d.errback(Failure(value))
+        self._kick()
+
+
+def _run_batch(session: Any, work: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+               ) -> list[tuple[bool, Any]]:
+    """In the DB thread, one transaction: each unit in a savepoint of its own."""
+    results: list[tuple[bool, Any]] = []
+    for fn, args in work:
+        savepoint = session.begin_nested()
+        try:
+            value = fn(session, *args)
+        except Exception as exc:  # noqa: BLE001 - this unit's refusal or error, handed back
+            savepoint.rollback()
+            results.append((False, exc))
+            continue
+        savepoint.commit()
+        results.append((True, value))
+    return results

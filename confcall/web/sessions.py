@@ -1,0 +1,109 @@
+"""Login sessions kept in the database (several boxes serve one site), looked up by cookie.
+
+The cookie holds 32 random bytes (URL-safe base64); the table keeps only their SHA-256, so
+whoever reads the table (a backup, a replica) cannot log in with it.  Each session has its own
+CSRF token, another 32 random bytes, unrelated to the cookie: a page embeds the CSRF token,
+never the session id, and a forged cross-site form cannot know it.  Tokens are compared with
+``hmac.compare_digest``.  Sessions expire after an idle time and at an absolute age; logging in
+again replaces the old session (no fixation), logging out deletes the row.
+
+Functions take an open SQLAlchemy session (run them through the DB thread pool).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from confcall.store.models import WebSession
+
+__all__ = ["ABSOLUTE", "IDLE", "Principal", "csrf_ok", "end", "expire_old", "hash_token",
+           "lookup", "start"]
+
+IDLE = timedelta(hours=2)
+ABSOLUTE = timedelta(hours=12)
+_TOUCH_EVERY = timedelta(minutes=1)  # bound the writes a busy session causes
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a subscriber (E.164 number) or an operator (name and role)."""
+    kind: str  # "subscriber" | "operator"
+    name: str
+    csrf: str
+    role: str = ""
+
+    @property
+    def is_subscriber(self) -> bool:
+        return self.kind == "subscriber"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def start(session: Session, kind: str, principal: str, now: datetime,
+          old_token: str | None = None) -> tuple[str, str]:
+    """A new session for ``principal``: (cookie token, CSRF token).  An old session presented
+    by the same browser is ended first (login never keeps a pre-login id)."""
+    if old_token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(old_token)))
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=hash_token(token), kind=kind, principal=principal,
+                           csrf=csrf, created_at=now, seen_at=now, expires_at=now + IDLE))
+    session.flush()
+    return token, csrf
+
+
+def lookup(session: Session, token: str | None, now: datetime) -> tuple[str, str, str] | None:
+    """(kind, principal, csrf) of a live session, or None.  Extends the idle deadline at most
+    once a minute (a read must not cost a write every time)."""
+    if not token or len(token) > 128:
+        return None
+    row = session.execute(select(WebSession.id, WebSession.kind, WebSession.principal,
+                                 WebSession.csrf, WebSession.created_at, WebSession.seen_at,
+                                 WebSession.expires_at)
+                          .where(WebSession.token_hash == hash_token(token))).first()
+    if row is None:
+        return None
+    if row.expires_at <= now or row.created_at + ABSOLUTE <= now:
+        session.execute(delete(WebSession).where(WebSession.id == row.id))
+        return None
+    if now - row.seen_at >= _TOUCH_EVERY:
+        session.execute(update(WebSession).where(WebSession.id == row.id)
+                        .values(seen_at=now, expires_at=min(now + IDLE,
+                                                            row.created_at + ABSOLUTE)))
+    return row.kind, row.principal, row.csrf
+
+
+def end(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
+
+
+def end_all(session: Session, kind: str, principal: str) -> int:
+    """Log a principal out everywhere (after a password change, an account lock)."""
+    result = session.execute(delete(WebSession).where(WebSession.kind == kind,
+                                                      WebSession.principal == principal))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def expire_old(session: Session, now: datetime) -> int:
+    result = session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def csrf_ok(expected: str, presented: str | None) -> bool:
+    if not presented:
+        return False
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8", "replace"))

@@ -1,0 +1,23 @@
+"""bench/web.py's short mode runs in the suite, so the benchmark cannot rot."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_web_short_mode_prints_its_figures():
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "web.py"), "--short"],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for route in ("POST /api/v1/bookings", "GET /api/v1/bookings"):
+        line = next(x for x in out.stdout.splitlines() if route in x)
+        m = re.search(r"(\d+) requests\s+([\d.]+) /s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms\s+"
+                      r"errors \{\}", line)
+        assert m and int(m.group(1)) > 0, line
+    assert "B-channels in its media engine" in out.stdout

@@ -1,0 +1,147 @@
+"""Booking through the site in process, on the booking service: book a 3-party call, see it
+with its state, check classes and prices, cancel, and find that another subscriber's ids
+answer exactly like ids that do not exist."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from confcall.store.models import Booking
+
+from .conftest import PIN, PIN_B
+
+START = "2026-11-25T15:30"  # local time in Shanghai, 3.5 h after the test clock's now
+
+
+def book(c, participants="13900139000\n13700137000", start=START, **extra):
+    fields = {"participants": participants, "start": start, "timezone": "Asia/Shanghai",
+              "retry_count": "2", "retry_interval_s": "60", "action": "book", **extra}
+    return c.submit("/book", "/book", fields)
+
+
+def rows(world):
+    with world.store.transaction() as s:
+        return s.scalars(select(Booking).order_by(Booking.id)).all()
+
+
+def test_book_a_three_party_call_and_see_it_listed(world):
+    c = world.client()
+    c.login("13800138000", PIN)
+    r = book(c)
+    assert r.code == 303
+    loc = r.header("location")
+    assert loc.startswith("/bookings/") and loc.endswith("?booked=1")
+    page = c.get(loc).text
+    assert "预约成功" in page and "已预约" in page and "2026-11-25 15:30" in page
+    assert "+8613900139000, +8613700137000" in page
+    (b,) = rows(world)
+    assert b.start_at.isoformat() == "2026-11-25T07:30:00+00:00", "stored UTC"
+    assert b.retries == 2 and b.retry_interval_s == 60
+    listing = c.get("/bookings").text
+    assert f'data-id="{b.id}" data-state="booked"' in listing
+
+
+def test_check_shows_class_and_price_and_refusals(world):
+    c = world.client()
+    c.login("13800138000", PIN)
+    r = c.submit("/book", "/book", {"participants": "13900139000\n110\n13800138000",
+                                    "start": START, "action": "check"})
+    assert r.code == 200
+    assert 'id="quotes"' in r.text and "手机" in r.text
+    assert "不允许呼叫" in r.text  # 110: an emergency number is never dialled out
+    assert "不能呼叫自己的号码" in r.text
+    assert rows(world) == []
+
+
+def test_refusals_name_the_reason_and_store_nothing(world):
+    c = world.client()
+    c.login("13800138000", PIN)
+    r = book(c, start="2026-11-25T09:00")
+    assert r.code == 422 and "已经过去" in r.text
+    r = book(c, participants="13900139000\n13900139000")
+    assert r.code == 422 and "重复" in r.text
+    r = book(c, start="nonsense")
+    assert r.code == 400 and "开始时间：格式为 年-月-日 时:分" in r.text
+    r = book(c, retry_count="99")
+    assert r.code == 400 and "未接通时重拨次数：必须在 0 到 5 之间" in r.text
+    assert rows(world) == []
+
+
+def test_cancel_and_the_dialler_winning_the_race(world):
+    c = world.client()
+    c.login("13800138000", PIN)
+    first = book(c).header("location").split("?")[0]
+    second = book(c, start="2026-11-25T16:00").header("location").split("?")[0]
+    r = c.submit(first, first + "/cancel", {})
+    assert r.code == 200 and "预约已取消" in r.text
+    with world.store.transaction() as s:  # a box claims and starts dialling the second
+        b = s.get(Booking, int(second.rsplit("/", 1)[1]))
+        b.state = "dialing"
+    page = c.get(second).text
+    assert 'id="cancel"' not in page
+    r = c.post(second + "/cancel", {"csrf": c.hidden(c.get("/bookings").text, "csrf")})
+    assert r.code == 409 and "已开始呼叫，无法取消" in r.text
+    states = [b.state for b in rows(world)]
+    assert states == ["cancelled", "dialing"]
+
+
+def test_another_subscribers_booking_is_like_a_missing_one(world):
+    a = world.client()
+    a.login("13800138000", PIN)
+    mine = a.get(book(a).header("location")).text
+    booking_id = int(rows(world)[0].id)
+    b = world.client()
+    b.login("13900139000", PIN_B)
+    for path in (f"/bookings/{booking_id}", f"/bookings/{booking_id}/calendar.ics",
+                 "/bookings/999999"):
+        r = b.get(path)
+        assert r.code == 404 and "页面不存在" in r.text, path
+    r = b.post(f"/bookings/{booking_id}/cancel", {"csrf": b.hidden(b.get("/bookings").text,
+                                                                   "csrf")})
+    assert r.code == 404
+    api = b.get(f"/api/v1/bookings/{booking_id}")
+    missing = b.get("/api/v1/bookings/999999")
+    assert api.code == missing.code == 404 and api.json() == missing.json()
+    assert "+8613900139000" not in b.get("/bookings").text.split("<main>")[1] or \
+        f'data-id="{booking_id}"' not in b.get("/bookings").text
+    assert rows(world)[0].state == "booked"
+    assert "已预约" in mine
+
+
+def test_calendar_file_and_participant_page(world):
+    c = world.client()
+    c.login("13800138000", PIN)
+    loc = book(c).header("location").split("?")[0]
+    ics = c.get(loc + "/calendar.ics")
+    assert ics.code == 200 and ics.header("content-type").startswith("text/calendar")
+    assert "DTSTART:20261125T073000Z" in ics.text
+    share = c.hidden(c.get(loc).text.replace('id="share" href=', 'name="share" value='),
+                     "share")
+    anon = world.client()
+    page = anon.get(share)
+    assert page.code == 200 and "2026-11-25 15:30" in page.text
+    assert "+86138****8000" in page.text and "13900139000" not in page.text
+    assert anon.get(share[:-1] + ("0" if share[-1] != "0" else "1")).code == 404
+
+
+def test_api_booking_roundtrip(world):
+    c = world.client()
+    r = c.request("POST", "/api/v1/session", json_body={"number": "13800138000",
+                                                         "password": PIN})
+    h = {"X-CSRF-Token": r.json()["csrf"]}
+    start = (world.clock.now + timedelta(hours=2)).isoformat()
+    r = c.request("POST", "/api/v1/bookings", headers=h, json_body={
+        "participants": ["13900139000", "13700137000"], "start": start, "music": True})
+    assert r.code == 201, r.text
+    made = r.json()
+    assert made["state"] == "booked" and made["music"] is True
+    assert made["start"] == "2026-11-25T06:00:00Z"
+    r = c.request("POST", "/api/v1/bookings", headers=h, json_body={
+        "participants": ["13900139000"], "start": "2026-11-25T06:00:00"})
+    assert r.code == 400 and r.json()["error"]["field"] == "start"
+    assert [b["id"] for b in c.get("/api/v1/bookings").json()] == [made["id"]]
+    r = c.request("POST", f"/api/v1/bookings/{made['id']}/cancel", headers=h)
+    assert r.code == 200 and r.json()["state"] == "cancelled"
+    r = c.request("POST", f"/api/v1/bookings/{made['id']}/cancel", headers=h)
+    assert r.code == 200 and r.json()["state"] == "cancelled", "a repeated cancel is a no-op"

@@ -1,0 +1,145 @@
+"""The operator console: its own logins and roles, account and card actions through the
+money services, every action in the audit log, CDR filters, the live view of the box."""
+from __future__ import annotations
+
+from confcall.rating import ops
+
+from .conftest import A
+
+
+def op_login(c, name="alice", password="operator-pass-1"):
+    page = c.get("/ops/login").text
+    return c.post("/ops/login", {"nonce": c.hidden(page, "nonce"), "name": name,
+                                 "password": password}, follow=True)
+
+
+def test_operator_login_is_separate_from_subscribers(world):
+    c = world.client()
+    assert c.get("/ops").code == 303
+    assert op_login(c, "alice", "wrong-password").code == 403
+    assert op_login(c, "nobody", "operator-pass-1").code == 403
+    r = op_login(c)
+    assert r.code == 200 and "运营控制台" in r.text
+    assert c.get("/").code == 303, "an operator session is not a subscriber session"
+    sub = world.client()
+    sub.login("13800138000", "482913")
+    assert sub.get("/ops/accounts").code == 303
+
+
+def test_adjust_lock_unlock_are_audited_and_move_exact_fen(world):
+    c = world.client()
+    op_login(c)
+    r = c.submit("/ops/accounts", "/ops/accounts", {"action": "adjust", "number": A,
+                                                     "amount_fen": "-1234",
+                                                     "reason": "refund of a double charge"})
+    assert r.code == 200 and "37.66" in r.text
+    assert ops.balance(world.store, A).balance_fen == 5000 - 1234
+    r = c.submit("/ops/accounts", "/ops/accounts", {"action": "adjust", "number": A,
+                                                     "amount_fen": "10", "reason": ""})
+    assert r.code == 400 and "原因：必填" in r.text
+    c.submit("/ops/accounts", "/ops/accounts", {"action": "lock", "number": A})
+    assert world.client().login("13800138000", "482913").code == 403
+    c.submit("/ops/accounts", "/ops/accounts", {"action": "unlock", "number": A})
+    audit = c.get("/api/v1/ops/audit").json()
+    assert [(e["action"], e["outcome"]) for e in audit[:3]] == [
+        ("account.unlock", "ok"), ("account.lock", "ok"), ("account.adjust", "ok")]
+    assert audit[2]["operator"] == "alice" and "refund of a double charge" in audit[2]["detail"]
+
+
+def test_viewer_cannot_act(world):
+    c = world.client()
+    op_login(c, "victor", "viewer-pass-12")
+    page = c.get("/ops/accounts").text
+    assert 'value="adjust"' not in page
+    r = c.post("/ops/accounts", {"csrf": c.hidden(c.get("/ops/rates").text, "csrf"),
+                                 "action": "lock", "number": A})
+    assert r.code == 403
+    assert ops.balance(world.store, A).balance_fen == 5000
+
+
+def test_card_batch_generate_activate_export(world):
+    c = world.client()
+    op_login(c)
+    r = c.submit("/ops/cards", "/ops/cards", {"action": "generate", "label": "shop 7",
+                                               "count": "3", "value_fen": "5000",
+                                               "expires": "2027-12-31"})
+    assert r.code == 200 and r.header("content-type").startswith("text/csv")
+    rows = r.text.splitlines()[1:]
+    assert len(rows) == 3
+    batch, serial, pin = rows[0].split(",")
+    r = c.submit("/ops/cards", "/ops/cards", {"action": "activate", "batch": batch})
+    assert r.code == 200
+    assert ops.recharge_by_card(world.store, A, serial, pin, source="cli").balance_fen == 10_000
+    export = c.get(f"/ops/cards/{batch}/export.csv").text
+    assert f"{batch},{serial},used" in export and pin not in export
+
+
+def test_rates_quote_and_cdrs(world):
+    c = world.client()
+    op_login(c)
+    r = c.submit("/ops/rates", "/ops/rates", {"action": "quote", "payer": A,
+                                               "dialled": "13900139000", "duration_s": "90"})
+    assert r.code == 200 and 'id="quote"' in r.text
+    r = c.get("/ops/cdrs?cls=nonsense")
+    assert r.code == 400
+    assert c.get("/ops/cdrs?number=138").code == 200
+    csv = c.get("/ops/rates/default.csv")
+    assert csv.code == 200 and "," in csv.text
+
+
+def test_live_view_without_a_box_says_so(world):
+    c = world.client()
+    op_login(c)
+    assert "未连接交换设备" in c.get("/ops").text
+    assert c.get("/api/v1/ops/live").json()["box"] is False
+
+
+def test_operator_sees_every_booking_and_cancels_one_audited(world):
+    sub = world.client()
+    sub.login("13800138000", "482913")
+    page = sub.get("/book").text
+    sub.post("/book", {"csrf": sub.hidden(page, "csrf"), "participants": "13900139000",
+                       "start": "2026-11-25T18:00", "timezone": "Asia/Shanghai",
+                       "action": "book"})
+    c = world.client()
+    op_login(c)
+    listing = c.get("/ops/bookings").text
+    booking_id = listing.split('<tr data-id="')[1].split('"')[0]
+    assert 'data-state="booked"' in listing and A in listing
+    r = c.post(f"/ops/bookings/{booking_id}/cancel", {"csrf": c.hidden(listing, "csrf")})
+    assert r.code == 200 and f'data-id="{booking_id}" data-state="cancelled"' in r.text
+    audit = c.get("/api/v1/ops/audit").json()[0]
+    assert (audit["action"], audit["target"], audit["outcome"]) == (
+        "booking.cancel", booking_id, "ok")
+
+
+def test_rates_import_replaces_a_plan_and_bad_files_change_nothing(world):
+    c = world.client()
+    op_login(c)
+    before = c.get("/ops/rates/default.csv").text
+    r = c.submit("/ops/rates", "/ops/rates", {"action": "import", "plan": "default",
+                                               "csv": "not,a,rate,file\n1,2"})
+    assert r.code == 422 and "费率文件" in r.text
+    assert c.get("/ops/rates/default.csv").text == before
+    r = c.submit("/ops/rates", "/ops/rates", {"action": "import", "plan": "night",
+                                               "csv": before})
+    assert r.code == 200
+    assert c.get("/ops/rates/night.csv").text == before
+    audit = c.get("/api/v1/ops/audit").json()
+    assert [(e["action"], e["target"], e["outcome"]) for e in audit[:2]] == [
+        ("rates.import", "night", "ok"), ("rates.import", "default", "refused")]
+
+
+def test_void_batch_makes_its_cards_unusable(world):
+    c = world.client()
+    op_login(c)
+    batch = c.get("/api/v1/ops/card-batches").json()[0]["id"]
+    r = c.submit("/ops/cards", "/ops/cards", {"action": "void", "batch": str(batch)})
+    assert r.code == 200
+    import pytest
+
+    from confcall.rating.errors import MoneyError
+    serial, pin = world.cards[0]
+    with pytest.raises(MoneyError) as e:
+        ops.recharge_by_card(world.store, A, serial, pin, source="cli")
+    assert e.value.key == "card.state"
