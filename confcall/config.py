@@ -18,10 +18,19 @@ Example (every key optional; these are the defaults)::
     sim_spans = ["E1:pri", "E1:pri"]   # the simulated card's spans
     span_config = "/etc/confcall/spans.toml"   # from `confcall hw genconf` (real cards)
 
-    [[trunk]]                          # one per PRI span; spans not listed are not used
+    [[trunk]]                          # one per span; spans not listed are not used
     span = 1
-    switchtype = "euroisdn_e1"         # euroisdn_e1 | euroisdn_t1 | ni2 | 5ess | dms100 | ...
-    reject_cause = 16                  # the on-hook rejection's cause: 16, 17 or 21
+    signalling = ""                    # "" = as the span is configured | pri | r2 (a check)
+    switchtype = "euroisdn_e1"         # PRI: euroisdn_e1 | euroisdn_t1 | ni2 | 5ess | dms100 ...
+    reject_cause = 16                  # PRI: the on-hook rejection's cause: 16, 17 or 21
+    r2_variant = ""                    # MFC/R2: "" = the span config's (else CN) | CN | ITU | ...
+    r2_reject = "busy"                 # MFC/R2 access-number refusal (docs/r2.md):
+                                       #   busy | unallocated: Group-B signal, free, no prompt
+                                       #   no_charge: accept "free, no charge", prompt, clear
+    r2_category = "national_subscriber"  # MFC/R2: our calling-party category on callbacks
+    r2_max_ani = 20                    # MFC/R2: calling-number digits collected at most
+    r2_max_dnis = 20                   # MFC/R2: dialled digits collected at most
+    r2_answer_timeout_s = 60.0         # MFC/R2: an accepted callback nobody answers (cause 19)
 
     [numbers]
     access = ["95000"]                 # dialled numbers: the access number(s)
@@ -111,6 +120,9 @@ from pathlib import Path
 from typing import Any
 
 from confcall.dahdi.pri import SWITCH_TYPES
+from confcall.dahdi.r2 import CATEGORIES as R2_CATEGORIES
+from confcall.dahdi.r2 import VARIANTS as R2_VARIANTS
+from confcall.dahdi.r2 import line_signalling_error
 
 __all__ = ["Config", "ConfigError", "RadiusServerConf", "TrunkConf", "load_config",
            "parse_config"]
@@ -122,11 +134,22 @@ class ConfigError(ValueError):
         self.source, self.key, self.problem = source, key, problem
 
 
+R2_REJECT_MODES = ("busy", "unallocated", "no_charge")
+
+
 @dataclass(frozen=True)
 class TrunkConf:
     span: int
     switchtype: str = "euroisdn_e1"
     reject_cause: int = 16
+    signalling: str = ""
+    r2_variant: str = ""
+    r2_reject: str = "busy"
+    r2_category: str = "national_subscriber"
+    r2_max_ani: int = 20
+    r2_max_dnis: int = 20
+    r2_answer_timeout_s: float = 60.0
+    r2_keys_given: bool = False  # any r2_* key was set (they make no sense on a PRI span)
 
 
 @dataclass(frozen=True)
@@ -300,6 +323,9 @@ def _normalise(values: dict[str, Any], source: str) -> None:
             if line.upper() not in ("E1", "T1") or (sig or "pri").lower() not in ("pri", "cas"):
                 raise ConfigError(source, "hardware.sim_spans",
                                   f"{s!r}: LINE[:SIGNALLING], LINE E1|T1, SIGNALLING pri|cas")
+            why = line_signalling_error(line, sig or "pri")
+            if why:
+                raise ConfigError(source, "hardware.sim_spans", f"{s!r}: {why}")
             spans.append((line.upper(), (sig or "pri").lower()))
         if not spans:
             raise ConfigError(source, "hardware.sim_spans", "at least one span")
@@ -389,10 +415,10 @@ def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:
         where = f"trunk[{i}]"
         if not isinstance(t, dict):
             raise ConfigError(source, where, "must be a table")
-        unknown = set(t) - {"span", "switchtype", "reject_cause"}
+        unknown = set(t) - set(_TRUNK_KEYS)
         if unknown:
             raise ConfigError(source, f"{where}.{sorted(unknown)[0]}",
-                              "unknown key; known: span, switchtype, reject_cause")
+                              f"unknown key; known: {', '.join(_TRUNK_KEYS)}")
         span = t.get("span")
         if not isinstance(span, int) or isinstance(span, bool) or span < 1:
             raise ConfigError(source, f"{where}.span", "a span number >= 1 is required")
@@ -405,7 +431,7 @@ def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:
             raise ConfigError(source, f"{where}.reject_cause", f"{cause!r}; allowed: 16, 17, 21")
         if any(x.span == span for x in out):
             raise ConfigError(source, f"{where}.span", f"span {span} listed twice")
-        out.append(TrunkConf(span, sw, cause))
+        out.append(TrunkConf(span, sw, cause, **_r2_keys(t, where, source)))
     return tuple(out)
 
 
@@ -472,3 +498,46 @@ def _radius_secret(t: dict[str, Any], where: str, source: str) -> str:
     if not isinstance(secret, str) or not secret or len(secret.encode()) > 128:
         raise ConfigError(source, key, "the shared secret must be 1-128 bytes of text")
     return secret
+
+
+_TRUNK_KEYS = ("span", "signalling", "switchtype", "reject_cause", "r2_variant", "r2_reject",
+               "r2_category", "r2_max_ani", "r2_max_dnis", "r2_answer_timeout_s")
+
+
+def _r2_keys(t: dict[str, Any], where: str, source: str) -> dict[str, Any]:
+    """The signalling check and the MFC/R2 keys of one [[trunk]] (docs/r2.md)."""
+    out: dict[str, Any] = {}
+    sig = t.get("signalling", "")
+    if sig not in ("", "pri", "r2"):
+        raise ConfigError(source, f"{where}.signalling", f"{sig!r}; allowed: pri, r2 (or leave "
+                          "it out: the span config decides)")
+    out["signalling"] = sig
+    choices = (("r2_variant", ("", *R2_VARIANTS)), ("r2_reject", R2_REJECT_MODES),
+               ("r2_category", tuple(R2_CATEGORIES)))
+    for key, allowed in choices:
+        if key in t:
+            if t[key] not in allowed:
+                raise ConfigError(source, f"{where}.{key}",
+                                  f"{t[key]!r}; allowed: {', '.join(a for a in allowed if a)}")
+            out[key] = t[key]
+    for key in ("r2_max_ani", "r2_max_dnis"):
+        if key in t:
+            v = t[key]
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 79:
+                raise ConfigError(source, f"{where}.{key}", f"{v!r}: a whole number 1..79")
+            out[key] = v
+    if "r2_answer_timeout_s" in t:
+        v = t["r2_answer_timeout_s"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 5 <= v <= 600:
+            raise ConfigError(source, f"{where}.r2_answer_timeout_s", f"{v!r}: seconds, 5..600")
+        out["r2_answer_timeout_s"] = float(v)
+    r2_keys = [k for k in t if k.startswith("r2_")]
+    if sig == "pri" and r2_keys:
+        raise ConfigError(source, f"{where}.{r2_keys[0]}", "an MFC/R2 key on a trunk whose "
+                          "signalling is pri")
+    pri_keys = [k for k in ("switchtype", "reject_cause") if k in t]
+    if sig == "r2" and pri_keys:
+        raise ConfigError(source, f"{where}.{pri_keys[0]}", "a PRI key on a trunk whose "
+                          "signalling is r2 (MFC/R2 refuses with r2_reject)")
+    out["r2_keys_given"] = bool(r2_keys)
+    return out

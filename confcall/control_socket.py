@@ -30,9 +30,16 @@ def _span_status(daemon: Any) -> dict[str, Any]:
     in_use = {leg.channo for t in daemon.trunks for leg in t.legs.values()
               if leg.channo is not None}
     out = span_dicts(inventory(), in_use)
-    links = {t.span.spanno: {"trunk": t.name, "d_channel_up": t.link.up, "alarm": t.alarmed,
-                             "free_channels": t.free_channels()} for t in daemon.trunks}
-    return {"spans": out, "trunks": links}
+    return {"spans": out, "trunks": {t.span.spanno: _trunk_status(t) for t in daemon.trunks}}
+
+
+def _trunk_status(t: Any) -> dict[str, Any]:
+    """One trunk for the NOC, whatever signals on it (an R2 trunk describes itself)."""
+    status = getattr(t, "status", None)
+    if callable(status):
+        return dict(status())
+    return {"trunk": t.name, "signalling": "pri", "d_channel_up": t.link.up,
+            "alarm": t.alarmed, "free_channels": t.free_channels()}
 
 
 def _calls(daemon: Any) -> dict[str, Any]:

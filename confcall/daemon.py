@@ -1,7 +1,8 @@
 """`confcall serve`: one box — spans and their signalling, the media engine, call control.
 
 What it wires (DESIGN.md's map, left to right): the spans (real DAHDI from the span config
-that `confcall hw genconf` wrote, or the simulated card) → a PRI trunk per span → the media
+that `confcall hw genconf` wrote, or the simulated card) → a PRI or MFC/R2 trunk per span
+(mixed freely, one trunk group for outgoing calls) → the media
 engine over every B-channel → the access number (on-hook rejection, callback), the service
 IVR and conferences → rating and the store through the DB thread pool.
 
@@ -33,8 +34,9 @@ from confcall.conference.trunkgroup import TrunkGroup
 from confcall.clock import every
 from confcall.config import Config
 from confcall.dahdi import BChannelBatch, Span
-from confcall.dahdi.legs import Cause, LegState
+from confcall.dahdi.legs import Cause, LegState, Trunk
 from confcall.dahdi.pri_trunk import PriTrunk
+from confcall.dahdi.r2_trunk import R2Options, R2Trunk, RejectMode
 
 __all__ = ["Daemon", "prompt_sounds", "ensure_pepper"]
 
@@ -88,7 +90,7 @@ class Daemon:
     epoch: Any = None  # UTC datetime of reactor second 0 (virtual clocks)
     on_event: Callable[[str], None] | None = None
     spans: list[Span] = field(default_factory=list)
-    trunks: list[PriTrunk] = field(default_factory=list)
+    trunks: list[Trunk] = field(default_factory=list)  # PriTrunk and R2Trunk, mixed
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,14 +112,19 @@ class Daemon:
         if self.card is not None:  # a late reactor runs the missed frames too, as a span would
             self._loops.append(every(self.reactor, TICK_S, self._span_clock, catch_up=True))
         for trunk in self.trunks:
-            if not self._poll_trunks:
+            if not self._poll_trunks and isinstance(trunk, PriTrunk):
                 trunk.link.start_reading()
-            # DAHDI events (POLLPRI) and anything missed
-            self._loops.append(every(self.reactor, 0.1, trunk.service))
+            # PRI: DAHDI events (POLLPRI) and anything missed; R2: its whole signalling, which
+            # rides the channels' bits and audio, once per 20 ms frame
+            interval = TICK_S if isinstance(trunk, R2Trunk) else 0.1
+            self._loops.append(every(self.reactor, interval, trunk.service))
         self._listen_control()
         self._start_web()
-        self._say(f"confcall up: {len(self.trunks)} PRI span(s), {len(self.batch)} B-channels, "
-                  f"access {', '.join(self.config.access_numbers)}, service "
+        n_r2 = sum(1 for t in self.trunks if isinstance(t, R2Trunk))
+        kinds = ", ".join(k for k in (f"{len(self.trunks) - n_r2} PRI" if n_r2 < len(self.trunks)
+                                      else "", f"{n_r2} MFC/R2" if n_r2 else "") if k)
+        self._say(f"confcall up: {len(self.trunks)} span(s) ({kinds}), {len(self.batch)} "
+                  f"channels, access {', '.join(self.config.access_numbers)}, service "
                   f"{', '.join(self.config.service_numbers)}")
 
     def _listen_control(self) -> None:
@@ -168,46 +175,80 @@ class Daemon:
             self.runner.start()
 
     def _open_spans(self) -> None:
-        plans = self._span_plans()
-        for spanno, channels, switchtype in plans:
-            span = Span.open(spanno, channels)
+        for plan in self._span_plans():
+            span = Span.open(plan.spanno, plan.channels)
             for channo, err in span.failed.items():
-                self._say(f"span {spanno}: channel {channo} not usable: {err}")
-            if span.dchannel is None:
-                self._say(f"span {spanno}: no D-channel; not used for PRI")
+                self._say(f"span {plan.spanno}: channel {channo} not usable: {err}")
+            trunk = self._make_trunk(plan, span)
+            if trunk is None:
                 span.close()
                 continue
             self.spans.append(span)
-            self.trunks.append(PriTrunk(span, self.reactor, switchtype=switchtype,
-                                        name=f"span{spanno}", on_status=self._say))
+            self.trunks.append(trunk)
         if not self.trunks:
-            raise RuntimeError("no usable PRI span: check the span config / [[trunk]] entries")
+            raise RuntimeError("no usable span (PRI or MFC/R2): check the span config / "
+                               "[[trunk]] entries")
 
-    def _span_plans(self) -> list[tuple[int, range | tuple[int, ...], str]]:
+    def _make_trunk(self, plan: SpanPlan, span: Span) -> Trunk | None:
+        name = f"span{plan.spanno}"
+        if plan.signalling == "pri":
+            if span.dchannel is None:
+                self._say(f"span {plan.spanno}: no D-channel; not used for PRI")
+                return None
+            return PriTrunk(span, self.reactor, switchtype=plan.switchtype, name=name,
+                            on_status=self._say)
+        if not span.cas:
+            self._say(f"span {plan.spanno}: no CAS channel; not used for MFC/R2")
+            return None
+        t = self.config.trunk_for(plan.spanno)
+        options = R2Options(
+            variant=plan.r2_variant, reject=RejectMode(t.r2_reject if t else "busy"),
+            category=t.r2_category if t else "national_subscriber",
+            max_ani=t.r2_max_ani if t else 20, max_dnis=t.r2_max_dnis if t else 20,
+            answer_timeout_s=t.r2_answer_timeout_s if t else 60.0,
+            numbers=self.config.access_numbers + self.config.service_numbers)
+        return R2Trunk(span, self.reactor, options=options, name=name, on_status=self._say)
+
+    def _span_plans(self) -> list[SpanPlan]:
+        """Which spans to open and how they signal: the simulated card's spans, or the span
+        config that `confcall hw genconf` wrote; [[trunk]] entries select and tune them."""
         cfg = self.config
+        out: list[SpanPlan] = []
         if self.card is not None:
-            out = []
             for sim in self.card.spans:
                 t = cfg.trunk_for(sim.spanno)
-                if sim.signalling != "pri" or (cfg.trunks and t is None):
+                if cfg.trunks and t is None:
                     continue
+                kind = "pri" if sim.signalling == "pri" else "r2"
+                _check_signalling(t, sim.spanno, kind)
+                chans = tuple(c.channo for c in sim.channels if c.sigtype)  # not R2's TS16
                 default = "euroisdn_e1" if sim.line == "E1" else "ni2"
-                out.append((sim.spanno, range(sim.basechan, sim.basechan + sim.totalchans),
-                            t.switchtype if t else default))
+                out.append(SpanPlan(sim.spanno, chans, kind, t.switchtype if t else default,
+                                    (t.r2_variant if t else "") or "CN"))
             return out
         from confcall.hw import load_span_config
         spanconf = load_span_config(cfg.span_config)
-        out = []
         for s in spanconf.spans:
             t = cfg.trunk_for(s.spanno)
-            if not s.is_pri or (cfg.trunks and t is None):
+            if cfg.trunks and t is None:
                 continue
+            kind = "pri" if s.is_pri else "r2"
+            _check_signalling(t, s.spanno, kind)
             chans = tuple(s.channels) + ((s.dchannel,) if s.dchannel else ())
-            out.append((s.spanno, chans, t.switchtype if t else (s.switchtype or "euroisdn_e1")))
+            out.append(SpanPlan(s.spanno, chans, kind,
+                                t.switchtype if t else (s.switchtype or "euroisdn_e1"),
+                                (t.r2_variant if t else "") or s.r2_variant or "CN"))
         return out
 
     def _start_media(self) -> None:
-        self.batch = BChannelBatch([c for s in self.spans for c in s.bchannels])
+        # R2 channels start lent to their signalling: OpenR2 owns them until a call's MF
+        # exchange ends (docs/r2.md, "Audio ownership")
+        chans = [c for s in self.spans for c in (*s.bchannels, *s.cas)]
+        cas = {c.channo for s in self.spans for c in s.cas}
+        self.batch = BChannelBatch(chans, lent=[c.channo in cas for c in chans])
+        for trunk in self.trunks:
+            if isinstance(trunk, R2Trunk):
+                trunk.attach_media(self.batch)
         deliver = self.reactor.callFromThread if self.media_in_thread else None
         self.media = MediaService(self.batch, deliver=deliver,
                                   echo_cancel=self.config.echo_canceller)
@@ -390,10 +431,34 @@ class Daemon:
         from confcall.billing import handoff
         handoff.configure(handoff.HandoffPolicy())
         for trunk in self.trunks:
-            trunk.link.stop()
+            if isinstance(trunk, R2Trunk):
+                trunk.stop()
+            else:
+                trunk.link.stop()
         for span in self.spans:
             span.close()
+        self.batch.close()
         self._say("confcall stopped: all calls cleared")
+
+
+@dataclass(frozen=True)
+class SpanPlan:
+    """One span to open: its channels and how it signals."""
+
+    spanno: int
+    channels: tuple[int, ...]
+    signalling: str  # pri | r2
+    switchtype: str = "euroisdn_e1"
+    r2_variant: str = "CN"
+
+
+def _check_signalling(t: Any, spanno: int, kind: str) -> None:
+    """A [[trunk]] that names its signalling must match the span (a miswired config)."""
+    if t is not None and t.signalling and t.signalling != kind:
+        raise RuntimeError(f"[[trunk]] span {spanno}: signalling = {t.signalling!r}, but span "
+                           f"{spanno} is configured for {kind}")
+    if t is not None and kind == "pri" and t.r2_keys_given:
+        raise RuntimeError(f"[[trunk]] span {spanno}: r2_* keys, but span {spanno} is PRI")
 
 
 def _sayers(lang: str, sounds: set[str]) -> tuple[Callable[[int], list[str]] | None,

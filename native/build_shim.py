@@ -166,6 +166,92 @@ int pri_reset(struct pri *pri, int channel);
 """
 
 
+R2_CONSTANTS = """
+OR2_VAR_ARGENTINA OR2_VAR_BRAZIL OR2_VAR_CHINA OR2_VAR_CZECH OR2_VAR_COLOMBIA OR2_VAR_ECUADOR
+OR2_VAR_INDONESIA OR2_VAR_ITU OR2_VAR_MEXICO OR2_VAR_PHILIPPINES OR2_VAR_VENEZUELA
+OR2_CALL_WITH_CHARGE OR2_CALL_NO_CHARGE OR2_CALL_SPECIAL OR2_CALL_UNKNOWN
+OR2_CAUSE_BUSY_NUMBER OR2_CAUSE_NETWORK_CONGESTION OR2_CAUSE_UNALLOCATED_NUMBER
+OR2_CAUSE_OUT_OF_ORDER OR2_CAUSE_UNSPECIFIED OR2_CAUSE_NO_ANSWER OR2_CAUSE_NORMAL_CLEARING
+OR2_CAUSE_COLLECT_CALL_REJECTED OR2_CAUSE_FORCED_RELEASE OR2_CAUSE_NUMBER_CHANGED
+OR2_INVALID_CAS_BITS OR2_INVALID_MF_TONE OR2_BACK_MF_TIMEOUT OR2_SEIZE_TIMEOUT
+OR2_FWD_SAFETY_TIMEOUT OR2_BROKEN_MF_SEQUENCE OR2_ANSWER_TIMEOUT OR2_INVALID_R2_STATE
+OR2_INVALID_MF_STATE OR2_INVALID_MF_GROUP OR2_LIBRARY_BUG OR2_INTERNAL_ERROR
+OR2_CALLING_PARTY_CATEGORY_NATIONAL_SUBSCRIBER
+OR2_CALLING_PARTY_CATEGORY_NATIONAL_PRIORITY_SUBSCRIBER
+OR2_CALLING_PARTY_CATEGORY_INTERNATIONAL_SUBSCRIBER
+OR2_CALLING_PARTY_CATEGORY_INTERNATIONAL_PRIORITY_SUBSCRIBER
+OR2_CALLING_PARTY_CATEGORY_COLLECT_CALL OR2_CALLING_PARTY_CATEGORY_UNKNOWN
+OR2_CALLING_PARTY_CATEGORY_TEST_EQUIPMENT
+OR2_LOG_ERROR OR2_LOG_WARNING OR2_LOG_NOTICE OR2_LOG_DEBUG OR2_LOG_MF_TRACE OR2_LOG_CAS_TRACE
+DSHIM_R2_CALL_INIT DSHIM_R2_CALL_OFFERED DSHIM_R2_CALL_ACCEPTED DSHIM_R2_CALL_ANSWERED
+DSHIM_R2_CALL_DISCONNECT DSHIM_R2_CALL_END DSHIM_R2_PROTOCOL_ERROR DSHIM_R2_HW_ALARM
+DSHIM_R2_OS_ERROR DSHIM_R2_LINE_BLOCKED DSHIM_R2_LINE_IDLE DSHIM_R2_BILLING_PULSE
+DSHIM_R2_DIGITS DSHIM_R2_ANI_CODE DSHIM_R2_ANI_RESTRICTED DAHDI_CHANNO DAHDI_SETGAINS DAHDI_ECHOCANCEL DAHDI_IOMUX
+DAHDI_IOMUX_READ DAHDI_IOMUX_WRITE DAHDI_IOMUX_WRITEEMPTY DAHDI_IOMUX_SIGEVENT
+DAHDI_IOMUX_NOWAIT
+""".split()
+
+R2_CDEF = "\n".join(f"#define {n} ..." for n in R2_CONSTANTS) + """
+typedef struct { int kind; int chan; int arg; int flags; char ani[...]; char dnis[...]; ...; }
+        dshim_r2_event;
+typedef struct dshim_r2 dshim_r2;
+dshim_r2 *dshim_r2_new(int variant, int max_ani, int max_dnis, const char *advanced_file);
+void dshim_r2_free(dshim_r2 *r2);
+int dshim_r2_add_channel(dshim_r2 *r2, int fd);
+const char *dshim_r2_last_error(dshim_r2 *r2);
+int dshim_r2_set_numbers(dshim_r2 *r2, const char *csv);
+int dshim_r2_service(dshim_r2 *r2, long long now_us);
+int dshim_r2_next_event(dshim_r2 *r2, dshim_r2_event *out);
+int dshim_r2_next_timer_ms(dshim_r2 *r2);
+int dshim_r2_make_call(dshim_r2 *r2, int chan, const char *ani, const char *dnis, int category);
+int dshim_r2_accept(dshim_r2 *r2, int chan, int mode);
+int dshim_r2_answer(dshim_r2 *r2, int chan);
+int dshim_r2_disconnect(dshim_r2 *r2, int chan, int cause);
+int dshim_r2_set_idle(dshim_r2 *r2, int chan);
+int dshim_r2_set_blocked(dshim_r2 *r2, int chan);
+int dshim_r2_handle_cas(dshim_r2 *r2, int chan);
+void dshim_r2_set_reading(dshim_r2 *r2, int chan, int on);
+int dshim_r2_reading(dshim_r2 *r2, int chan);
+const char *dshim_r2_state(dshim_r2 *r2, int chan, int which);
+long dshim_r2_reads(int fd);
+void dshim_r2_set_logger(void (*)(int level, const char *text));
+extern "Python" void _r2_log(int level, const char *text);
+const char *openr2_proto_get_error(int reason);
+const char *openr2_proto_get_disconnect_string(int cause);
+const char *openr2_proto_get_variant_string(int variant);
+int openr2_proto_get_variant(const char *variant);
+int openr2_proto_get_category(const char *category);
+const char *openr2_get_version(void);
+"""
+
+
+def _static_lib(name: str) -> str:
+    """Where the compiler finds a static library (Debian puts OpenR2's under the multiarch
+    directory, libpri's directly in /usr/lib)."""
+    import subprocess
+    for cc in ("cc", "gcc"):
+        try:
+            out = subprocess.run([cc, f"-print-file-name={name}"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        if out and out != name and Path(out).exists():
+            return out
+    raise RuntimeError(f"{name} not found: install libopenr2-dev (see scripts/setup.sh)")
+
+
+def _openr2_archive() -> str:
+    """Debian's libopenr2.a, with its two position-dependent references (to libc's ``stdout``
+    and ``stderr``, in its default loggers) renamed to the shim's own pointers (r2_glue.c):
+    the archive's objects are otherwise fit for a shared object."""
+    import subprocess
+    out = HERE.parent / "build" / "native" / "libopenr2.a"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["objcopy", "--redefine-sym", "stdout=dshim_or2_stdout",
+                    "--redefine-sym", "stderr=dshim_or2_stderr",
+                    _static_lib("libopenr2.a"), str(out)], check=True)
+    return str(out)
+
 
 def _src(name: str) -> str:
     """setuptools wants source paths relative to setup.py when building from the tree."""
@@ -174,15 +260,19 @@ def _src(name: str) -> str:
 
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF + PRI_CDEF)
+ffibuilder.cdef(CDEF + PRI_CDEF + R2_CDEF)
 ffibuilder.set_source(
     "confcall.dahdi._shim",
-    '#include "dahdi_shim.h"\n#include "pri_glue.h"',
-    sources=[_src("dahdi_shim.c"), _src("pri_glue.c")],
+    '#include "dahdi_shim.h"\n#include "pri_glue.h"\n#include "r2_glue.h"',
+    sources=[_src("dahdi_shim.c"), _src("pri_glue.c"), _src("r2_glue.c")],
     include_dirs=[str(HERE)],
     # libpri statically, so that --wrap gives its timers our reactor's clock (see pri_glue.c)
-    extra_objects=["/usr/lib/libpri.a"],
-    extra_link_args=["-Wl,--wrap=gettimeofday", "-Wl,--exclude-libs,libpri.a"],
+    extra_objects=["/usr/lib/libpri.a", _openr2_archive()],
+    # OpenR2 statically too: --wrap sends its device calls through the ops table (r2_glue.c)
+    extra_link_args=["-Wl,--wrap=gettimeofday", "-Wl,--exclude-libs,libpri.a",
+                     "-Wl,--wrap=open,--wrap=ioctl,--wrap=read,--wrap=write,--wrap=close",
+                     "-Wl,--exclude-libs,libopenr2.a"],
+    libraries=["m"],
     extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
 )
 

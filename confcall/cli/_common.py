@@ -18,6 +18,10 @@ def parse_sim(spec: str) -> list[tuple[str, str]]:
             raise click.BadParameter(
                 f"{part!r}: each span is LINE[:SIGNALLING] with LINE E1|T1 and SIGNALLING "
                 "pri|cas, e.g. E1:pri,E1:cas", param_hint="--sim")
+        from confcall.dahdi.r2 import line_signalling_error
+        why = line_signalling_error(line, sig)
+        if why:
+            raise click.BadParameter(f"{part.strip()!r}: {why}", param_hint="--sim")
         spans.append((line, sig))
     return spans
 

@@ -307,7 +307,11 @@ class ServiceIvr:
         call = IvrCall(self, leg, account)
         self.calls.append(call)
         log.info("service call from %r (account %s)", leg.ani, account)
-        maybeDeferred(call.start)
+        if leg.answered:
+            maybeDeferred(call.start)
+        else:  # MFC/R2 answers a compelled cycle later: greet once the answer is on the line
+            leg.listener = lambda _, ev: (ev.kind == "answered" and maybeDeferred(call.start)
+                                          and None)
 
     def ended(self, call: IvrCall) -> None:
         log.info("service call from %s ended after %s", call.account, call.heard[-3:])

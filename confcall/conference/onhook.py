@@ -4,6 +4,9 @@ What a caller hears: PROCEEDING, then PROGRESS with in-band information (early m
 caller's meter never starts), an announcement, then the network clears the call with the
 trunk's configured cause (16 normal clearing by default; 17 or 21 where a carrier prefers).
 CONNECT is never sent. When the request is good the callback flow gets a ``CallbackRequest``.
+On MFC/R2 the in-band path is "accepted, no charge" and opens a compelled cycle later (the
+announcement waits for the leg's "media" event), or, on a trunk that refuses with a Group-B
+signal, there is none and the call is refused without an announcement (docs/r2.md).
 
 Guard: one number may ask for at most ``rate_limit`` callbacks per ``rate_window_s``; beyond that
 the caller hears "too many requests" and nothing is dialled, so a stuck auto-dialler cannot start
@@ -22,7 +25,7 @@ from typing import Any, Callable
 from twisted.internet.defer import maybeDeferred
 
 from confcall.clock import cancel_pending
-from confcall.dahdi.legs import CallLeg, Cause, LegEvent, Presentation
+from confcall.dahdi.legs import CallLeg, Cause, LegEvent, LegState, Presentation
 
 from .media import MediaService
 
@@ -124,21 +127,34 @@ class OnHookRejector:
         if not leg.active:  # hung up while we looked the caller up
             self._request(leg, verdict)
             return
+        if not leg.has_media and leg.state is not LegState.EARLY_MEDIA:
+            # no in-band path at all (an R2 trunk that refuses with a Group-B signal): there
+            # is nothing to announce to, so refuse at once
+            self._clear(leg, verdict)
+            return
         guard = self.reactor.callLater(self.policy.max_announcement_s, self._clear, leg, verdict)
 
         def done() -> None:
             cancel_pending(guard)
             self._clear(leg, verdict)
 
-        def on_leg(_: CallLeg, ev: LegEvent) -> None:  # the caller hung up first
-            if ev.kind in ("failed", "hangup", "cleared") and leg.channo is not None:
-                cancel_pending(guard)
+        playing = [leg.has_media]
+
+        def on_leg(_: CallLeg, ev: LegEvent) -> None:
+            if ev.kind == "media" and leg.channo is not None and not playing[0]:
+                playing[0] = True  # the in-band path opened: announce now
+                self.media.play(leg.channo, verdict, on_done=done)
+            elif ev.kind in ("failed", "hangup", "cleared") and leg.channo is not None:
+                cancel_pending(guard)  # the caller hung up first
                 self.media.stop(leg.channo)
                 self._request(leg, verdict)
 
         leg.listener = on_leg
         assert leg.channo is not None
-        self.media.play(leg.channo, verdict, on_done=done)
+        if leg.has_media:
+            self.media.play(leg.channo, verdict, on_done=done)
+        # else the in-band path is still opening (R2: accepted without charge at the next
+        # compelled cycle); the announcement starts with its "media" event
 
     def _verdict(self, leg: CallLeg) -> Any:
         if leg.presentation is not Presentation.ALLOWED or not leg.ani:

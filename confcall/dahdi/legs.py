@@ -1,4 +1,4 @@
-"""The call-leg interface: what call control sees of any trunk (ISDN PRI now, MFC/R2 later).
+"""The call-leg interface: what call control sees of any trunk (ISDN PRI or MFC/R2).
 
 Why one interface: the conference and callback flows must not care whether a timeslot is
 signalled by Q.931 or by R2 tones. A trunk offers incoming legs and dials outgoing ones; a leg
@@ -26,6 +26,7 @@ class Cause(enum.IntEnum):
     NO_ANSWER = 19
     SUBSCRIBER_ABSENT = 20
     CALL_REJECTED = 21
+    NUMBER_CHANGED = 22
     DESTINATION_OUT_OF_ORDER = 27
     INVALID_NUMBER_FORMAT = 28
     NORMAL_UNSPECIFIED = 31

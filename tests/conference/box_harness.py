@@ -19,6 +19,7 @@ from confcall.rating import ops
 from confcall.store import Store
 from confcall.store.inline import InlineRunner
 from confcall.sim import SimCard, SimPhone, SimSwitch, VirtualMediaClock
+from confcall.sim.r2switch import SimR2Switch
 from confcall.sim.voice import decode, level_db
 from tests.pgcluster import template
 
@@ -62,9 +63,12 @@ class Box:
     def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
-                 config: dict | None = None) -> None:
-        """``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files)."""
-        self.card = SimCard([("E1", "pri")] * spans).install()
+                 span_kinds=None, trunks=(), config: dict | None = None) -> None:
+        """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
+        ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
+        ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files)."""
+        kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
+        self.card = SimCard(kinds).install()
         self.clock = VirtualMediaClock()  # the daemon ticks the card itself
         self.reactor = self.clock.reactor
         db = tmp_path / "confcall.db"
@@ -74,7 +78,7 @@ class Box:
         cb = callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
                                         caller_id=CALLER_ID)
         sc = session or SessionConfig()
-        config = Config(simulated=True, sim_spans=(("E1", "pri"),) * spans,
+        config = Config(simulated=True, sim_spans=tuple(kinds), trunks=tuple(trunks),
                         access_numbers=(ACCESS,), service_numbers=(SERVICE,),
                         caller_id=cb.caller_id or CALLER_ID, min_balance_fen=min_balance_fen,
                         callback_delay_s=cb.delay_s, callback_retries=cb.retries,
@@ -90,7 +94,9 @@ class Box:
         self.trunks, self.media, self.money = d.trunks, d.media, d.money
         self.records, self.group, self.callbacks = d.records, d.group, d.callbacks
         self.screen, self.rejector, self.ivr, self.router = d.screen, d.rejector, d.ivr, d.router
-        self.switches = [SimSwitch(sim, self.reactor, ring_timeout=30.0)
+        self.switches = [SimSwitch(sim, self.reactor, ring_timeout=30.0,
+                                   switchtype="euroisdn_e1" if sim.line == "E1" else "ni2")
+                         if sim.signalling == "pri" else SimR2Switch(sim, self.reactor)
                          for sim in self.card.spans]
         for sw in self.switches:
             self.clock.add_hook(sw.service)
@@ -139,15 +145,17 @@ class Box:
         stopped = self.daemon.stop()
         self.clock.run_until(lambda: stopped.called, 10)
         for s in self.switches:
-            s.link.stop()
+            s.stop() if isinstance(s, SimR2Switch) else s.link.stop()
         self.card.uninstall()
         self.store.dispose()
 
 
 # -- listening ------------------------------------------------------------------------------------
-def audio(rec, start: float | None = None, end: float | None = None) -> np.ndarray:
-    """What the phone heard on that call, between two virtual times (seconds)."""
-    x = decode(rec.audio, g711.LAW_ALAW)
+def audio(rec, start: float | None = None, end: float | None = None, *,
+          law: int = g711.LAW_ALAW) -> np.ndarray:
+    """What the phone heard on that call, between two virtual times (seconds); ``law``:
+    μ-law on T1."""
+    x = decode(rec.audio, law)
     t0 = rec.started_at
     a = 0 if start is None else max(0, int((start - t0) * 8000))
     b = x.size if end is None else max(0, int((end - t0) * 8000))

@@ -66,6 +66,11 @@ class FakeDahdi:
             lib.DAHDI_SPANSTAT: self._spanstat,
             lib.DAHDI_GETRXBITS: self._getrxbits,
             lib.DAHDI_SETTXBITS: self._settxbits,
+            # what OpenR2 asks of a CAS channel besides the above (DAHDI_IOMUX is answered by
+            # the shim itself, in C: native/dahdi_shim.c)
+            lib.DAHDI_CHANNO: self._channo,
+            lib.DAHDI_SETGAINS: self._setgains,
+            lib.DAHDI_ECHOCANCEL: self._echocancel,
         }
         from confcall.dahdi.constants import IOCTL_NAMES
         self._names = IOCTL_NAMES
@@ -144,15 +149,11 @@ class FakeDahdi:
 
     def _get_params(self, f: _Open, arg: Any) -> int:
         p = ffi.cast("struct dahdi_params *", arg)
-        if p.channo:
-            ch = self.card.channel(p.channo)
-            if ch is None:
-                return -errno.EINVAL
-        else:
-            got = self._need_channel(f)
-            if isinstance(got, int):
-                return got
-            ch = got
+        # as dahdi-base.c: the fd's own channel wins; channo only names one on an unbound fd
+        # (OpenR2 leaves channo uninitialised on its channel fds)
+        ch = f.channel if f.channel is not None else self.card.channel(p.channo)
+        if ch is None:
+            return -errno.EINVAL
         span = ch.span
         p.channo, p.spanno, p.chanpos = ch.channo, span.spanno, ch.chanpos
         p.sigtype = p.sigcap = ch.sigtype
@@ -303,11 +304,37 @@ class FakeDahdi:
             return ch
         if ch.sigtype != SigType.CAS:
             return -errno.EINVAL
-        ch.txbits = self._int(arg)[0] & 0xF
+        bits = self._int(arg)[0] & 0xF
+        if bits != ch.txbits:
+            ch.tx_changes.append(bits)
+        ch.txbits = bits
         if not ch.txbits_set:
             # Field note: OpenR2 waits for a bits-changed event after its first SETTXBITS.
             ch.txbits_set = True
             ch.queue_event(lib.DAHDI_EVENT_BITSCHANGED)
+        return 0
+
+
+    def _channo(self, f: _Open, arg: Any) -> int:
+        ch = self._need_channel(f)
+        if isinstance(ch, int):
+            return ch
+        self._int(arg)[0] = ch.channo
+        return 0
+
+    def _setgains(self, f: _Open, arg: Any) -> int:
+        ch = self._need_channel(f)
+        return ch if isinstance(ch, int) else 0  # a flat gain table: audio passes unchanged
+
+    def _echocancel(self, f: _Open, arg: Any) -> int:
+        """The old-style echo canceller switch: the tap count, 0 = off."""
+        ch = self._need_channel(f)
+        if isinstance(ch, int):
+            return ch
+        taps = self._int(arg)[0]
+        if taps not in (0, 32, 64, 128, 256, 512, 1024):
+            return -errno.EINVAL
+        ch.ec_taps = taps
         return 0
 
 

@@ -45,7 +45,7 @@ class SimChannel:
     audiomode: bool = False
     ec_taps: int = 128
     bufinfo: tuple[int, int] = (4, SAMPLES_PER_TICK)
-    rxbits: int = 0x1  # CAS idle towards us (ABCD = 0001 on R2 "idle")
+    rxbits: int = 0x9  # CAS towards us: R2 idle (AB = 10; CD = 01 as ITU, China uses 11)
     txbits: int = 0x9
     txbits_set: bool = False
     fd: int = -1
@@ -56,6 +56,10 @@ class SimChannel:
     heard: bytearray = field(default_factory=bytearray)
     _due: int = 0
     overruns: int = 0
+    blocks_sent: int = 0  # blocks delivered towards confcall's fd (since it was opened)
+    # every change of the ABCD bits confcall sends, in order: the far end samples the line
+    # every frame, so even a state held for less than a tick is seen (e.g. a double seizure)
+    tx_changes: deque[int] = field(default_factory=lambda: deque(maxlen=64))
 
     @property
     def is_open(self) -> bool:
@@ -103,8 +107,12 @@ class SimChannel:
                 block = self.source(self.blocksize)
             try:
                 self.far.send(block)
+                self.blocks_sent += 1
             except BlockingIOError:
                 self.overruns += 1  # confcall is not reading: the driver would drop too
+        if self.sigtype == SigType.CAS:
+            self._carry_one_block(line_down)
+            return
         while True:
             try:
                 data = self.far.recv(65536)
@@ -118,9 +126,27 @@ class SimChannel:
             if len(self.heard) > _HEARD_CAP:
                 del self.heard[: len(self.heard) - _HEARD_CAP]
 
+    def _carry_one_block(self, line_down: bool) -> None:
+        """A CAS timeslot as the span paces it: one written block leaves per 20 ms tick (the
+        rest wait in the channel's buffers, which is what DAHDI_IOMUX's WRITE reports), and
+        when nothing was written the line carries idle. OpenR2 writes its MF tones ahead, so
+        the pacing matters here; PRI B-channels are written once a tick by the media engine."""
+        try:
+            data = self.far.recv(65536)
+        except BlockingIOError:
+            data = b""
+        if not data or line_down:
+            data = bytes([self.idle_code]) * self.blocksize
+        if self.sink is not None:
+            self.sink(data)
+        self.heard += data
+        if len(self.heard) > _HEARD_CAP:
+            del self.heard[: len(self.heard) - _HEARD_CAP]
+
     def attach(self, fd: int, far: socket.socket) -> None:
         self.fd, self.far = fd, far
         self._due = 0
+        self.blocks_sent = 0
         self.events.clear()
 
     def detach(self) -> None:
@@ -141,8 +167,10 @@ class SimSpan:
             raise ValueError(f"span {spanno}: line type must be E1 or T1, got {line!r}")
         if signalling not in ("pri", "cas"):
             raise ValueError(f"span {spanno}: signalling must be pri or cas, got {signalling!r}")
-        if signalling == "cas" and line != "E1":
-            raise ValueError(f"span {spanno}: MFC/R2 (cas) is simulated on E1 only")
+        from confcall.dahdi.r2 import line_signalling_error
+        why = line_signalling_error(line, signalling)
+        if why:
+            raise ValueError(f"span {spanno}: {why}")
         self.spanno = spanno
         self.line = line
         self.signalling = signalling

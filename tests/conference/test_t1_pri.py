@@ -1,0 +1,26 @@
+"""A T1 box: ISDN PRI on T1 (NI-2, 23 B-channels, D-channel on timeslot 24), μ-law from the
+line through the media engine and back: the whole phone-mode conference."""
+from confcall.dahdi.constants import Law
+from confcall.dsp import g711
+
+from box_harness import ACCESS, audio, heard_prompt
+from phone_scenario import A, A_HZ, B, B_HZ, C, C_HZ, conference_of_three
+
+
+def test_phone_mode_conference_on_a_t1_pri_span(box):
+    bx = box(span_kinds=[("T1", "pri")])
+    trunk = bx.trunks[0]
+    assert len(trunk.bchans) == 23 and trunk.link.switchtype == "ni2"
+    assert set(bx.media.batch.laws.tolist()) == {int(Law.MULAW)}  # the engine codes μ-law
+    assert {c.law for c in bx.card.spans[0].channels} == {Law.MULAW}
+    payer = bx.account(A, fen=10_000)
+    a = bx.phone(A, answer_after=1.0, voice_hz=A_HZ)
+    b = bx.phone(B, answer_after=2.0, voice_hz=B_HZ)
+    c = bx.phone(C, answer_after=8.0, voice_hz=C_HZ)
+
+    access = bx.switch.place_call(A, ACCESS)
+    assert bx.run_until(lambda: access.ended, 10)
+    assert not access.connected and access.saw("PROGRESS") and access.cause == 16
+    assert heard_prompt(audio(access, law=g711.LAW_MULAW), "confirmed")
+
+    conference_of_three(bx, payer, a, b, c, law=g711.LAW_MULAW)
