@@ -57,7 +57,7 @@ class PriTrunk:
                             reactor=reactor, on_event=self._on_event,
                             on_fd_event=self._on_dahdi_event, name=self.name)
 
-    # -- state --------------------------------------------------------------------------------
+    # -- state ------------------------------------------------------------------------------------
     @property
     def up(self) -> bool:
         return self.link.up and not self.alarmed
@@ -77,7 +77,7 @@ class PriTrunk:
     def service(self) -> None:
         self.link.service()
 
-    # -- outbound -------------------------------------------------------------------------------
+    # -- outbound ---------------------------------------------------------------------------------
     def dial(self, number: str, caller_id: str = "", *,
              listener: Callable[[CallLeg, LegEvent], None] | None = None) -> CallLeg:
         """Place a call. The result arrives as leg events (failed with cause 34 when full)."""
@@ -120,7 +120,7 @@ class PriTrunk:
         leg._emit("failed", leg.ended_at, cause)
         leg._emit("cleared", leg.ended_at, cause)
 
-    # -- leg actions ----------------------------------------------------------------------------
+    # -- leg actions ------------------------------------------------------------------------------
     def leg_proceeding(self, leg: CallLeg) -> None:
         if leg.active and leg.handle is not None:
             self.link.call(lib.pri_proceeding, leg.handle, leg.chanpos, 0)
@@ -206,7 +206,7 @@ class PriTrunk:
         leg.ended_at = self._now()
         leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
 
-    # -- libpri events ------------------------------------------------------------------------------
+    # -- libpri events ----------------------------------------------------------------------------
     def _on_event(self, ev: PriEvent) -> None:
         k = ev.kind
         if k == lib.PRI_EVENT_DCHAN_UP:
@@ -292,7 +292,7 @@ class PriTrunk:
         self._setup(leg, retries - 1)
         return True
 
-    # -- incoming -----------------------------------------------------------------------------------
+    # -- incoming ---------------------------------------------------------------------------------
     def _incoming(self, ev: PriEvent) -> None:
         restriction = ev.calling_pres & lib.PRI_PRES_RESTRICTION
         pres = (Presentation.ALLOWED if restriction == lib.PRI_PRES_ALLOWED
@@ -320,20 +320,28 @@ class PriTrunk:
             return
         self.on_incoming(leg)
 
-    # -- line faults ----------------------------------------------------------------------------------
+    # -- line faults ------------------------------------------------------------------------------
     def _on_dahdi_event(self) -> None:
         assert self.span.dchannel is not None
         for ev in self.span.dchannel.drain_events():
             if ev == Event.ALARM:
                 if not self.alarmed:
                     self.alarmed = True
-                    st = self.span.status()
-                    self._report(f"span alarm {'/'.join(st.alarm_names) or '?'}")
+                    self._report(f"span alarm {self._alarm_names()}")
                     self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "span alarm")
             elif ev == Event.NOALARM:
                 if self.alarmed:
                     self.alarmed = False
                     self._report("span alarm cleared")
+
+    def _alarm_names(self) -> str:
+        """The span's alarms for the report; a failing SPANSTAT must not keep the calls of a
+        dead line up, so it only makes the names unknown."""
+        try:
+            return "/".join(self.span.status().alarm_names) or "?"
+        except OSError as e:
+            log.error("%s: SPANSTAT failed while an alarm was raised: %s", self.name, e)
+            return "? (SPANSTAT failed)"
 
     def _clear_all(self, cause: int, why: str) -> None:
         legs = [leg for leg in list(self.legs.values()) if leg.state is not LegState.CLEARED]
