@@ -104,6 +104,8 @@ class Daemon:
         self._open_spans()
         self._start_media()
         self._call_control()
+        from confcall.media_faults import MediaFaultHandler  # issue 13: no silent media death
+        self.media_faults = MediaFaultHandler(self.reactor, self.media, self.trunks, self._say)
         self._loops: list[Any] = []
         self._start_billing()
         # A real reactor reads the D-channels when they are readable; a virtual one (tests)

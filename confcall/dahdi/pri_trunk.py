@@ -52,6 +52,7 @@ class PriTrunk:
         self.alarmed = False
         self.status_log: deque[tuple[float, str]] = deque(maxlen=1000)
         self._restart_when_up: set[int] = set()
+        self.out_of_service: dict[int, str] = {}  # chanpos -> why (its media channel failed)
         self._guards: dict[int, Any] = {}
         self.link = PriLink(span.dchannel.fileno(), network=False, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
@@ -63,7 +64,23 @@ class PriTrunk:
         return self.link.up and not self.alarmed
 
     def free_channels(self) -> int:
-        return len(self.bchans) - len(self.owner) if self.up else 0
+        if not self.up:
+            return 0
+        return sum(1 for c in self.bchans if c not in self.owner and c not in self.out_of_service)
+
+    def take_out_of_service(self, channo: int, why: str) -> None:
+        """The media side lost this channel (ENODEV …): no new call is placed on it, and a
+        SETUP for it is refused with cause 44."""
+        for chanpos, ch in self.bchans.items():
+            if ch.channo == channo and chanpos not in self.out_of_service:
+                self.out_of_service[chanpos] = why
+                self._report(f"B{chanpos} (channel {channo}) out of service: {why}")
+
+    def status(self) -> dict[str, Any]:
+        """What the NOC sees of this trunk (the control socket's span_status)."""
+        return {"trunk": self.name, "signalling": "pri", "d_channel_up": self.link.up,
+                "alarm": self.alarmed, "free_channels": self.free_channels(),
+                "out_of_service": sorted(self.out_of_service)}
 
     def _now(self) -> float:
         return float(self.reactor.seconds())
@@ -92,7 +109,7 @@ class PriTrunk:
 
     def _pick_channel(self) -> int | None:
         for chanpos in sorted(self.bchans, reverse=True):
-            if chanpos not in self.owner:
+            if chanpos not in self.owner and chanpos not in self.out_of_service:
                 return chanpos
         return None
 
@@ -303,6 +320,10 @@ class PriTrunk:
         chanpos = ev.channel if ev.channel > 0 else self._pick_channel()
         if chanpos is None or chanpos not in self.bchans:
             self._report(f"SETUP for B{ev.channel} which this span does not carry: refused")
+            self.link.call(lib.pri_hangup, ev.call, Cause.REQUESTED_CHAN_UNAVAIL)
+            return
+        if chanpos in self.out_of_service:
+            self._report(f"SETUP for out-of-service B{chanpos}: refused with cause 44")
             self.link.call(lib.pri_hangup, ev.call, Cause.REQUESTED_CHAN_UNAVAIL)
             return
         holder = self.owner.get(chanpos)
