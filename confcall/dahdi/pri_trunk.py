@@ -3,9 +3,11 @@
 What it adds to ``PriLink``: B-channel ownership (which leg holds which timeslot), outbound
 channel selection from the top of the span (the network picks from the bottom, so glare is rare)
 with glare handling (the network's SETUP wins; our call is retried on another channel), the
-mapping of libpri events to leg events, and line faults: a DAHDI alarm or a D-channel going
-down clears every call with cause 38 and reports it; when the link returns, the channels that
-were in use are RESTARTed so both sides agree they are idle.
+mapping of libpri events to leg events, and line faults: a DAHDI alarm (RED, the line is
+gone) clears every call at once with cause 38 and reports it; a D-channel going down with the
+line up (a Q.921 reset: SABME, FRMR, an N(R) error) keeps the answered calls, as exchanges do,
+and libpri clears them with cause 27 only if the link is not back within T309; when the link
+returns, the channels that were in use are RESTARTed so both sides agree they are idle.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ log = logging.getLogger("confcall.pri")
 
 _DIGITS = re.compile(r"^[0-9*#]{1,31}$")
 _RELEASE_GUARD_S = 40.0  # libpri's own T305+T308 are shorter; this only catches a lost link
+T309_S = 10.0  # libpri's T309 (its default; chan_dahdi's too): answered calls outlive a
+# Q.921 re-establishment by this long, then libpri clears them with cause 27
 
 
 def _key(call: Any) -> int:
@@ -227,7 +231,9 @@ class PriTrunk:
     def _on_event(self, ev: PriEvent) -> None:
         k = ev.kind
         if k == lib.PRI_EVENT_DCHAN_UP:
-            self._report("D-channel up")
+            kept = self._answered_count()
+            self._report("D-channel up" + (f": {kept} answered call(s) carried through"
+                                           if kept else ""))
             for chanpos in sorted(self._restart_when_up):
                 if chanpos in self.bchans and chanpos not in self.owner:
                     self.link.call(lib.pri_reset, chanpos)
@@ -235,7 +241,15 @@ class PriTrunk:
             return
         if k == lib.PRI_EVENT_DCHAN_DOWN:
             self._report("D-channel down")
-            self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "D-channel down")
+            # Q.931 5.8.9 / T309: answered calls are kept (their B-channels carry on) and
+            # cleared by libpri with cause 27 only if the link is not back within T309; calls
+            # still being set up cannot complete and are cleared now
+            self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "D-channel down", keep_answered=True)
+            kept = self._answered_count()
+            if kept:
+                self._report(f"{kept} answered call(s) kept while the link re-establishes "
+                             f"(cleared with cause 27 if it is not back within T309, "
+                             f"{T309_S:g} s)")
             return
         if k == lib.PRI_EVENT_RING:
             self._incoming(ev)
@@ -355,6 +369,9 @@ class PriTrunk:
                     self.alarmed = False
                     self._report("span alarm cleared")
 
+    def _answered_count(self) -> int:
+        return sum(1 for leg in self.legs.values() if leg.state is LegState.ANSWERED)
+
     def _alarm_names(self) -> str:
         """The span's alarms for the report; a failing SPANSTAT must not keep the calls of a
         dead line up, so it only makes the names unknown."""
@@ -364,8 +381,9 @@ class PriTrunk:
             log.error("%s: SPANSTAT failed while an alarm was raised: %s", self.name, e)
             return "? (SPANSTAT failed)"
 
-    def _clear_all(self, cause: int, why: str) -> None:
-        legs = [leg for leg in list(self.legs.values()) if leg.state is not LegState.CLEARED]
+    def _clear_all(self, cause: int, why: str, keep_answered: bool = False) -> None:
+        legs = [leg for leg in list(self.legs.values()) if leg.state is not LegState.CLEARED
+                and not (keep_answered and leg.state is LegState.ANSWERED)]
         if legs:
             self._report(f"{why}: clearing {len(legs)} call(s) with cause "
                          f"{cause} ({cause_text(cause)})")
