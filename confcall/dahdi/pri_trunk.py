@@ -28,6 +28,7 @@ log = logging.getLogger("confcall.pri")
 
 _DIGITS = re.compile(r"^[0-9*#]{1,31}$")
 _RELEASE_GUARD_S = 40.0  # libpri's own T305+T308 are shorter; this only catches a lost link
+_RESTART_WAIT_S = 10.0  # start-up RESTARTs unacknowledged this long: take calls anyway
 T309_S = 10.0  # libpri's T309 (its default; chan_dahdi's too): answered calls outlive a
 # Q.921 re-establishment by this long, then libpri clears them with cause 27
 
@@ -57,6 +58,9 @@ class PriTrunk:
         self.status_log: deque[tuple[float, str]] = deque(maxlen=1000)
         self._restart_when_up: set[int] = set()
         self.out_of_service: dict[int, str] = {}  # chanpos -> why (its media channel failed)
+        self._ever_up = False  # the first DCHAN_UP restarts every idle channel
+        self._restarting: set[int] = set()  # start-up RESTARTs not acknowledged yet
+        self._refused: dict[int, frozenset[int]] = {}  # leg id -> channels refused (cause 44)
         self._guards: dict[int, Any] = {}
         self.link = PriLink(span.dchannel.fileno(), network=False, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
@@ -65,7 +69,10 @@ class PriTrunk:
     # -- state ------------------------------------------------------------------------------------
     @property
     def up(self) -> bool:
-        return self.link.up and not self.alarmed
+        """Able to take and place calls: link up, no alarm, start-up RESTARTs acknowledged
+        (a call placed on a channel whose RESTART is still on its way would be cleared by
+        it at the exchange)."""
+        return self.link.up and not self.alarmed and not self._restarting
 
     def free_channels(self) -> int:
         if not self.up:
@@ -111,14 +118,18 @@ class PriTrunk:
         self._setup(leg, retries=2)
         return leg
 
-    def _pick_channel(self) -> int | None:
+    def _pick_channel(self, avoid: frozenset[int] = frozenset()) -> int | None:
+        """The highest free channel (the network picks from the bottom), not one in
+        ``avoid`` (channels the far end has just refused this call)."""
         for chanpos in sorted(self.bchans, reverse=True):
-            if chanpos not in self.owner and chanpos not in self.out_of_service:
+            if (chanpos not in self.owner and chanpos not in self.out_of_service
+                    and chanpos not in avoid):
                 return chanpos
         return None
 
     def _setup(self, leg: CallLeg, retries: int) -> None:
-        chanpos = self._pick_channel() if self.up else None
+        avoid = self._refused.get(leg.id, frozenset())
+        chanpos = self._pick_channel(avoid) if self.up else None
         if chanpos is None:
             cause = Cause.CONGESTION if self.up else Cause.NETWORK_OUT_OF_ORDER
             self.reactor.callLater(0, self._fail_local, leg, cause)
@@ -135,6 +146,7 @@ class PriTrunk:
             self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)
 
     def _fail_local(self, leg: CallLeg, cause: int) -> None:
+        self._refused.pop(leg.id, None)
         leg.cause = cause
         leg.state = LegState.CLEARED
         leg.ended_at = self._now()
@@ -200,6 +212,7 @@ class PriTrunk:
             del self.owner[leg.chanpos]
 
     def _cleared(self, leg: CallLeg) -> None:
+        self._refused.pop(leg.id, None)
         guard = self._guards.pop(leg.id, None)
         if guard is not None and guard.active():
             guard.cancel()
@@ -234,9 +247,13 @@ class PriTrunk:
             kept = self._answered_count()
             self._report("D-channel up" + (f": {kept} answered call(s) carried through"
                                            if kept else ""))
-            for chanpos in sorted(self._restart_when_up):
-                if chanpos in self.bchans and chanpos not in self.owner:
-                    self.link.call(lib.pri_reset, chanpos)
+            if not self._ever_up:
+                self._ever_up = True
+                self._restart_idle_channels()
+            else:
+                for chanpos in sorted(self._restart_when_up):
+                    if chanpos in self.bchans and chanpos not in self.owner:
+                        self.link.call(lib.pri_reset, chanpos)
             self._restart_when_up.clear()
             return
         if k == lib.PRI_EVENT_DCHAN_DOWN:
@@ -256,11 +273,11 @@ class PriTrunk:
             return
         if k in (lib.PRI_EVENT_RESTART, lib.PRI_EVENT_RESTART_ACK):
             if k == lib.PRI_EVENT_RESTART:
-                leg = self.owner.get(ev.channel)
-                if leg is not None:
-                    self._report(f"network restarted B{ev.channel}: its call is cleared")
-                    self._far_end_cleared(leg, Cause.TEMPORARY_FAILURE)
-                    self._cleared(leg)
+                self._restarted_by_network(ev.channel)
+            elif self._restarting:
+                self._restarting.discard(ev.channel)
+                if not self._restarting:
+                    self._report("start-up RESTARTs acknowledged: taking calls")
             return
         leg = self.legs.get(_key(ev.call)) if ev.call is not None else None
         if leg is None:
@@ -301,6 +318,39 @@ class PriTrunk:
         elif k == lib.PRI_EVENT_HANGUP_ACK:
             self._cleared(leg)
 
+    def _restarted_by_network(self, channel: int) -> None:
+        """RESTART from the network: for one B-channel, or (channel -1: the restart indicator
+        'all interfaces' / 'single interface') for every channel. libpri has already sent
+        RESTART ACKNOWLEDGE; the calls there are gone at the exchange, so they end here."""
+        if channel > 0:
+            legs = [leg for leg in (self.owner.get(channel),) if leg is not None]
+            what = f"B{channel}"
+        else:
+            legs = [leg for leg in self.legs.values() if leg.state is not LegState.CLEARED]
+            what = "the whole interface"
+        self._report(f"network restarted {what}: {len(legs)} call(s) cleared with cause 41")
+        for leg in legs:
+            self._far_end_cleared(leg, Cause.TEMPORARY_FAILURE)
+            self._cleared(leg)
+
+    def _restart_idle_channels(self) -> None:
+        """First link-up: RESTART every idle B-channel, so calls a crash left up at the
+        exchange (it still bills them, and refuses their channels with cause 44) end."""
+        idle = [c for c in sorted(self.bchans) if c not in self.owner]
+        self._restarting = set(idle)
+        for chanpos in idle:
+            self.link.call(lib.pri_reset, chanpos)
+        self._report(f"link up for the first time: {len(idle)} idle B-channel(s) restarted")
+        self.reactor.callLater(_RESTART_WAIT_S, self._restarts_overdue)
+
+    def _restarts_overdue(self) -> None:
+        """An exchange that never acknowledges (some ignore RESTART for idle channels) must
+        not keep the span out of service."""
+        if self._restarting:
+            self._report(f"no RESTART ACKNOWLEDGE for {len(self._restarting)} channel(s) in "
+                         f"{_RESTART_WAIT_S:g} s: taking calls anyway")
+            self._restarting.clear()
+
     def _media_if_inband(self, leg: CallLeg, ev: PriEvent) -> None:
         if ev.inband and not leg.has_media:
             leg.has_media = True
@@ -313,6 +363,8 @@ class PriTrunk:
                 or cause != Cause.REQUESTED_CHAN_UNAVAIL or leg.state is LegState.CLEARING):
             return False
         old = leg.chanpos
+        if old is not None:
+            self._refused[leg.id] = self._refused.get(leg.id, frozenset()) | {old}
         self.link.call(lib.pri_hangup, leg.handle, cause)
         self.legs.pop(_key(leg.handle), None)
         if old is not None and self.owner.get(old) is leg:
@@ -387,11 +439,24 @@ class PriTrunk:
         if legs:
             self._report(f"{why}: clearing {len(legs)} call(s) with cause "
                          f"{cause} ({cause_text(cause)})")
+        now = self._now()
         for leg in legs:
+            # every leg carries the line's cause before any event goes out: a conference
+            # whose initiator hears "hangup" first hangs its participants up (cause 16), and
+            # their records must still say why they really ended
+            if leg.active:
+                leg.cause = cause
+                leg.ended_at = now
+        for leg in legs:
+            if leg.state is LegState.CLEARED:
+                continue
+            was_active = leg.active
             self._far_end_cleared(leg, cause)
-            if leg.handle is not None:
+            if was_active and leg.state is not LegState.CLEARED and leg.handle is not None:
+                # libpri finishes the call itself (T305/T308, or the RESTART when the link
+                # returns); destroying it right after pri_hangup freed a call its own timers
+                # still pointed at
                 self.link.call(lib.pri_hangup, leg.handle, cause)
-                self.link.call(lib.pri_destroycall, leg.handle)
             if leg.chanpos is not None:
                 self._restart_when_up.add(leg.chanpos)
             self._cleared(leg)
