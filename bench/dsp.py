@@ -1,6 +1,7 @@
 """DSP benchmark: per-kernel µs per tick and channels per core in real time.
 
-Run: ``.venv/bin/python bench/dsp.py [--nchan 960] [--ticks 50]``
+Run: ``.venv/bin/python bench/dsp.py [--nchan 960] [--ticks 50]`` (``--short``: 64 channels,
+a few ticks; the test suite runs it so the bench cannot rot)
 
 960 channels (32 E1 spans) in conferences of 3-8 members, every channel talking noise-like
 audio at -20 dBm0 so the mixer and the DTMF detector have work; timings are on one thread
@@ -92,7 +93,11 @@ def main() -> None:
     ap.add_argument("--nchan", type=int, default=960)
     ap.add_argument("--ticks", type=int, default=200)
     ap.add_argument("--echo-ticks", type=int, default=10)
+    ap.add_argument("--short", action="store_true",
+                    help="64 channels, a few ticks: the test suite's run (tests/misc)")
     a = ap.parse_args()
+    if a.short:
+        a.nchan, a.ticks, a.echo_ticks = 64, 10, 3
     rng = np.random.default_rng(1)
     n = a.nchan
     codes = _input(n, max(a.ticks, a.echo_ticks) + 5, rng)
@@ -137,7 +142,7 @@ def main() -> None:
             print(f"   {name:12s} {per * 1e6:10.1f} µs/tick  {per / n * 1e6:8.3f} µs/channel-tick"
                   f"  -> {n * TICK_S / per:>12,.0f} channels/core for this stage")
 
-    m = 96
+    m = 8 if a.short else 96
     conv, steady, sparse, erle_db = bench_echo_converged(m, rng)
     print(f"\n== echo canceller on {m} trunk channels with hybrid echo (6 dB ERL):")
     print(f"   converging (1024 taps)   {conv * 1e6:8.1f} µs/channel-tick -> "
