@@ -91,8 +91,29 @@ class Daemon:
     on_event: Callable[[str], None] | None = None
     spans: list[Span] = field(default_factory=list)
     trunks: list[Trunk] = field(default_factory=list)  # PriTrunk and R2Trunk, mixed
+    _prepared: bool = field(default=False, init=False, repr=False)
 
     # -- start ----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """The slow once-per-start work, done before any span is opened (issue 13 item 8):
+        database migrations and seeding, prompt rendering (espeak-ng), and the media kernels
+        compiled or loaded and run once. `confcall serve` calls this before the reactor runs,
+        so none of it blocks signalling or delays a caller's announcement; ``start()`` calls it
+        when nobody did (tests). Idempotent."""
+        if self._prepared:
+            return
+        import time
+
+        from confcall.warmup import warm_kernels
+        t0 = time.perf_counter()
+        self._prepare_store()
+        if self.sounds is None:
+            self.sounds = prompt_sounds(self.config.language, self.config.prompt_directory)
+        kernels = warm_kernels()
+        self._prepared = True
+        log.info("prepared in %.1f s (media kernels %.1f s): store, %d sounds",
+                 time.perf_counter() - t0, kernels, len(self.sounds))
+
     def start(self) -> None:
         from confcall.billing import handoff
         from confcall.ids import set_box_id
@@ -100,6 +121,7 @@ class Daemon:
             set_box_id(self.config.box_id)
         # before anything rates a leg (restart recovery included): queue RADIUS records
         handoff.configure(handoff.HandoffPolicy(radius=bool(self.config.radius_servers)))
+        self.prepare()
         self._open_store()
         self._open_spans()
         self._start_media()
@@ -165,12 +187,14 @@ class Daemon:
         if self.on_event is not None:
             self.on_event(text)
 
-    def _open_store(self) -> None:
+    def _prepare_store(self) -> None:
         from confcall.store import Store, upgrade
         if self.store is None:
             upgrade(self.config.database_url)
             self.store = Store(self.config.database_url)
             _seed_if_empty(self.store)
+
+    def _open_store(self) -> None:
         if self.runner is None:
             from confcall.store.runner import DbRunner
             self.runner = DbRunner(self.store, self.reactor)
@@ -254,8 +278,7 @@ class Daemon:
         deliver = self.reactor.callFromThread if self.media_in_thread else None
         self.media = MediaService(self.batch, deliver=deliver,
                                   echo_cancel=self.config.echo_canceller)
-        sounds = self.sounds if self.sounds is not None else prompt_sounds(
-            self.config.language, self.config.prompt_directory)
+        sounds = self.sounds if self.sounds is not None else {}  # rendered in prepare()
         for name, audio in sounds.items():
             self.media.add_sound(name, audio)
         if self.media_in_thread:
