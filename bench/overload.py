@@ -165,7 +165,8 @@ class Overload:
             if len(c.a.calls) >= 2:
                 c.cb, c.state = c.a.calls[1], "callback"
             elif c.access.ended and now - c.access.ended_at > 200:
-                job = next((j for j in bx.callbacks.jobs if j.ani == c.a.number), None)
+                job = next((j for j in reversed(bx.callbacks.jobs)
+                            if j.number == c.a.number), None)
                 c.state = "refused" if job is not None and job.state == "given_up" else "failed"
                 c.why = f"no callback (job {job.state if job else None})"
         elif c.state == "callback":
