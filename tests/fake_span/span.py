@@ -122,9 +122,10 @@ class SimChannel:
                 continue
             if self.sink is not None:
                 self.sink(data)
-            self.heard += data
-            if len(self.heard) > _HEARD_CAP:
-                del self.heard[: len(self.heard) - _HEARD_CAP]
+            if self.span.keep_heard:
+                self.heard += data
+                if len(self.heard) > _HEARD_CAP:
+                    del self.heard[: len(self.heard) - _HEARD_CAP]
 
     def _carry_one_block(self, line_down: bool) -> None:
         """A CAS timeslot as the span paces it: one written block leaves per 20 ms tick (the
@@ -201,6 +202,7 @@ class SimSpan:
             self.dchannel_peer.setblocking(False)
         self.dframes_dropped = 0
         self.dchannel_cut = False  # frames lost both ways while the line itself stays up
+        self.keep_heard = True  # False: channels do not keep what confcall sent (soak runs)
 
     def cut_dchannel(self, cut: bool = True) -> None:
         """Lose every D-channel frame (both ways) until called with False: a Q.921 link

@@ -80,6 +80,7 @@ class CallRecord:
     audio: bytearray = field(default_factory=bytearray)  # towards the phone, whole call
     early_audio: bytearray = field(default_factory=bytearray)  # towards the phone, before CONNECT
     id: int = field(default_factory=lambda: next(_ids))
+    keep_audio: bool = True  # False: what crosses the line is not kept (soak runs)
     handle: Any = None
     phone: SimPhone | None = None
     _timers: list[Any] = field(default_factory=list)
@@ -92,6 +93,8 @@ class CallRecord:
         return any(m == name or m.startswith(name + "(") for _, m in self.messages)
 
     def hear(self, data: bytes) -> None:
+        if not self.keep_audio:
+            return
         self.audio += data
         if not self.connected:
             self.early_audio += data
@@ -116,6 +119,7 @@ class SimSwitch:
         self._by_call: dict[int, CallRecord] = {}
         self._busy: dict[int, CallRecord] = {}
         self.blocked: set[int] = set()  # channels the exchange holds busy (refused with 44)
+        self.keep_audio = True  # False: calls do not record their audio (hours-long runs)
         self.restarts: list[tuple[float, int]] = []  # (time, channel or -1): RESTARTs received
         self.law = Law.ALAW if span.line == "E1" else Law.MULAW
         self.link = PriLink(span.dchannel_peer.fileno(), network=True, switchtype=switchtype,
@@ -214,6 +218,7 @@ class SimSwitch:
         self.link.call(lib.pri_hangup, rec.handle, cause)
 
     def _track(self, rec: CallRecord) -> None:
+        rec.keep_audio = self.keep_audio
         self.records.append(rec)
         self._by_call[_key(rec.handle)] = rec
         self._busy[rec.chanpos] = rec
