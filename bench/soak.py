@@ -5,15 +5,16 @@ Run: ``.venv/bin/python bench/soak.py [--spans 8] [--hours 2] [--short]`` (``--s
 
 What runs: the whole box as in bench/overload.py (daemon on a simulated card, libpri both
 sides, numba media engine, call control, rating on SQLite through the inline runner), with
-conferences of three (callback + two invitations, held 2-6 minutes) arriving slightly faster
-(1.05x) than the box can carry, so every B-channel stays busy and calls churn for hours. The
+conferences of three (callback + two invitations, held 2-6 minutes) offered at 1.3x what the
+box can carry, so the B-channels stay busy and calls churn for hours. The
 subscribers are a fixed pool reused as conferences end, and the simulator forgets its ended
 call records, so what grows is what the box keeps.
 
 What is measured: the process's resident memory (/proc/self/statm) and open file descriptors
 (/proc/self/fd) once a virtual minute, and the channels busy. Required: after the first
 quarter (caches, the SQLite page cache, numba and the allocator's arenas settle), RSS grows by
-less than 2 % + 8 MB, open fds do not grow at all, and the channels are >= 90 % busy.
+less than 2 % + 8 MB, open fds do not grow at all, and the channels are >= 85 % busy (three
+channels a conference: a few spans cannot be full at every moment).
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import overload  # noqa: E402  (bench/overload.py: the same box and conference script)
 
 overload.HOLD_S = (120.0, 360.0)
+# "fully loaded": offered 1.3x; conferences take three channels each, so a few spans cannot
+# be full at every moment (Erlang B: about 91 % carried on 2 spans, 97 % on 8)
+BUSY_GOAL = 0.85
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spans", type=int, default=8)
     ap.add_argument("--hours", type=float, default=2.0)
-    ap.add_argument("--factor", type=float, default=1.05)
+    ap.add_argument("--factor", type=float, default=1.3)
     ap.add_argument("--short", action="store_true", help="2 spans, 12 virtual minutes (CI)")
     ap.add_argument("--wall-limit", type=float, default=0.0,
                     help="stop after this many wall seconds and report what was simulated")
@@ -186,13 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     step = max(1, len(samples) // 12)
     for t, rss, fds, b in samples[::step] + ([samples[-1]] if len(samples) % step != 1 else []):
         print(f"  {t / 60:6.0f}  {rss:6.1f}  {fds:3d}  {b:4d}")
-    print(f"channels busy after the first quarter: {busy * 100:.1f} % (goal >= 90 %)")
+    print(f"channels busy after the first quarter: {busy * 100:.1f} % (goal >= "
+          f"{BUSY_GOAL * 100:.0f} %)")
     print(f"RSS after the first quarter: {rss0:.1f} -> {rss1:.1f} MB ({rss1 - rss0:+.1f} MB; "
           f"allowed {allowed:.1f}); open fds {fds0} -> {fds1}; audio blocks lost {lost}; "
           f"ticks over 20 ms of box CPU: {over}")
     print(f"wall: {r['wall']:.0f} s for {seconds:.0f} virtual s ({seconds / r['wall']:.2f}x "
           f"real time), {setup:.1f} s set-up; load average {os.getloadavg()[0]:.2f}")
-    ok = rss1 - rss0 < allowed and fds1 <= fds0 and busy >= 0.9 and lost == 0
+    ok = rss1 - rss0 < allowed and fds1 <= fds0 and busy >= BUSY_GOAL and lost == 0
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 
