@@ -1,7 +1,8 @@
 """Soak: 8 E1 spans kept fully loaded for 2 virtual hours; RSS and open fds must stay flat.
 
-Run: ``.venv/bin/python bench/soak.py [--spans 8] [--hours 2] [--short]`` (``--short``: 2 spans,
-12 virtual minutes: the test suite runs it, tests/misc/test_benches.py)
+Run: ``.venv/bin/python bench/soak.py [--spans 8] [--hours 2] [--short] [--wall-limit S]``
+(``--short``: 2 spans, 8 virtual minutes: the test suite runs it, tests/misc/test_benches.py;
+``--wall-limit``: stop after that many wall seconds and report the part simulated)
 
 What runs: the whole box as in bench/overload.py (daemon on a simulated card, libpri both
 sides, numba media engine, call control, rating on SQLite through the inline runner), with
@@ -151,13 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spans", type=int, default=8)
     ap.add_argument("--hours", type=float, default=2.0)
     ap.add_argument("--factor", type=float, default=1.3)
-    ap.add_argument("--short", action="store_true", help="2 spans, 12 virtual minutes (CI)")
+    ap.add_argument("--short", action="store_true", help="2 spans, 8 virtual minutes (CI)")
     ap.add_argument("--wall-limit", type=float, default=0.0,
                     help="stop after this many wall seconds and report what was simulated")
     ap.add_argument("--progress", action="store_true", help="print each minute's sample")
     args = ap.parse_args(argv)
     if args.short:
-        args.spans, args.hours = 2, 0.2
+        args.spans, args.hours = 2, 8 / 60
     seconds = args.hours * 3600
     s = Soak(args.spans, seconds, args.factor, seed=11)
     s._release_later = []
