@@ -73,8 +73,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "计费方式必须是 prepaid 或 carrier，而不是 {mode!r}"),
     "billing.busy": ("{number} has calls in progress; change its billing after they end",
                      "号码 {number} 正在通话，请在通话结束后再修改计费方式"),
-    "config.pepper": ("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE",
-                      "未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE"),
+    "config.pepper": ("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE, "
+                      "or start `confcall serve` once to create the default file",
+                      "未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE，"
+                      "或先运行一次 `confcall serve` 以创建默认文件"),
 }
 
 

@@ -289,8 +289,8 @@ def recharge_by_card(store: Store, number: str, serial: str, pin: str, *, source
     text = pin if isinstance(pin, str) else ""
     ok = secrets_.check_card_pin(card.pin_hash, serial, text) if card is not None else \
         secrets_.dummy_card_verify(serial, text)
-    if not ok:
-        _run(store, cards.record_wrong_pin, card)
+    if not ok or card is None:  # the same answer, after the same work, for both
+        raise MoneyError("card.wrong_pin")
 
     def finish(s: Session) -> Balance | MoneyError:
         got = cards.finish_redeem(s, e164, card, ticket, at)

@@ -2,7 +2,8 @@
 
 A 6-digit PIN has a million values: whatever the KDF, a stolen database alone must not be
 enough, so every PIN is first keyed with a server-side *pepper* kept outside the database
-(``CONFCALL_PEPPER`` or the file named by ``CONFCALL_PEPPER_FILE``).  Subscriber PINs then go
+(``CONFCALL_PEPPER``, the file named by ``CONFCALL_PEPPER_FILE``, else the default file of
+``pepper``: /etc/confcall/pepper or ~/.config/confcall/pepper, never beside the database).  Subscriber PINs then go
 through argon2id (production: 3 passes, 64 MiB, ~100 ms — run it in the DB thread pool, never
 on the reactor).  Card PINs are 12 random digits from a CSPRNG (40 bits): argon2id over
 HMAC-SHA256(pepper, "card:serial:PIN") with a cheaper profile (2 passes, 2 MiB, ~3 ms), so
@@ -76,9 +77,13 @@ def _get_pepper() -> bytes:
     if _pepper is None:
         if os.environ.get("CONFCALL_PEPPER"):
             _pepper = os.environ["CONFCALL_PEPPER"].encode()
-        elif os.environ.get("CONFCALL_PEPPER_FILE"):
-            with open(os.environ["CONFCALL_PEPPER_FILE"], "rb") as f:
-                _pepper = f.read().strip()
+        else:
+            from . import pepper
+            named = os.environ.get("CONFCALL_PEPPER_FILE")
+            path = named or pepper.find()  # the service's default file, when it exists
+            if path:
+                with open(path, "rb") as f:
+                    _pepper = f.read().strip()
         if not _pepper:
             _pepper = None
             raise MoneyError("config.pepper")

@@ -6,8 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from confcall.rating import MoneyError, ops
-from confcall.rating.throttle import SOURCE
 from confcall.rating.ledger import audit, post
+from confcall.rating.throttle import SOURCE
 from confcall.store.models import Account
 from tests.rating.helpers import BEIJING, NOW, PIN, funded
 

@@ -21,7 +21,7 @@ EXPIRES = NOW + timedelta(days=365)
 class ThreadReactor:
     """Delivers the pool's results on the worker thread (the tests run no reactor)."""
 
-    def callFromThread(self, f, *args, **kwargs):  # noqa: N802 (Twisted's name)
+    def callFromThread(self, f, *args, **kwargs):
         f(*args, **kwargs)
 
 
