@@ -110,7 +110,7 @@ def account_billing(ctx: click.Context, number: str, mode: str, day_limit: int |
                   if s.month_limit_fen is not None else ""))
 
 
-@account.command("adjust")
+@account.command("adjust", context_settings={"ignore_unknown_options": True})
 @click.argument("number")
 @click.argument("amount", type=int)
 @click.option("--reference", required=True, help="unique reference (a retry is harmless)")
@@ -121,7 +121,8 @@ def account_billing(ctx: click.Context, number: str, mode: str, day_limit: int |
 @money_errors
 def account_adjust(ctx: click.Context, number: str, amount: int, reference: str, note: str,
                    refund: bool, actor: str) -> None:
-    """Credit (+AMOUNT) or debit (-AMOUNT) fen with a ledger entry."""
+    """Credit (+AMOUNT) or debit (-AMOUNT) fen with a ledger entry (``-500`` needs no
+    ``--``)."""
     b = ops.adjust(store_of(ctx), number, amount, reference, note, actor,
                    "refund" if refund else "adjustment")
     click.echo(f"{b.number}: balance {fen_text(b.balance_fen)}")
@@ -164,6 +165,8 @@ def account_passwd(ctx: click.Context, number: str, old: str, new: str, confirm:
 @money_errors
 def account_release_holds(ctx: click.Context, slack: int) -> None:
     """Give back credit held for calls that were never settled (a box died mid-call)."""
+    from confcall.rating import validate
     from confcall.rating.credit import release_stale
+    validate.int_range("--slack", slack, 0, 30 * 86400)
     refs = store_of(ctx).run(release_stale, datetime.now(UTC), slack)
     click.echo(f"{len(refs)} holds released" + "".join(f"\n  {r}" for r in refs))

@@ -19,13 +19,17 @@ rate = db_group("rate", "Rate plans, areas and quotes.")
 
 @rate.command("import")
 @click.argument("plan")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8"))
+@click.argument("csv_file", type=click.File("rb"))
 @click.option("--rounding", type=click.Choice(["up", "half_up", "down"]), default="up")
 @click.pass_context
 @money_errors
 def rate_import(ctx: click.Context, plan: str, csv_file: Any, rounding: str) -> None:
-    """Replace PLAN's rows with CSV_FILE (all or nothing)."""
-    n = ops.import_rates(store_of(ctx), plan, csv_file.read(), rounding)
+    """Replace PLAN's rows with CSV_FILE (UTF-8; all or nothing)."""
+    from confcall.rating.rates import decode_rate_file
+    text = decode_rate_file(csv_file.read(4_000_001))
+    if len(text) > 4_000_000:
+        raise click.ClickException("CSV_FILE: at most 4 MB (a rate table, not a CDR dump)")
+    n = ops.import_rates(store_of(ctx), plan, text, rounding)
     click.echo(f"plan {plan}: {n} rows")
 
 
@@ -82,9 +86,10 @@ def rate_set_area(ctx: click.Context, prefix: str, area: str, name: str) -> None
 @money_errors
 def rate_rule(ctx: click.Context, prefix: str, action: str, reason: str) -> None:
     """Block or make free every number starting with national PREFIX."""
+    from confcall.rating import validate
     from confcall.store.models import NumberRule
-    if not prefix.isdigit():
-        raise click.BadParameter("PREFIX must be digits of a national number")
+    validate.ascii_digits("PREFIX", prefix, 1, 16)
+    validate.text("--reason", reason, 120)
 
     def fn(s: Any) -> None:
         s.merge(NumberRule(prefix=prefix, action=action, reason=reason))

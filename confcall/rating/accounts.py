@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from confcall.store.models import Account, RatePlan
 
-from . import throttle
+from . import throttle, validate
+from .areas import known_area
 from .errors import MoneyError
 from .numbers import area_of_number, normalize
 
@@ -70,12 +71,15 @@ def create_account(session: Session, number: str, pin_hash: str, now: datetime,
         home_area = area_of_number(session, e164)
         if home_area is None:
             raise MoneyError("area.invalid", area=f"unknown for {e164}; give the home area")
-    elif not home_area.isdigit() or not 2 <= len(home_area) <= 4:
-        raise MoneyError("area.invalid", area=home_area)
+    else:
+        validate.ascii_digits("--area", home_area, 2, 4)
+        if not known_area(session, home_area):
+            raise MoneyError("area.invalid", area=home_area)
     if session.scalar(select(Account.id).where(Account.number == e164)) is not None:
         raise MoneyError("account.exists", number=e164)
     plan_id = None
     if plan is not None:
+        validate.text("--plan", plan, 60, low=1)
         plan_id = session.scalar(select(RatePlan.id).where(RatePlan.name == plan))
         if plan_id is None:
             raise MoneyError("rate.plan_unknown", plan=plan)

@@ -195,6 +195,8 @@ def write_print_file(path: str | IO[str], batch: CardBatch,
 
 
 def _batch(session: Session, batch_id: int) -> CardBatch:
+    if type(batch_id) is not int or not 1 <= batch_id <= 2**31 - 1:  # no overflow in SQL
+        raise MoneyError("card.batch_unknown", batch=batch_id)
     batch = session.get(CardBatch, batch_id)
     if batch is None:
         raise MoneyError("card.batch_unknown", batch=batch_id)

@@ -73,10 +73,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "计费方式必须是 prepaid 或 carrier，而不是 {mode!r}"),
     "billing.busy": ("{number} has calls in progress; change its billing after they end",
                      "号码 {number} 正在通话，请在通话结束后再修改计费方式"),
-    "config.pepper": ("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE, "
-                      "or start `confcall serve` once to create the default file",
-                      "未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE，"
-                      "或先运行一次 `confcall serve` 以创建默认文件"),
+    "input.invalid": ("{field}: {rule}", "输入无效 {field}：{rule}"),
+    "rate.empty": (("rate file has no rate rows: a plan without rows would refuse every call "
+                    "(give at least one row)"), "费率文件没有费率行：没有费率的方案会拒绝所有呼叫"),
+    "rate.encoding": ("rate file is not UTF-8 text ({reason}): save it as UTF-8",
+                      "费率文件不是 UTF-8 文本（{reason}）：请另存为 UTF-8"),
+    "db.unmigrated": ("database {url} is {state}: run `confcall db upgrade`",
+                      "数据库 {url} {state}：请运行 `confcall db upgrade`"),
+    "config.pepper": (("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE, "
+                       "or start `confcall serve` once to create the default file"),
+                      ("未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE，"
+                       "或先运行一次 `confcall serve` 以创建默认文件")),
 }
 
 

@@ -18,7 +18,18 @@ from confcall.store import Store
 from confcall.store.models import Conference, LedgerEntry, Leg
 from confcall.store.types import utc
 
-from . import accounts, cards, carrier, cdr, credit, ledger, rates, secrets_, throttle
+from . import (
+    accounts,
+    cards,
+    carrier,
+    cdr,
+    credit,
+    ledger,
+    rates,
+    secrets_,
+    throttle,
+    validate,
+)
 from .errors import MoneyError
 from .numbers import classify_dialled, normalize
 
@@ -312,6 +323,9 @@ def adjust(store: Store, number: str, amount_fen: int, reference: str, note: str
         raise MoneyError("amount.range", value=amount_fen, low=1, high=ledger.MAX_AMOUNT_FEN)
     if not reference or not note:
         raise MoneyError("adjust.note")
+    validate.text("--reference", reference, 120 - len(kind) - 1, low=1)
+    validate.text("--note", note, 500, low=1)
+    validate.text("--actor", actor, 60, low=1)
 
     def fn(s: Session) -> Balance:
         acc = accounts.get_account(s, number)
