@@ -110,6 +110,29 @@ def account_billing(ctx: click.Context, number: str, mode: str, day_limit: int |
                   if s.month_limit_fen is not None else ""))
 
 
+@account.command("limits")
+@click.argument("number")
+@click.option("--max-conferences", type=int, default=None,
+              help="conferences in progress at once")
+@click.option("--spend-per-hour", type=int, default=None,
+              help="fen its legs may cost (spent + held) in any hour")
+@click.option("--default", "to_default", is_flag=True, help="back to the box defaults")
+@click.pass_context
+@money_errors
+def account_limits(ctx: click.Context, number: str, max_conferences: int | None,
+                   spend_per_hour: int | None, to_default: bool) -> None:
+    """Show or set NUMBER's toll-fraud limits (no option: show)."""
+    change = to_default or max_conferences is not None or spend_per_hour is not None
+    if to_default and (max_conferences is not None or spend_per_hour is not None):
+        raise click.UsageError("--default cannot be combined with a limit")
+    lim = ops.account_limits(store_of(ctx), number, change=change,
+                             max_conferences=max_conferences,
+                             spend_per_hour_fen=spend_per_hour)
+    click.echo(f"{lim.number}: at most {lim.max_conferences} conferences at once, "
+               f"{fen_text(lim.spend_per_hour_fen)} an hour"
+               + ("" if lim.custom else " (box defaults)"))
+
+
 @account.command("adjust", context_settings={"ignore_unknown_options": True})
 @click.argument("number")
 @click.argument("amount", type=int)

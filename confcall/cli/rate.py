@@ -85,10 +85,14 @@ def rate_set_area(ctx: click.Context, prefix: str, area: str, name: str) -> None
 @click.pass_context
 @money_errors
 def rate_rule(ctx: click.Context, prefix: str, action: str, reason: str) -> None:
-    """Block or make free every number starting with national PREFIX."""
+    """Block or make free every number starting with national PREFIX (``168``) or, with a
+    ``+``, E.164 PREFIX of any country (``+882``)."""
     from confcall.rating import validate
     from confcall.store.models import NumberRule
-    validate.ascii_digits("PREFIX", prefix, 1, 16)
+    if prefix.startswith("+"):  # an E.164 prefix, any country
+        validate.ascii_digits("PREFIX", prefix[1:], 1, 15)
+    else:
+        validate.ascii_digits("PREFIX", prefix, 1, 16)
     validate.text("--reason", reason, 120)
 
     def fn(s: Any) -> None:

@@ -24,6 +24,7 @@ from . import (
     carrier,
     cdr,
     credit,
+    fraud,
     ledger,
     rates,
     secrets_,
@@ -38,6 +39,7 @@ __all__ = [
     "Balance",
     "Quote",
     "Statement",
+    "account_limits",
     "account_summary",
     "activate_batch",
     "adjust",
@@ -272,6 +274,18 @@ def account_summary(store: Store, number: str, now: datetime | None = None) -> A
                               acc.day_limit_fen, acc.month_limit_fen,
                               left(acc.day_limit_fen, sp.day_fen),
                               left(acc.month_limit_fen, sp.month_fen))
+    return _run(store, fn)
+
+
+def account_limits(store: Store, number: str, *, change: bool = False,
+                   max_conferences: int | None = None,
+                   spend_per_hour_fen: int | None = None) -> fraud.Limits:
+    """``number``'s toll-fraud limits; with ``change``, set them first (None: default)."""
+    def fn(s: Session) -> fraud.Limits:
+        acc = accounts.get_account(s, number)
+        if change:
+            return fraud.set_limits(s, acc, max_conferences, spend_per_hour_fen)
+        return fraud.limits_of(s, acc)
     return _run(store, fn)
 
 

@@ -1,0 +1,122 @@
+"""Toll-fraud guards checked when a leg is authorised (issue 14 item 7).
+
+A stolen PIN or a compromised web session turns a conference box into a free phone for
+whoever holds it: many conferences at once, to expensive destinations, for hours.  Carriers
+expect three guards besides the destination blocklist (``numbers``: operator rules by national
+prefix or, for any country, by ``+``-prefix; premium rate; emergency codes):
+
+- **concurrent conferences per account**: at most ``max_conferences`` conferences holding
+  credit at the same time (default ``DEFAULT_MAX_CONFERENCES``);
+- **spend velocity per account**: what its legs cost in the last hour plus what is held for
+  legs in flight, plus the new leg's hold, at most ``spend_per_hour_fen`` (default
+  ``DEFAULT_SPEND_PER_HOUR_FEN``) — whatever the balance or carrier limit would allow;
+- **callback storm per number, across the box** (and every box on the same database): legs
+  dialled to one destination are counted in a leaky bucket (``CALLBACK``: 10 at once, then
+  one a minute), so nobody can make the box ring a victim's phone (or a premium line) in a
+  loop, from however many accounts.
+
+Per-account values live in ``account_limits`` (``confcall account limits``); no row means the
+defaults.  All checks run inside ``credit.authorize_leg``'s transaction right after the leg's hold
+(whose UPDATE locks the account row on PostgreSQL; SQLite serialises writers), so racing legs
+cannot both pass; a refusal rolls the hold back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from confcall.store.models import Account, AccountLimit, Conference, Leg, Reservation
+
+from . import throttle, validate
+from .errors import MoneyError
+
+__all__ = [
+    "CALLBACK",
+    "DEFAULT_MAX_CONFERENCES",
+    "DEFAULT_SPEND_PER_HOUR_FEN",
+    "Limits",
+    "check_new_leg",
+    "limits_of",
+    "set_limits",
+]
+
+DEFAULT_MAX_CONFERENCES = 5
+DEFAULT_SPEND_PER_HOUR_FEN = 300_000  # 3,000 yuan an hour: ten international legs at full rate
+MAX_CONFERENCES_LIMIT = 1000
+MAX_SPEND_PER_HOUR_LIMIT = 100_000_000
+CALLBACK = throttle.Rule(burst=10, leak_s=60, base_s=60, cap_s=3600)
+
+
+@dataclass(frozen=True)
+class Limits:
+    number: str
+    max_conferences: int
+    spend_per_hour_fen: int
+    custom: bool  # an account_limits row (else the box defaults)
+
+
+def limits_of(session: Session, account: Account) -> Limits:
+    row = session.get(AccountLimit, account.id)
+    return Limits(
+        account.number,
+        DEFAULT_MAX_CONFERENCES if row is None or row.max_conferences is None
+        else row.max_conferences,
+        DEFAULT_SPEND_PER_HOUR_FEN if row is None or row.spend_per_hour_fen is None
+        else row.spend_per_hour_fen,
+        row is not None)
+
+
+def set_limits(session: Session, account: Account, max_conferences: int | None,
+               spend_per_hour_fen: int | None) -> Limits:
+    """Set (None: back to the default) an account's limits."""
+    if max_conferences is not None:
+        validate.int_range("--max-conferences", max_conferences, 1, MAX_CONFERENCES_LIMIT)
+    if spend_per_hour_fen is not None:
+        validate.int_range("--spend-per-hour", spend_per_hour_fen, 0, MAX_SPEND_PER_HOUR_LIMIT)
+    row = session.get(AccountLimit, account.id)
+    if max_conferences is None and spend_per_hour_fen is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(AccountLimit(account_id=account.id, max_conferences=max_conferences,
+                                 spend_per_hour_fen=spend_per_hour_fen))
+    else:
+        row.max_conferences, row.spend_per_hour_fen = max_conferences, spend_per_hour_fen
+    session.flush()
+    return limits_of(session, account)
+
+
+def _lock(session: Session, account: Account) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+
+
+def check_new_leg(session: Session, account: Account, conference_ref: str, destination: str,
+                  amount_fen: int, now: datetime) -> None:
+    """Raise ``fraud.*`` if a new leg of ``conference_ref`` to ``destination`` holding
+    ``amount_fen`` would break a limit; else count the callback to ``destination``."""
+    _lock(session, account)
+    lim = limits_of(session, account)
+    others = set(session.scalars(
+        select(Reservation.conference_ref).where(Reservation.account_id == account.id,
+                                                 Reservation.state == "held")))
+    if conference_ref not in others and len(others) >= lim.max_conferences:
+        raise MoneyError("fraud.conferences", number=account.number, limit=lim.max_conferences)
+    held = session.scalar(select(func.coalesce(func.sum(Reservation.amount_fen), 0))
+                          .where(Reservation.account_id == account.id,
+                                 Reservation.state == "held")) or 0
+    spent = session.scalar(select(func.coalesce(func.sum(Leg.amount_fen), 0))
+                           .join(Conference, Leg.conference_id == Conference.id)
+                           .where(Conference.account_id == account.id,
+                                  Leg.started_at >= now - timedelta(hours=1))) or 0
+    if int(held) + int(spent) + amount_fen > lim.spend_per_hour_fen:  # the new leg's not in
+        raise MoneyError("fraud.velocity", number=account.number, limit=lim.spend_per_hour_fen,
+                         spent=int(held) + int(spent))
+    got = throttle.attempt(session, [throttle.Bucket(f"callback:to:{destination}", CALLBACK)],
+                           now)
+    if isinstance(got, throttle.Refused):
+        raise MoneyError("fraud.callback_storm", number=destination,
+                         until=f"{got.until:%Y-%m-%d %H:%M:%S} UTC")
