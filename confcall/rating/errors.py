@@ -73,13 +73,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "计费方式必须是 prepaid 或 carrier，而不是 {mode!r}"),
     "billing.busy": ("{number} has calls in progress; change its billing after they end",
                      "号码 {number} 正在通话，请在通话结束后再修改计费方式"),
-    "fraud.conferences": ("{number} already has {limit} conferences in progress (the "
-                          "account's limit)", "号码 {number} 已有 {limit} 个会议在进行（账户上限）"),
-    "fraud.velocity": ("{number} spent or holds {spent} fen in the last hour; its limit is "
-                       "{limit} fen an hour", "号码 {number} 最近一小时已消费或预留 {spent} 分，"
-                       "上限为每小时 {limit} 分"),
-    "fraud.callback_storm": ("too many calls to {number} from this service; try again after "
-                             "{until}", "本服务呼叫 {number} 过于频繁，请在 {until} 之后再试"),
+    "fraud.conferences": (("{number} already has {limit} conferences in progress (the "
+                           "account's limit)"), "号码 {number} 已有 {limit} 个会议在进行（账户上限）"),
+    "fraud.velocity": (("{number} spent or holds {spent} fen in the last hour; its limit is "
+                        "{limit} fen an hour"), ("号码 {number} 最近一小时已消费或预留 {spent} 分，"
+                                               "上限为每小时 {limit} 分")),
+    "fraud.callback_storm": (("too many calls to {number} from this service; try again after "
+                              "{until}"), "本服务呼叫 {number} 过于频繁，请在 {until} 之后再试"),
     "input.invalid": ("{field}: {rule}", "输入无效 {field}：{rule}"),
     "rate.empty": (("rate file has no rate rows: a plan without rows would refuse every call "
                     "(give at least one row)"), "费率文件没有费率行：没有费率的方案会拒绝所有呼叫"),
