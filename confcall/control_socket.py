@@ -25,7 +25,7 @@ from twisted.internet.protocol import ServerFactory
 from twisted.protocols.basic import LineReceiver
 from twisted.protocols.policies import TimeoutMixin
 
-__all__ = ["handle", "ControlProtocol", "ControlFactory", "ask", "DEFAULT_SOCKET"]
+__all__ = ["DEFAULT_SOCKET", "ControlFactory", "ControlProtocol", "ask", "handle"]
 
 DEFAULT_SOCKET = "var/confcall.sock"
 _MAX_LINE = 4096

@@ -143,8 +143,11 @@ def _check_pin(store: Store, number: str, pin: str, now: datetime,
     ticket, state = _run(store, accounts.begin_pin_check, e164, source, now)
     if state is None:
         secrets_.dummy_verify(pin if isinstance(pin, str) else "")
-        raise MoneyError("pin.wrong")
-    if not isinstance(pin, str) or not secrets_.verify_pin(state.pin_hash, pin):
+    if state is None or not isinstance(pin, str) or \
+            not secrets_.verify_pin(state.pin_hash, pin):
+        if ticket.blocks_until is not None:  # the burst's last: say how long to wait
+            raise accounts.throttle_refusal(throttle.Refused(ticket.blocks_until, ""),
+                                            "account.pin_locked", e164)
         raise MoneyError("pin.wrong")
     _run(store, throttle.succeeded, ticket, now)
     if state.status != "active":
@@ -315,6 +318,9 @@ def recharge_by_card(store: Store, number: str, serial: str, pin: str, *, source
     ok = secrets_.check_card_pin(card.pin_hash, serial, text) if card is not None else \
         secrets_.dummy_card_verify(serial, text)
     if not ok or card is None:  # the same answer, after the same work, for both
+        if ticket.blocks_until is not None:  # the burst's last: say how long to wait
+            raise accounts.throttle_refusal(throttle.Refused(ticket.blocks_until, ""),
+                                            "card.account_locked", e164)
         raise MoneyError("card.wrong_pin")
 
     def finish(s: Session) -> Balance | MoneyError:

@@ -80,8 +80,10 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Ticket:
-    """The buckets an allowed attempt was counted in (give it to ``succeeded``)."""
+    """The buckets an allowed attempt was counted in (give it to ``succeeded``), and the
+    block this attempt set if it was the last of a burst (None: the next may follow)."""
     buckets: tuple[Bucket, ...]
+    blocks_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def attempt(session: Session, buckets: Iterable[Bucket], now: datetime) -> Ticke
     if blocked:
         until, key = max(blocked)
         return Refused(until, key)
+    until: datetime | None = None
     for b in chosen:
         row = rows[b.key]
         failures, leak_at = _leaked(row, b.rule, now)
@@ -141,8 +144,10 @@ def attempt(session: Session, buckets: Iterable[Bucket], now: datetime) -> Ticke
         block = b.rule.block(failures)
         row.failures, row.leak_at = failures, leak_at
         row.blocked_until = None if block is None else now + block
+        if row.blocked_until is not None and (until is None or row.blocked_until > until):
+            until = row.blocked_until
     session.flush()
-    return Ticket(chosen)
+    return Ticket(chosen, until)
 
 
 def succeeded(session: Session, ticket: Ticket, now: datetime) -> None:

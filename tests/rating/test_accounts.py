@@ -44,9 +44,11 @@ def test_duplicate_account(store):
 def test_authenticate_and_wrong_pin_lockout(store):
     funded(store, amount=0)
     assert ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW) == BEIJING
-    for _ in range(SOURCE.burst):
+    for _ in range(SOURCE.burst - 1):
         with pytest.raises(MoneyError, match="wrong password"):
             ops.authenticate(store, BEIJING, "000001", source="cli", now=NOW)
+    with pytest.raises(MoneyError, match="too many wrong passwords .* after 2026-11-25 12:00:30"):
+        ops.authenticate(store, BEIJING, "000001", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="too many wrong passwords"):  # even the right PIN
         ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW + timedelta(seconds=1))
     later = NOW + timedelta(seconds=SOURCE.base_s)

@@ -80,8 +80,9 @@ def test_parallel_guesses_from_one_source_get_exactly_the_burst(store, checks):
     calls = [(ops.authenticate, (BEIJING, pin), {"source": "ani:+8613900000001", "now": NOW})
              for pin in wrong]
     outcomes = burst(store, calls)
-    assert outcomes.count("pin.wrong") == SOURCE.burst == len(checks)
-    assert outcomes.count("account.pin_locked") == BURST - SOURCE.burst
+    assert len(checks) == SOURCE.burst  # the burst's last check answers "wait until …"
+    assert outcomes.count("pin.wrong") == SOURCE.burst - 1
+    assert outcomes.count("account.pin_locked") == BURST - SOURCE.burst + 1
 
 
 def test_parallel_guesses_from_many_sources_get_exactly_the_accounts_burst(store, checks):
@@ -89,8 +90,9 @@ def test_parallel_guesses_from_many_sources_get_exactly_the_accounts_burst(store
     calls = [(ops.authenticate, (BEIJING, "135791"), {"source": f"ip:203.0.113.{i}",
                                                       "now": NOW}) for i in range(BURST)]
     outcomes = burst(store, calls)
-    assert outcomes.count("pin.wrong") == TARGET.burst == len(checks)
-    assert outcomes.count("account.pin_locked") == BURST - TARGET.burst
+    assert len(checks) == TARGET.burst
+    assert outcomes.count("pin.wrong") == TARGET.burst - 1
+    assert outcomes.count("account.pin_locked") == BURST - TARGET.burst + 1
 
 
 def test_parallel_card_guesses_get_exactly_the_burst(store, checks):
@@ -100,8 +102,9 @@ def test_parallel_card_guesses_get_exactly_the_burst(store, checks):
     calls = [(ops.recharge_by_card, (BEIJING, serial, f"{n:012d}"),
               {"source": "ani:+8613900000001", "now": NOW}) for n in range(BURST)]
     outcomes = burst(store, calls)
-    assert outcomes.count("card.wrong_pin") == SOURCE.burst == len(checks)
-    assert outcomes.count("card.account_locked") == BURST - SOURCE.burst
+    assert len(checks) == SOURCE.burst
+    assert outcomes.count("card.wrong_pin") == SOURCE.burst - 1
+    assert outcomes.count("card.account_locked") == BURST - SOURCE.burst + 1
     assert ops.balance(store, BEIJING).balance_fen == 0
     # the holder, from elsewhere, still recharges
     assert ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000002",
@@ -116,14 +119,14 @@ def test_the_right_pin_inside_a_burst_counts_as_one_of_the_allowed_checks(store,
     outcomes = burst(store, calls)
     assert len(checks) <= SOURCE.burst + outcomes.count("ok") * SOURCE.burst
     if "ok" not in outcomes:  # it came after the burst was spent: refused unchecked
-        assert len(checks) == SOURCE.burst == outcomes.count("pin.wrong")
+        assert len(checks) == SOURCE.burst == outcomes.count("pin.wrong") + 1
 
 
 def test_an_attacker_is_throttled_while_the_owner_gets_in_from_their_number(store):
     funded(store, amount=0)
     attacker = "ani:+8613900000001"
     for _ in range(SOURCE.burst):
-        with pytest.raises(MoneyError, match="wrong password"):
+        with pytest.raises(MoneyError, match="wrong password"):  # the last: too many …
             ops.authenticate(store, BEIJING, "135791", source=attacker, now=NOW)
     for i in range(TARGET.burst):  # and from many web addresses: the account's own limit
         with pytest.raises(MoneyError):
@@ -151,8 +154,8 @@ def test_at_most_100_failed_checks_per_hour_per_account(store, checks):
                              now=NOW + timedelta(seconds=10 * i))
         except MoneyError as err:
             answers.append(err.key)
-    assert answers.count("pin.wrong") == len(checks) <= 100
-    assert answers.count("pin.wrong") >= TARGET.burst  # it is a throttle, not a lock
+    assert TARGET.burst <= len(checks) <= 100  # a throttle, not a lock, and within NIST's
+    assert answers.count("pin.wrong") < len(checks)
     later = NOW + timedelta(hours=1, seconds=TARGET.cap_s)
     assert ops.authenticate(store, BEIJING, PIN, source="ip:10.9.9.9", now=later) == BEIJING
 
