@@ -159,6 +159,8 @@ def _check_pin(store: Store, number: str, pin: str, now: datetime,
 
 def set_plan(store: Store, number: str, plan: str) -> None:
     """Rate ``number``'s future calls with ``plan``."""
+    validate.text("PLAN", plan, 60, low=1)
+
     def fn(s: Session) -> None:
         from confcall.store.models import RatePlan
         plan_id = s.scalar(select(RatePlan.id).where(RatePlan.name == plan))
@@ -432,6 +434,7 @@ def import_rates(store: Store, plan: str, text: str, rounding: str = "up") -> in
 
 
 def export_rates(store: Store, plan: str) -> str:
+    validate.text("PLAN", plan, 60, low=1)
     return _run(store, rates.export_rates, plan)
 
 

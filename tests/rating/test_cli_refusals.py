@@ -5,33 +5,15 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
 
 from confcall.cli import main
 from confcall.rating import ops
-from confcall.store.models import Base
-from tests.rating.helpers import BEIJING, NOW, funded
+from tests.rating.helpers import BEIJING, NOW, funded, snapshot
 
 HEADER = ("match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,"
           "min_charge_fen,free_seconds\n")
 ROW = "local,1234567,00:00,24:00,10,60,60,0,0,0\n"
 LONG = "x" * 121
-
-
-def snapshot(store):
-    """Every row of every table (sorted), to compare before and after a refusal; of the
-    128,000 seeded area prefixes, their count and every operator row."""
-    out = {}
-    with store.transaction() as s:
-        for table in Base.metadata.sorted_tables:
-            q = select(table)
-            if table.name == "area_prefixes":
-                out["area_prefixes.count"] = s.execute(select(func.count()).select_from(table)
-                                                       ).scalar_one()
-                q = q.where(table.c.source == "operator")
-            rows = s.execute(q).all()
-            out[table.name] = sorted(tuple(str(v) for v in r) for r in rows)
-    return out
 
 
 @pytest.fixture
