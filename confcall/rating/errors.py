@@ -34,7 +34,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "card.unknown": ("card {serial} does not exist", "卡号 {serial} 不存在"),
     "card.malformed": ("card number {serial} is not valid (wrong length or check digit)",
                        "卡号 {serial} 无效（长度或校验位错误）"),
-    "card.wrong_pin": ("wrong card number or card PIN", "充值卡卡号或密码错误"),
+    "card.wrong_pin": ("wrong card number or card PIN", "充值卡号或充值卡密码错误"),
     "card.locked": ("card {serial} is blocked after too many wrong PINs",
                     "充值卡 {serial} 因密码错误次数过多已被锁定"),
     "card.account_locked": ("too many wrong card PINs from {number}; try again after {until}",
