@@ -116,7 +116,7 @@ def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: s
     if not _hold(session, account, amount):
         raise _refusal(account, amount, free_fen(session, account, now))
     # toll-fraud limits (issue 14), under the row lock the hold took; a refusal rolls it back
-    fraud.check_new_leg(session, account, conference_ref, c.number, amount, now)
+    fraud.check_new_leg(session, account, conference_ref, c.number, amount, granted, now)
     res = Reservation(reference=leg_ref, account_id=account.id, conference_ref=conference_ref,
                       destination=c.number, amount_fen=amount, granted_s=granted,
                       state="held", created_at=now)

@@ -7,13 +7,14 @@ prefix or, for any country, by ``+``-prefix; premium rate; emergency codes):
 
 - **concurrent conferences per account**: at most ``max_conferences`` conferences holding
   credit at the same time (default ``DEFAULT_MAX_CONFERENCES``);
-- **spend velocity per account**: what its legs cost in the last hour plus what is held for
-  legs in flight, plus the new leg's hold, at most ``spend_per_hour_fen`` (default
-  ``DEFAULT_SPEND_PER_HOUR_FEN``) — whatever the balance or carrier limit would allow;
+- **spend velocity per account**: what its legs cost in the last hour plus what its legs in
+  flight (the new one included) cost per hour at their held rate, at most
+  ``spend_per_hour_fen`` (default ``DEFAULT_SPEND_PER_HOUR_FEN``) — whatever the balance or
+  carrier limit would allow;
 - **callback storm per number, across the box** (and every box on the same database): legs
-  dialled to one destination are counted in a leaky bucket (``CALLBACK``: 10 at once, then
-  one a minute), so nobody can make the box ring a victim's phone (or a premium line) in a
-  loop, from however many accounts.
+  dialled to one destination are counted in a leaky bucket (``CALLBACK``: 30 at once, then
+  one every 10 s), so nobody can make the boxes ring a victim's phone (or a premium line) in
+  a loop, from however many accounts.
 
 Per-account values live in ``account_limits`` (``confcall account limits``); no row means the
 defaults.  All checks run inside ``credit.authorize_leg``'s transaction right after the leg's hold
@@ -47,7 +48,9 @@ DEFAULT_MAX_CONFERENCES = 5
 DEFAULT_SPEND_PER_HOUR_FEN = 300_000  # 3,000 yuan an hour: ten international legs at full rate
 MAX_CONFERENCES_LIMIT = 1000
 MAX_SPEND_PER_HOUR_LIMIT = 100_000_000
-CALLBACK = throttle.Rule(burst=10, leak_s=60, base_s=60, cap_s=3600)
+# a busy number (a company's switchboard) may be in many conferences of a busy hour; a storm
+# is more than that: 30 at once, then one every 10 s at most (≤ 390 in an hour)
+CALLBACK = throttle.Rule(burst=30, leak_s=10, base_s=60, cap_s=3600)
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,20 @@ def _lock(session: Session, account: Account) -> None:
         session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
 
 
+def _hourly(amount_fen: int, granted_s: int) -> int:
+    """What a leg holding ``amount_fen`` for ``granted_s`` seconds costs per hour at that
+    rate (a week-long hold is not a week's spend in this hour)."""
+    if granted_s <= 0:
+        return amount_fen
+    return -(-amount_fen * 3600 // granted_s)
+
+
 def check_new_leg(session: Session, account: Account, conference_ref: str, destination: str,
-                  amount_fen: int, now: datetime) -> None:
+                  amount_fen: int, granted_s: int, now: datetime) -> None:
     """Raise ``fraud.*`` if a new leg of ``conference_ref`` to ``destination`` holding
-    ``amount_fen`` would break a limit; else count the callback to ``destination``."""
+    ``amount_fen`` for ``granted_s`` would break a limit; else count the callback to
+    ``destination``.  Velocity = what the account's legs cost in the last hour + what its
+    legs in flight (this one included) cost per hour."""
     _lock(session, account)
     lim = limits_of(session, account)
     others = set(session.scalars(
@@ -105,16 +118,17 @@ def check_new_leg(session: Session, account: Account, conference_ref: str, desti
                                                  Reservation.state == "held")))
     if conference_ref not in others and len(others) >= lim.max_conferences:
         raise MoneyError("fraud.conferences", number=account.number, limit=lim.max_conferences)
-    held = session.scalar(select(func.coalesce(func.sum(Reservation.amount_fen), 0))
-                          .where(Reservation.account_id == account.id,
-                                 Reservation.state == "held")) or 0
-    spent = session.scalar(select(func.coalesce(func.sum(Leg.amount_fen), 0))
-                           .join(Conference, Leg.conference_id == Conference.id)
-                           .where(Conference.account_id == account.id,
-                                  Leg.started_at >= now - timedelta(hours=1))) or 0
-    if int(held) + int(spent) + amount_fen > lim.spend_per_hour_fen:  # the new leg's not in
+    holds = session.execute(select(Reservation.amount_fen, Reservation.granted_s)
+                            .where(Reservation.account_id == account.id,
+                                   Reservation.state == "held")).all()
+    burning = sum(_hourly(a, g) for a, g in holds)
+    spent = int(session.scalar(select(func.coalesce(func.sum(Leg.amount_fen), 0))
+                               .join(Conference, Leg.conference_id == Conference.id)
+                               .where(Conference.account_id == account.id,
+                                      Leg.started_at >= now - timedelta(hours=1))) or 0)
+    if spent + burning + _hourly(amount_fen, granted_s) > lim.spend_per_hour_fen:
         raise MoneyError("fraud.velocity", number=account.number, limit=lim.spend_per_hour_fen,
-                         spent=int(held) + int(spent))
+                         spent=spent + burning)
     got = throttle.attempt(session, [throttle.Bucket(f"callback:to:{destination}", CALLBACK)],
                            now)
     if isinstance(got, throttle.Refused):

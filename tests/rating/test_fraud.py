@@ -70,14 +70,29 @@ def test_concurrent_conferences_per_account(store):
 
 def test_spend_velocity_per_account(store):
     funded(store, amount=1_000_000)
-    ops.account_limits(store, BEIJING, change=True, spend_per_hour_fen=20_000)
-    # international at 300 fen/min: a 5-minute hold is 1,500 fen
-    for i in range(13):
+    ops.account_limits(store, BEIJING, change=True, spend_per_hour_fen=40_000)
+    # international at 300 fen/min: 18,000 fen an hour per leg in flight
+    for i in range(2):
         ops.authorize_leg(store, BEIJING, "c1", f"c1/{i}", f"+1212555{i:04d}", now=NOW)
-    with pytest.raises(MoneyError, match="its limit is 20000 fen an hour"):
+    with pytest.raises(MoneyError, match="holds 36000 fen .* its limit is 40000 fen an hour"):
         ops.authorize_leg(store, BEIJING, "c1", "c1/99", "+12125559999", now=NOW)
-    before = ops.balance(store, BEIJING)
-    assert before.reserved_fen == 13 * 1500  # the refused leg held nothing
+    assert ops.balance(store, BEIJING).reserved_fen == 2 * 1500  # the refused leg held nothing
+    ops.release_leg(store, "c1/0")
+    ops.authorize_leg(store, BEIJING, "c1", "c1/99", "+12125559999", now=NOW)
+
+
+def test_spend_of_the_last_hour_counts_too(store):
+    from confcall.rating import cdr
+    funded(store, amount=1_000_000)
+    ops.account_limits(store, BEIJING, change=True, spend_per_hour_fen=30_000)
+    g = ops.authorize_leg(store, BEIJING, "c1", "c1/1", "+12125550001", now=NOW)
+    rec = cdr.LegRecord(g.reference, "+12125550001", NOW, NOW + timedelta(minutes=50), NOW)
+    ops.settle_leg(store, BEIJING, "c1", rec, now=NOW + timedelta(minutes=50))  # 15,000 fen
+    with pytest.raises(MoneyError, match="spent or holds 15000 fen"):
+        ops.authorize_leg(store, BEIJING, "c2", "c2/1", "+12125550002",
+                          now=NOW + timedelta(minutes=51))
+    ops.authorize_leg(store, BEIJING, "c2", "c2/1", "+12125550002",
+                      now=NOW + timedelta(minutes=61))  # an hour after it began
 
 
 def test_callback_storm_to_one_number_across_accounts(store):
