@@ -110,16 +110,17 @@ class ControlProtocol(LineReceiver, TimeoutMixin):
             self.callLater = factory.clock.callLater  # type: ignore[assignment]
 
     def connectionMade(self) -> None:
+        transport: Any = self.transport
         if self.control is not None:
             if len(self.control.clients) >= self.control.max_connections:
                 self.sendLine(json.dumps({"ok": False, "error": "too many control connections "
                                           f"(at most {self.control.max_connections})"}).encode())
-                self.transport.loseConnection()
+                transport.loseConnection()
                 return
             self.control.clients.add(self)
             self.setTimeout(self.control.idle_timeout_s)
         # the transport pauses us (we stop reading requests) while its send buffer is full
-        self.transport.registerProducer(self, True)
+        transport.registerProducer(self, True)
 
     def connectionLost(self, reason: Any = None) -> None:
         self.setTimeout(None)
@@ -127,7 +128,8 @@ class ControlProtocol(LineReceiver, TimeoutMixin):
             self.control.clients.discard(self)
 
     def timeoutConnection(self) -> None:
-        self.transport.abortConnection()
+        transport: Any = self.transport
+        transport.abortConnection()
 
     def lineReceived(self, line: bytes) -> None:
         self.resetTimeout()
@@ -135,7 +137,8 @@ class ControlProtocol(LineReceiver, TimeoutMixin):
 
     def lineLengthExceeded(self, line: bytes) -> None:
         self.sendLine(json.dumps({"ok": False, "error": "request too long"}).encode())
-        self.transport.loseConnection()
+        transport: Any = self.transport
+        transport.loseConnection()
 
 
 class ControlFactory(ServerFactory):

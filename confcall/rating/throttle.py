@@ -25,6 +25,7 @@ Why this shape (issue 14):
 """
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,7 @@ __all__ = [
     "succeeded",
 ]
 
+PURGE_ONE_IN = 1000  # about one attempt in this many also deletes long-idle buckets
 MAX_EXPONENT = 20  # 2**20 * base is far beyond any cap: keeps the arithmetic small
 
 
@@ -130,12 +132,16 @@ def attempt(session: Session, buckets: Iterable[Bucket], now: datetime) -> Ticke
     """Count one attempt in every bucket, or refuse it (counting nothing) if one is blocked.
     Run it in its own transaction, committed before the secret is checked."""
     chosen = tuple(buckets)
+    if secrets.randbelow(PURGE_ONE_IN) == 0:  # housekeeping, spread over the attempts
+        purge(session, now)
     rows = _locked_rows(session, chosen, now)
-    blocked = [(rows[b.key].blocked_until, b.key) for b in chosen
-               if rows[b.key].blocked_until is not None and rows[b.key].blocked_until > now]
+    blocked: list[tuple[datetime, str]] = []
+    for b in chosen:
+        end = rows[b.key].blocked_until
+        if end is not None and end > now:
+            blocked.append((end, b.key))
     if blocked:
-        until, key = max(blocked)
-        return Refused(until, key)
+        return Refused(*max(blocked))
     until: datetime | None = None
     for b in chosen:
         row = rows[b.key]

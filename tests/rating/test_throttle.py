@@ -203,3 +203,19 @@ def test_unknown_card_answers_like_a_wrong_pin(store, checks):
         texts.append((err.value.key, err.value.text("en"), err.value.text("zh")))
     assert texts[0] == texts[1] and texts[0][0] == "card.wrong_pin"
     assert len(checks) == 2
+
+
+def test_idle_buckets_are_purged_but_blocked_ones_kept(store):
+    from confcall.rating import throttle
+    from confcall.store.models import AuthThrottle
+    for i in range(3):
+        with pytest.raises(MoneyError):
+            ops.authenticate(store, "+861088889999", "135791", source=f"ip:192.0.2.{i}",
+                             now=NOW)
+    with store.transaction() as s:
+        s.add(AuthThrottle(key="pin:src:ip:192.0.2.99", failures=40, leak_at=NOW,
+                           blocked_until=NOW + timedelta(days=3)))
+    gone = store.run(throttle.purge, NOW + timedelta(days=2))
+    with store.transaction() as s:
+        assert [r.key for r in s.query(AuthThrottle)] == ["pin:src:ip:192.0.2.99"]
+    assert gone == 4  # three sources and the number's bucket
