@@ -90,9 +90,18 @@ def fen_text(v: int) -> str:
     return f"{v} fen ({v / 100:.2f} yuan)" if abs(v) < 10**15 else str(v)
 
 
-def when(text: str) -> datetime:
+def when(text: str, field: str = "time") -> datetime:
+    """An ISO date/time (UTC if no zone) as an aware UTC datetime; years 1970-2199 (beyond,
+    the conversion to UTC overflows or it is a typo)."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO date/time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        value = datetime.max.replace(tzinfo=UTC)  # refused just below
+    if not 1970 <= value.year <= 2199:
+        raise click.ClickException(f"{field}: a date/time between 1970 and 2199, got {text!r}")
+    return value

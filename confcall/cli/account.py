@@ -158,7 +158,7 @@ def account_adjust(ctx: click.Context, number: str, amount: int, reference: str,
 @click.pass_context
 @money_errors
 def account_statement(ctx: click.Context, number: str, start: str, end: str) -> None:
-    st = ops.statement(store_of(ctx), number, when(start), when(end))
+    st = ops.statement(store_of(ctx), number, when(start, "--start"), when(end, "--end"))
     click.echo(f"statement {st.number} {st.start:%Y-%m-%d %H:%M} .. {st.end:%Y-%m-%d %H:%M} UTC")
     click.echo(f"opening balance {fen_text(st.opening_fen)}")
     for at, kind, amount, after, ref, note in st.entries:

@@ -32,7 +32,7 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
 
     from confcall.rating.cards import check_batch, open_print_file, write_print_file
     from confcall.store.models import CardBatch
-    expires_at = when(expires)
+    expires_at = when(expires, "--expires")
     check_batch(label, count, value_fen, expires_at, datetime.now(UTC))
     store = store_of(ctx)
     try:  # the print file first: an unwritable --out refuses before any card exists

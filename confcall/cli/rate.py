@@ -50,7 +50,7 @@ def rate_export(ctx: click.Context, plan: str) -> None:
 @money_errors
 def rate_quote(ctx: click.Context, payer: str, dialled: str, seconds: int,
                at: str | None) -> None:
-    q = ops.quote(store_of(ctx), payer, dialled, seconds, when(at) if at else None)
+    q = ops.quote(store_of(ctx), payer, dialled, seconds, when(at, "--at") if at else None)
     click.echo(f"{q.destination} {q.number_class} area {q.area or '?'}: {seconds}s billed "
                f"{q.billed_s}s = {fen_text(q.amount_fen)}; balance allows {q.max_duration_s}s")
 
