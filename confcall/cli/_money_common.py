@@ -40,15 +40,16 @@ def check_schema(store: Store) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from confcall.store.migrate import alembic_config
-    head = ScriptDirectory.from_config(alembic_config(store.url)).get_current_head()
+    heads = ScriptDirectory.from_config(alembic_config(store.url)).get_heads()
     try:
         with store.engine.connect() as conn:
             rev = MigrationContext.configure(conn).get_current_revision()
     except DBAPIError as e:
         raise click.ClickException(f"--db {_safe_url(store.url)}: cannot open the database "
                                    f"({str(e.orig).splitlines()[0]})") from None
-    if rev != head:
-        state = "empty (no schema)" if rev is None else f"at revision {rev}, not {head}"
+    if rev not in heads:
+        state = "empty (no schema)" if rev is None else \
+            f"at revision {rev}, not {' or '.join(sorted(heads))}"
         raise click.ClickException(str(MoneyError("db.unmigrated", url=_safe_url(store.url),
                                                   state=state)))
 

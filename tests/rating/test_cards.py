@@ -112,16 +112,16 @@ def test_wrong_card_pins_throttle_the_source_then_the_card_never_for_good(store)
     _, [(serial, pin)] = batch(store, count=1)
     for i in range(SOURCE.burst):
         with pytest.raises(MoneyError, match="wrong card number or card PIN" if i < SOURCE.burst - 1
-                           else "too many wrong card PINs"):
+                           else "too many wrong card numbers or card PINs"):
             ops.recharge_by_card(store, BEIJING, serial, "000000000000", source="ani:+8613900000001",
                                  now=NOW)
-    with pytest.raises(MoneyError, match="too many wrong card PINs"):  # that source waits
+    with pytest.raises(MoneyError, match="too many wrong card numbers or card PINs"):  # that source waits
         ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000001", now=NOW)
     for i in range(TARGET.burst - SOURCE.burst):  # other sources: until the card's own limit
         with pytest.raises(MoneyError, match="wrong card"):
             ops.recharge_by_card(store, BEIJING, serial, "000000000000",
                                  source=f"ani:+86139000001{i:02d}", now=NOW)
-    with pytest.raises(MoneyError, match="too many wrong card PINs"):
+    with pytest.raises(MoneyError, match="too many wrong card numbers or card PINs"):
         ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000777", now=NOW)
     later = NOW + timedelta(seconds=TARGET.cap_s)  # no permanent lock: the back-off ends
     assert ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000777",
@@ -191,7 +191,7 @@ def test_operator_unblocks_a_card_and_every_lock_it_reports_is_gone(store):
         with pytest.raises(MoneyError):
             ops.recharge_by_card(store, BEIJING, serial, "000000000000",
                                  source=f"ip:198.51.100.{i}", now=NOW)
-    with pytest.raises(MoneyError, match="too many wrong card PINs"):
+    with pytest.raises(MoneyError, match="too many wrong card numbers or card PINs"):
         ops.recharge_by_card(store, BEIJING, serial, pin, source="ip:198.51.100.99", now=NOW)
     cleared = ops.unblock_card(store, serial)
     assert cleared == [f"card:to:{serial}"]
