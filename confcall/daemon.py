@@ -88,6 +88,9 @@ class Daemon:
             set_box_id(self.config.box_id)
         # before anything rates a leg (restart recovery included): queue RADIUS records
         handoff.configure(handoff.HandoffPolicy(radius=bool(self.config.radius_servers)))
+        from confcall.rating import fraud  # toll-fraud defaults (issue 14)
+        fraud.configure(self.config.fraud_max_conferences, self.config.fraud_spend_per_hour_fen,
+                        self.config.fraud_callbacks_per_number)
         self._open_store()
         self._open_spans()
         self._start_media()

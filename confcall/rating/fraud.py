@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_SPEND_PER_HOUR_FEN",
     "Limits",
     "check_new_leg",
+    "configure",
     "limits_of",
     "set_limits",
 ]
@@ -59,6 +60,14 @@ class Limits:
     max_conferences: int
     spend_per_hour_fen: int
     custom: bool  # an account_limits row (else the box defaults)
+
+
+def configure(max_conferences: int = 5, spend_per_hour_fen: int = 300_000,
+              callbacks_per_number: int = 30) -> None:
+    """The box's defaults (``[fraud]`` in the config file; validated there)."""
+    global DEFAULT_MAX_CONFERENCES, DEFAULT_SPEND_PER_HOUR_FEN, CALLBACK
+    DEFAULT_MAX_CONFERENCES, DEFAULT_SPEND_PER_HOUR_FEN = max_conferences, spend_per_hour_fen
+    CALLBACK = throttle.Rule(burst=callbacks_per_number, leak_s=10, base_s=60, cap_s=3600)
 
 
 def limits_of(session: Session, account: Account) -> Limits:

@@ -122,3 +122,31 @@ def test_limits_cli(store):
     assert r.exit_code == 1 and "--max-conferences: a whole number from 1 to 1000" in r.output
     r = CliRunner().invoke(main, ["account", "--db", store.url, "limits", BEIJING, "--default"])
     assert r.exit_code == 0 and "(box defaults)" in r.output
+
+
+def test_the_box_defaults_come_from_the_config_file(store):
+    from confcall.config import ConfigError, parse_config
+    from confcall.rating import fraud
+    cfg = parse_config({"fraud": {"max_conferences": 1, "spend_per_hour_fen": 50_000,
+                                  "callbacks_per_number": 2}})
+    assert (cfg.fraud_max_conferences, cfg.fraud_spend_per_hour_fen,
+            cfg.fraud_callbacks_per_number) == (1, 50_000, 2)
+    for bad, key in (({"max_conferences": 0}, "fraud.max_conferences"),
+                     ({"spend_per_hour_fen": -1}, "fraud.spend_per_hour_fen"),
+                     ({"callbacks_per_number": 1.5}, "fraud.callbacks_per_number"),
+                     ({"max_calls": 3}, "fraud.max_calls")):
+        with pytest.raises(ConfigError) as err:
+            parse_config({"fraud": bad}, "box.toml")
+        assert key in str(err.value) and str(err.value).startswith("box.toml: ")
+    funded(store, amount=100_000)
+    try:
+        fraud.configure(cfg.fraud_max_conferences, cfg.fraud_spend_per_hour_fen,
+                        cfg.fraud_callbacks_per_number)
+        ops.authorize_leg(store, BEIJING, "c1", "c1/1", "02188887777", now=NOW)
+        with pytest.raises(MoneyError, match="already has 1 conferences"):
+            ops.authorize_leg(store, BEIJING, "c2", "c2/1", "02188887778", now=NOW)
+        ops.authorize_leg(store, BEIJING, "c1", "c1/2", "02188887777", now=NOW)
+        with pytest.raises(MoneyError, match="too many calls"):
+            ops.authorize_leg(store, BEIJING, "c1", "c1/3", "02188887777", now=NOW)
+    finally:
+        fraud.configure()
