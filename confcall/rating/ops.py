@@ -2,7 +2,8 @@
 ``Store`` (from Twisted: ``DbRunner.call_plain(ops.balance, number)``), takes an optional
 ``now`` (UTC-aware; tests inject it) and raises ``MoneyError`` with a readable reason.
 
-Failed attempts (wrong PIN, wrong card PIN) are committed before the refusal is raised.
+Tries of a secret (PIN, card PIN) are counted in the throttles and committed *before* the
+check (``throttle``); other refusals that must keep a write commit it before being raised.
 """
 from __future__ import annotations
 
@@ -212,7 +213,6 @@ def balance(store: Store, number: str, pin: str | None = None, *, source: str | 
     """``number``'s balance.  With ``pin`` (a subscriber asking, not call control or the
     operator) the password is checked first, throttled per ``source`` and per number."""
     if pin is not None:
-        check_source(source)
         _check_pin(store, number, pin, _now(now), check_source(source))
 
     def fn(s: Session) -> Balance:
