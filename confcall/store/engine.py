@@ -123,7 +123,7 @@ class Store:
             **kwargs: object) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction, re-running it on transient
         conflicts.  Business errors (``MoneyError``) commit what ``fn`` flagged to keep
-        (failed-attempt counters) only if ``fn`` commits them itself; see ``ops.recharge_by_card``."""
+        (failed-attempt counters) only if ``fn`` commits them itself (``ops.recharge_by_card``)."""
         assert_off_reactor()
         for attempt in range(retries + 1):
             try:
