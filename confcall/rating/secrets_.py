@@ -4,8 +4,8 @@ A 6-digit PIN has a million values: whatever the KDF, a stolen database alone mu
 enough, so every PIN is first keyed with a server-side *pepper* kept outside the database
 (``CONFCALL_PEPPER``, the file named by ``CONFCALL_PEPPER_FILE``, else the default file of
 ``pepper``: /etc/confcall/pepper or ~/.config/confcall/pepper, never beside the database).
-Subscriber PINs then go through argon2id (production: 3 passes, 64 MiB, ~100 ms — run it in the DB thread pool, never
-on the reactor).  Card PINs are 12 random digits from a CSPRNG (40 bits): argon2id over
+Subscriber PINs then go through argon2id (production: 3 passes, 64 MiB, ~100 ms — run it in
+the DB thread pool, never on the reactor).  Card PINs are 12 random digits from a CSPRNG (40 bits): argon2id over
 HMAC-SHA256(pepper, "card:serial:PIN") with a cheaper profile (2 passes, 2 MiB, ~3 ms), so
 ``card generate`` stays above 10,000 cards/min while a stolen database *and* pepper costs an
 offline search ~3 ms per guess per core (10^12 PINs per card).  Hashes written before issue 14
