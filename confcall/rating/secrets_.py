@@ -5,11 +5,12 @@ enough, so every PIN is first keyed with a server-side *pepper* kept outside the
 (``CONFCALL_PEPPER``, the file named by ``CONFCALL_PEPPER_FILE``, else the default file of
 ``pepper``: /etc/confcall/pepper or ~/.config/confcall/pepper, never beside the database).
 Subscriber PINs then go through argon2id (production: 3 passes, 64 MiB, ~100 ms — run it in
-the DB thread pool, never on the reactor).  Card PINs are 12 random digits from a CSPRNG (40 bits): argon2id over
-HMAC-SHA256(pepper, "card:serial:PIN") with a cheaper profile (2 passes, 2 MiB, ~3 ms), so
-``card generate`` stays above 10,000 cards/min while a stolen database *and* pepper costs an
-offline search ~3 ms per guess per core (10^12 PINs per card).  Hashes written before issue 14
-(bare HMAC hex) still verify; migration 0010 wraps them in argon2id (same input).
+the DB thread pool, never on the reactor). Card PINs are 12 random digits from a CSPRNG (40
+bits): argon2id over HMAC-SHA256(pepper, "card:serial:PIN") with a cheaper profile (2
+passes, 2 MiB, ~3 ms), so ``card generate`` stays above 10,000 cards/min while a stolen
+database *and* pepper costs an offline search ~3 ms per guess per core (10^12 PINs per
+card). Hashes written before issue 14 (bare HMAC hex) still verify; migration 0010 wraps
+them in argon2id (same input).
 
 Unknown accounts and card serials are answered after ``dummy_verify``/``dummy_card_verify``:
 the same argon2 work as a real check, so timing tells nothing about existence.
