@@ -257,3 +257,22 @@ def test_not_a_key_is_refused():
                                           ("+12125550100", "0012125550100")])
 def test_numbers_are_read_back_the_way_they_are_dialled(e164, digits):
     assert spoken_number(e164) == digits
+
+
+def test_every_prompt_the_flow_says_is_in_the_catalog_and_has_a_test_tone():
+    import re
+    from pathlib import Path
+
+    import confcall.conference.ivr_flow as module
+    from confcall.prompts.catalog import load_catalog
+
+    from box_harness import PROMPT_KEYS
+
+    source = Path(module.__file__).read_text()
+    keys = set(re.findall(r'"(ivr_[a-z_]+)"', source)) | {
+        "invalid_number", "goodbye", "failed", "account_locked", "unknown_account"}
+    keys -= {"ivr_flow"}
+    assert len(keys) > 30
+    cat = load_catalog()
+    assert sorted(k for k in keys if k not in cat) == []
+    assert sorted(k for k in keys if k not in PROMPT_KEYS) == []
