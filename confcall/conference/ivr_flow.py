@@ -4,8 +4,8 @@ answers of the money services in; prompts and money requests out) — like ``key
 The caller acts on their **own number** (identified by the calling number, then its password:
 today's flow, the default) or on **another number** they key (``number #``, read back digit by
 digit, ``1`` to confirm, ``2`` to enter it again). ``*`` on its own at the password prompt
-chooses another number; a withheld calling number, or one without an account, goes there
-directly. For another number:
+or in the own number's menu chooses another number; a withheld calling number, or one without
+an account, goes there directly. For another number:
 
 - ``1`` recharge: the card alone (serial ``#``, PIN ``#``) — a recharge adds credit and cannot
   hurt its target. The number and its new balance are read back. A number with no account is
@@ -365,6 +365,8 @@ class IvrFlow:
             return self._request(Summarize(self.own))
         if key == "3":
             return self._ask(Step.OLD, "ivr_enter_old_pin")
+        if key == "*":
+            return self._to_target([])
         return [Say(("ivr_invalid_choice", self._menu_prompt()))]
 
     def _target_menu(self, key: str) -> list[Action]:

@@ -58,6 +58,14 @@ def test_own_number_is_the_default_and_star_chooses_another():
     assert flow.step is Step.TARGET and flow.other
 
 
+def test_star_in_the_own_menu_chooses_another_number_after_the_password():
+    flow = own_menu()
+    assert said(flow.feed("*")) == ["ivr_enter_target"]
+    said(keys(flow, "13900139000#"))
+    flow.feed("1")
+    assert keys(flow, "2605718#")[-1] == Summarize(OTHER, "605718")
+
+
 def test_withheld_or_no_account_goes_straight_to_another_number():
     other_menu(None)
     flow = IvrFlow()
