@@ -21,6 +21,7 @@ BENCHES = sorted(p.name for p in (ROOT / "bench").glob("*.py") if not p.name.sta
 RUN_ELSEWHERE = {
     "billing.py": "tests/billing/test_bench.py",
     "r2.py": "tests/r2/test_r2_bench.py",
+    "security.py": "tests/rating/test_bench_security.py",
     "web.py": "tests/web/test_bench_web.py",
 }
 
