@@ -108,7 +108,7 @@ Example (every key optional; these are the defaults)::
     retry_interval_max_s = 600
     max_days_ahead = 90                # how far ahead a conference may be booked
     expected_minutes = 30              # assumed length: credit and channels are checked for it
-    expected_minutes_max = 240         # at most 1440 (a booking lasts at most a day)
+    expected_minutes_max = 240
     channels = 0                       # channels booked conferences may hold at once, all
                                        # boxes together (0 = this box's B-channels)
 """
@@ -405,8 +405,6 @@ def _check_booking(v: dict[str, Any], source: str) -> None:
                   "_min_s..booking.retry_interval_max_s")
     if v["booking_expected_minutes"] > v["booking_expected_minutes_max"]:
         raise bad("booking_expected_minutes", "must be <= booking.expected_minutes_max")
-    if v["booking_expected_minutes_max"] > 1440:  # the capacity check reads one day back
-        raise bad("booking_expected_minutes_max", "must be <= 1440 (one day)")
 
 
 def _trunks(items: Any, source: str) -> tuple[TrunkConf, ...]:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from confcall.ids import new_ref
@@ -39,6 +39,7 @@ from confcall.store.models import (
     Account,
     Booking,
     BookingAttempt,
+    BookingHorizon,
     BookingParticipant,
     ReferenceGeneration,
     table_of,
@@ -64,13 +65,29 @@ __all__ = ["book", "cancel", "cancel_as_operator", "classify_participants", "get
 BOOKING_LOCK = 0x636F6E66  # "conf": PostgreSQL advisory lock serialising capacity checks
 _B = table_of(Booking)
 NOT_STARTED = (BookingState.BOOKED, BookingState.CLAIMED)
-# the write path's Core tables and state lists (built once, not per booking)
-_A, _P, _G = table_of(Account), table_of(BookingParticipant), table_of(ReferenceGeneration)
-_NOT_STARTED = [s.value for s in NOT_STARTED]
-_ACTIVE = [s.value for s in ACTIVE]
-# no conference booking is longer (config refuses booking.expected_minutes_max above it): the
-# capacity check reads only bookings that started at most this long before the new one
-LONGEST_BOOKING = timedelta(days=1)
+# -- the write path's statements, built once (no per-booking construction or cache keys) ----------
+_A, _P = table_of(Account), table_of(BookingParticipant)
+_G, _H = table_of(ReferenceGeneration), table_of(BookingHorizon)
+_NOT_STARTED_SQL = text("bookings.state IN ('booked', 'claimed')")  # constants: no expanding IN
+_ACTIVE_SQL = text("bookings.state IN (" + ", ".join(f"'{s.value}'" for s in ACTIVE) + ")")
+assert {s.value for s in NOT_STARTED} == {"booked", "claimed"}
+_PAYER = select(_A.c.id, _A.c.number, _A.c.home_area, _A.c.status, _A.c.plan_id,
+                _A.c.billing_mode,
+                select(_G.c.generation).where(_G.c.id == 1).scalar_subquery(),
+                select(_H.c.longest_s).where(_H.c.id == 1).scalar_subquery()
+                ).where(_A.c.number == bindparam("number"))
+_PROMISED = select(func.coalesce(func.sum(_B.c.expected_fen), 0)).where(
+    _B.c.account_id == bindparam("account_id"), _NOT_STARTED_SQL).scalar_subquery()
+_MONEY = select(_A.c.balance_fen, _A.c.reserved_fen, _PROMISED).where(
+    _A.c.id == bindparam("account_id"))
+_ONLY_PROMISED = select(_PROMISED)
+_OVERLAPPING = (select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
+                .join(_P, _P.c.booking_id == _B.c.id, isouter=True)
+                .where(_B.c.kind == BookingKind.CONFERENCE.value, _ACTIVE_SQL,
+                       _B.c.start_at < bindparam("end"), _B.c.start_at >= bindparam("since"),
+                       _B.c.ends_at > bindparam("start"))
+                .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at))
+_INSERT_BOOKING, _INSERT_PARTICIPANTS = insert(_B), insert(_P)
 
 
 # -- booking ------------------------------------------------------------------------------------
@@ -117,6 +134,7 @@ class _Payer:
     plan_id: int | None
     billing_mode: str
     generation: int | None
+    horizon_s: int | None  # the longest booking stored (None: unknown, read everything)
 
 
 def _payer(session: Session, number: object) -> _Payer:
@@ -127,16 +145,14 @@ def _payer(session: Session, number: object) -> _Payer:
         e164 = normalize(number)
     except MoneyError as err:
         raise BookingError.from_money(err, "account_number") from None
-    row = session.execute(select(
-        _A.c.id, _A.c.number, _A.c.home_area, _A.c.status, _A.c.plan_id, _A.c.billing_mode,
-        select(_G.c.generation).where(_G.c.id == 1).scalar_subquery())
-        .where(_A.c.number == e164)).first()
+    row = session.execute(_PAYER, {"number": e164}).first()
     if row is None:
         raise BookingError.from_money(MoneyError("account.unknown", number=e164),
                                       "account_number")
     if row.status != "active":
         raise BookingError("account.locked", "account_number", number=row.number)
-    return _Payer(row.id, row.number, row.home_area, row.plan_id, row.billing_mode, row[6])
+    return _Payer(row.id, row.number, row.home_area, row.plan_id, row.billing_mode, row[6],
+                  row[7])
 
 
 def _checked(ref: Generation, session: Session, entered: object, home_area: str, field: str,
@@ -185,34 +201,28 @@ def _check_credit(session: Session, payer: _Payer, cost: int, minutes: int,
                   now: datetime) -> None:
     """Credit for the expected length beyond what the account's other not-yet-started
     bookings promise; one statement for a prepaid account."""
-    promised = select(func.coalesce(func.sum(_B.c.expected_fen), 0)).where(
-        _B.c.account_id == payer.id, _B.c.state.in_(_NOT_STARTED)).scalar_subquery()
     if payer.billing_mode == "carrier":
         free_now = free_fen(session, session.get(Account, payer.id), now)
         if free_now is None:  # carrier-billed without limits: never refused for money
             return
-        free = free_now - int(session.scalar(select(promised)) or 0)
+        free = free_now - int(session.scalar(_ONLY_PROMISED, {"account_id": payer.id}) or 0)
     else:  # prepaid: free_fen's balance - reserved, with the promises, in one read
-        row = session.execute(select(_A.c.balance_fen, _A.c.reserved_fen, promised)
-                              .where(_A.c.id == payer.id)).one()
+        row = session.execute(_MONEY, {"account_id": payer.id}).one()
         free = int(row[0]) - int(row[1]) - int(row[2])
     if cost > free:
         raise BookingError("booking.no_credit", "participants", minutes=minutes, needed=cost,
                            available=max(free, 0))
 
 
-def _check_capacity(session: Session, start: datetime, end: datetime, channels: int,
-                    limits: BookingLimits) -> None:
+def _check_capacity(session: Session, payer: _Payer, start: datetime, end: datetime,
+                    channels: int, limits: BookingLimits) -> None:
     """Channels at the busiest instant of [start, end) among the bookings held: one aggregate
-    over the bookings that can overlap (started less than the longest booking before
-    ``start``: the (state, start_at) index bounds the read on both sides)."""
-    longest = max(LONGEST_BOOKING, timedelta(minutes=limits.expected_minutes_max))
-    rows = session.execute(
-        select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
-        .join(_P, _P.c.booking_id == _B.c.id, isouter=True)
-        .where(_B.c.kind == BookingKind.CONFERENCE.value, _B.c.state.in_(_ACTIVE),
-               _B.c.start_at < end, _B.c.start_at > start - longest, _B.c.ends_at > start)
-        .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at)).all()
+    over the bookings that can overlap.  None started longer before ``start`` than the longest
+    booking stored (``booking_horizon``, kept by a trigger), so the (state, start_at) index
+    bounds the read on both sides."""
+    since = start - timedelta(seconds=payer.horizon_s) if payer.horizon_s is not None else \
+        datetime(1970, 1, 1, tzinfo=UTC)
+    rows = session.execute(_OVERLAPPING, {"start": start, "end": end, "since": since}).all()
     peak = peak_channels(start, end, ((s, e, 1 + n) for s, e, n in rows))
     if peak + channels > limits.channels:
         raise BookingError("booking.capacity", "start_at", value=start.isoformat(),
@@ -254,16 +264,16 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
     cost = _cost(session, ref, payer, [initiator, *parts], start, seconds)
     _lock(session)
     _check_credit(session, payer, cost, minutes, now)
-    _check_capacity(session, start, end, 1 + len(parts), limits)
+    _check_capacity(session, payer, start, end, 1 + len(parts), limits)
     reference = new_ref("booking")
-    booking_id = session.execute(insert(_B), {
+    booking_id = session.execute(_INSERT_BOOKING, {
         "reference": reference, "kind": BookingKind.CONFERENCE.value, "account_id": payer.id,
         "initiator": initiator.number, "initiator_dial": dial_string(initiator.number),
         "start_at": start, "ends_at": end, "expected_s": seconds, "expected_fen": cost,
         "retries": retries, "retry_interval_s": interval, "music": request.music,
         "state": BookingState.BOOKED.value, "takeovers": 0, "outcome": "",
         "created_at": now}).inserted_primary_key[0]
-    session.execute(insert(_P), [
+    session.execute(_INSERT_PARTICIPANTS, [
         {"booking_id": booking_id, "position": i, "number": c.number,
          "dial": dial_string(c.number)} for i, c in enumerate(parts, start=1)])
     return BookingView(booking_id, reference, BookingKind.CONFERENCE, payer.number,

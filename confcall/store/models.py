@@ -31,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BilledLeg",
+    "BookingHorizon",
     "Card",
     "CardBatch",
     "CdrFile",
@@ -498,6 +499,15 @@ class ReferenceGeneration(Base):
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class BookingHorizon(Base):
+    """One row: the longest booking ever stored (seconds from start to end), raised by a
+    trigger on ``bookings``: the capacity check reads back only that far."""
+    __tablename__ = "booking_horizon"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    longest_s: Mapped[int] = mapped_column(BigInteger)
 
 
 # the credit check sums an account's not-yet-started bookings (covering: no table reads)

@@ -1,7 +1,7 @@
 """The booking write path's economy (issue 11's benchmark) without a change of behaviour: five
 statements per booking, the reference cache follows every change of the reference data, and
-the bounded capacity read still sees long bookings that started well before."""
-import tomllib
+the capacity read, bounded by the longest booking stored, still sees a long booking that
+started well before."""
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import event
 
 from confcall.booking import BookingError, book
-from confcall.config import ConfigError, parse_config
 from confcall.rating import areas, ops
 from confcall.store.models import NumberRule
 from tests.booking.helpers import LIMITS, LONG, NOW, SHANGHAI, funded, request
@@ -78,9 +77,3 @@ def test_a_long_booking_that_started_hours_before_still_holds_its_channels(store
         store.run(book, request(start_at=at + timedelta(minutes=119)), now=NOW, limits=limits)
     assert (err.value.key, err.value.params["free"]) == ("booking.capacity", 2)
     store.run(book, request(start_at=at + timedelta(minutes=120)), now=NOW, limits=limits)
-
-
-def test_a_booking_longer_than_a_day_is_refused_by_the_config():
-    with pytest.raises(ConfigError) as err:
-        parse_config(tomllib.loads("[booking]\nexpected_minutes_max = 1441\n"), "box.toml")
-    assert "booking.expected_minutes_max" in str(err.value) and "1440" in str(err.value)
