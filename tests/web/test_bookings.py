@@ -145,3 +145,45 @@ def test_api_booking_roundtrip(world):
     assert r.code == 200 and r.json()["state"] == "cancelled"
     r = c.request("POST", f"/api/v1/bookings/{made['id']}/cancel", headers=h)
     assert r.code == 200 and r.json()["state"] == "cancelled", "a repeated cancel is a no-op"
+
+
+def test_api_booking_checks_the_session_in_its_own_unit_with_the_usual_answers(world):
+    """The API books and lists with the session looked up inside the booking's own unit of
+    work: no session, a wrong CSRF token, an operator's session, a logged-out session and a
+    malformed body still get the answers every other write gets, and nothing is stored."""
+    body = {"participants": ["13900139000"], "start": (world.clock.now + timedelta(hours=2))
+            .isoformat()}
+    anon = world.client()
+    r = anon.request("POST", "/api/v1/bookings", json_body=body)
+    assert r.code == 401 and r.json()["error"]["code"] == "error.login_needed"
+    assert anon.get("/api/v1/bookings").code == 401
+    c = world.client()
+    csrf = c.request("POST", "/api/v1/session", json_body={
+        "number": "13800138000", "password": PIN}).json()["csrf"]
+    r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": "x"})
+    assert r.code == 403 and r.json()["error"]["code"] == "error.csrf"
+    r = c.request("POST", "/api/v1/bookings", json_body=body)
+    assert r.code == 403 and r.json()["error"]["code"] == "error.csrf"
+    ops = world.client()
+    ops_csrf = ops.request("POST", "/api/v1/ops/session", json_body={
+        "name": "alice", "password": "operator-pass-1"}).json()["csrf"]
+    r = ops.request("POST", "/api/v1/bookings", json_body=body,
+                    headers={"X-CSRF-Token": ops_csrf})
+    assert r.code == 401, "an operator is not a subscriber"
+    assert rows(world) == []
+    # malformed: the same precedence as everywhere (session, CSRF, then the fields)
+    r = anon.request("POST", "/api/v1/bookings", json_body={"participants": []})
+    assert r.code == 401
+    r = c.request("POST", "/api/v1/bookings", json_body={"participants": []},
+                  headers={"X-CSRF-Token": csrf})
+    assert r.code == 400 and r.json()["error"]["field"] == "participants"
+    r = c.request("POST", "/api/v1/bookings", headers={"X-CSRF-Token": csrf,
+                                                       "Content-Type": "application/json"},
+                  raw=b"{not json")
+    assert r.code == 400 and r.json()["error"]["code"] == "error.bad_json"
+    r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": csrf})
+    assert r.code == 201 and [b["id"] for b in c.get("/api/v1/bookings").json()] == \
+        [r.json()["id"]]
+    assert c.request("DELETE", "/api/v1/session", headers={"X-CSRF-Token": csrf}).code == 204
+    r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": csrf})
+    assert r.code == 401 and len(rows(world)) == 1
