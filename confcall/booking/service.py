@@ -145,7 +145,7 @@ def _payer(session: Session, number: object) -> _Payer:
         e164 = normalize(number)
     except MoneyError as err:
         raise BookingError.from_money(err, "account_number") from None
-    row = session.execute(_PAYER, {"number": e164}).first()
+    row = session.connection().execute(_PAYER, {"number": e164}).first()
     if row is None:
         raise BookingError.from_money(MoneyError("account.unknown", number=e164),
                                       "account_number")
@@ -205,9 +205,10 @@ def _check_credit(session: Session, payer: _Payer, cost: int, minutes: int,
         free_now = free_fen(session, session.get(Account, payer.id), now)
         if free_now is None:  # carrier-billed without limits: never refused for money
             return
-        free = free_now - int(session.scalar(_ONLY_PROMISED, {"account_id": payer.id}) or 0)
+        free = free_now - int(session.connection().scalar(_ONLY_PROMISED,
+                                                          {"account_id": payer.id}) or 0)
     else:  # prepaid: free_fen's balance - reserved, with the promises, in one read
-        row = session.execute(_MONEY, {"account_id": payer.id}).one()
+        row = session.connection().execute(_MONEY, {"account_id": payer.id}).one()
         free = int(row[0]) - int(row[1]) - int(row[2])
     if cost > free:
         raise BookingError("booking.no_credit", "participants", minutes=minutes, needed=cost,
@@ -222,7 +223,8 @@ def _check_capacity(session: Session, payer: _Payer, start: datetime, end: datet
     bounds the read on both sides."""
     since = start - timedelta(seconds=payer.horizon_s) if payer.horizon_s is not None else \
         datetime(1970, 1, 1, tzinfo=UTC)
-    rows = session.execute(_OVERLAPPING, {"start": start, "end": end, "since": since}).all()
+    rows = session.connection().execute(_OVERLAPPING,
+                                        {"start": start, "end": end, "since": since}).all()
     peak = peak_channels(start, end, ((s, e, 1 + n) for s, e, n in rows))
     if peak + channels > limits.channels:
         raise BookingError("booking.capacity", "start_at", value=start.isoformat(),
@@ -266,14 +268,15 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
     _check_credit(session, payer, cost, minutes, now)
     _check_capacity(session, payer, start, end, 1 + len(parts), limits)
     reference = new_ref("booking")
-    booking_id = session.execute(_INSERT_BOOKING, {
+    conn = session.connection()  # Core on the connection: no ORM execution layers
+    booking_id = conn.execute(_INSERT_BOOKING, {
         "reference": reference, "kind": BookingKind.CONFERENCE.value, "account_id": payer.id,
         "initiator": initiator.number, "initiator_dial": dial_string(initiator.number),
         "start_at": start, "ends_at": end, "expected_s": seconds, "expected_fen": cost,
         "retries": retries, "retry_interval_s": interval, "music": request.music,
         "state": BookingState.BOOKED.value, "takeovers": 0, "outcome": "",
         "created_at": now}).inserted_primary_key[0]
-    session.execute(_INSERT_PARTICIPANTS, [
+    conn.execute(_INSERT_PARTICIPANTS, [
         {"booking_id": booking_id, "position": i, "number": c.number,
          "dial": dial_string(c.number)} for i, c in enumerate(parts, start=1)])
     return BookingView(booking_id, reference, BookingKind.CONFERENCE, payer.number,

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from confcall.store.models import WebSession
@@ -67,15 +67,17 @@ def start(session: Session, kind: str, principal: str, now: datetime,
     return token, csrf
 
 
+_LOOKUP = select(WebSession.id, WebSession.kind, WebSession.principal, WebSession.csrf,
+                 WebSession.created_at, WebSession.seen_at, WebSession.expires_at).where(
+    WebSession.token_hash == bindparam("token_hash"))  # built once: every request runs it
+
+
 def lookup(session: Session, token: str | None, now: datetime) -> tuple[str, str, str] | None:
     """(kind, principal, csrf) of a live session, or None.  Extends the idle deadline at most
     once a minute (a read must not cost a write every time)."""
     if not token or len(token) > 128:
         return None
-    row = session.execute(select(WebSession.id, WebSession.kind, WebSession.principal,
-                                 WebSession.csrf, WebSession.created_at, WebSession.seen_at,
-                                 WebSession.expires_at)
-                          .where(WebSession.token_hash == hash_token(token))).first()
+    row = session.connection().execute(_LOOKUP, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     if row.expires_at <= now or row.created_at + ABSOLUTE <= now:
