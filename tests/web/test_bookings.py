@@ -187,3 +187,41 @@ def test_api_booking_checks_the_session_in_its_own_unit_with_the_usual_answers(w
     assert c.request("DELETE", "/api/v1/session", headers={"X-CSRF-Token": csrf}).code == 204
     r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": csrf})
     assert r.code == 401 and len(rows(world)) == 1
+
+
+def test_every_dial_attempt_is_shown_with_time_number_result_and_cause(world):
+    """Once a booking has run, its page and the API list every dial (the scheduler's rows,
+    written here as a box would): local time, the number dialled, the try, the result in the
+    page's language and the network's cause."""
+    from datetime import UTC, datetime
+
+    from confcall.store.models import BookingAttempt
+    c = world.client()
+    c.login("13800138000", PIN)
+    path = book(c).header("location").split("?")[0]
+    booking_id = int(path.rsplit("/", 1)[1])
+    at = datetime(2026, 11, 25, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
+    with world.store.transaction() as s:
+        s.get(Booking, booking_id).state = "done"
+        for i, (pos, number, no, result, cause) in enumerate((
+                (0, "13800138000", 1, "answered", 16), (1, "13900139000", 1, "busy", 17),
+                (1, "13900139000", 2, "answered", 16), (2, "13700137000", 1, "no_answer", 19))):
+            s.add(BookingAttempt(reference=f"t-{i}", booking_id=booking_id, position=pos,
+                                 attempt_no=no, number=number, box="box1",
+                                 started_at=at + timedelta(seconds=70 * i), answered_at=None,
+                                 ended_at=at + timedelta(seconds=70 * i + 30), result=result,
+                                 cause=cause))
+    page = c.get(path).text
+    table = page.split('id="attempts"')[1].split("</table>")[0]
+    rows_ = table.split("<tr>")[2:]
+    assert len(rows_) == 4
+    assert "15:31" in rows_[1] and "13900139000" in rows_[1] and "忙" in rows_[1] and \
+        "17" in rows_[1]
+    assert "无人接听" in rows_[3] and "13700137000" in rows_[3]
+    c.get("/lang/en?next=/")
+    assert "no answer" in c.get(path).text.split('id="attempts"')[1]
+    api = c.get(f"/api/v1/bookings/{booking_id}").json()
+    assert [(a["number"], a["attempt"], a["result"], a["cause"]) for a in api["attempts"]] == [
+        ("13800138000", 1, "answered", 16), ("13900139000", 1, "busy", 17),
+        ("13900139000", 2, "answered", 16), ("13700137000", 1, "no_answer", 19)]
+    assert api["state"] == "done" and api["attempts"][1]["time"] == "2026-11-25T07:31:10Z"
