@@ -225,3 +225,36 @@ def test_every_dial_attempt_is_shown_with_time_number_result_and_cause(world):
         ("13800138000", 1, "answered", 16), ("13900139000", 1, "busy", 17),
         ("13900139000", 2, "answered", 16), ("13700137000", 1, "no_answer", 19)]
     assert api["state"] == "done" and api["attempts"][1]["time"] == "2026-11-25T07:31:10Z"
+
+
+def test_a_booking_that_cannot_be_served_is_refused_with_the_reason(world):
+    """No credit for the expected length, too many participants, no channels left at that
+    time: each refused with its reason on the page and in the API, nothing stored."""
+    from confcall.booking import BookingLimits
+    from confcall.store.inline import InlineRunner
+    from confcall.web import WebConfig, WebSite
+
+    from .webclient import WebClient
+    site = WebSite(InlineRunner(world.store), now=world.clock,
+                   config=WebConfig(limits=BookingLimits(max_participants=3, channels=5)))
+    b = WebClient(site)
+    b.login("13900139000", PIN_B)  # 10 yuan: not 30 minutes with two others
+    r = book(b, participants="13800138000\n13700137000")
+    assert r.code == 422 and "余额不足以支持全体通话 30 分钟" in r.text
+    a = WebClient(site)
+    a.login("13800138000", PIN)
+    r = book(a, participants="13900139000\n13700137000\n13600136000\n13500135000")
+    assert r.code == 400 and "最多 3 项" in r.text
+    assert rows(world) == []
+    assert book(a).code == 303  # 3 channels of 5
+    r = book(a, participants="13900139000\n13600136000")
+    assert r.code == 422 and "时线路不足：需要 3 条，空闲 2 条" in r.text
+    csrf = a.request("POST", "/api/v1/session", json_body={
+        "number": "13800138000", "password": PIN}).json()["csrf"]
+    r = a.request("POST", "/api/v1/bookings", headers={"X-CSRF-Token": csrf}, json_body={
+        "participants": ["13900139000", "13600136000"], "start": "2026-11-25T15:45:00+08:00"})
+    assert r.code == 409 and r.json()["error"]["code"] == "booking.capacity"
+    a.get("/lang/en?next=/")
+    r = book(a, participants="13900139000\n13600136000")
+    assert r.code == 422 and "not enough lines at" in r.text
+    assert len(rows(world)) == 1
