@@ -22,7 +22,7 @@ the last channels or the last credit, and state changes are single conditional U
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -88,6 +88,8 @@ _OVERLAPPING = (select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
                        _B.c.ends_at > bindparam("start"))
                 .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at))
 _INSERT_BOOKING, _INSERT_PARTICIPANTS = insert(_B), insert(_P)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HORIZON = select(_H.c.longest_s).where(_H.c.id == 1)
 
 
 # -- booking ------------------------------------------------------------------------------------
@@ -231,9 +233,15 @@ def _check_capacity(session: Session, payer: _Payer, start: datetime, end: datet
                            needed=channels, free=max(limits.channels - peak, 0))
 
 
-def _lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BOOKING_LOCK})
+def _lock(session: Session, payer: _Payer) -> _Payer:
+    """PostgreSQL: serialise the checks of concurrent bookings, then read the booking horizon
+    again (READ COMMITTED: a longer booking committed while this one waited for the lock must
+    widen the capacity read).  SQLite's BEGIN IMMEDIATE already serialised everything."""
+    if session.get_bind().dialect.name != "postgresql":
+        return payer
+    conn = session.connection()
+    conn.execute(_LOCK, {"k": BOOKING_LOCK})
+    return replace(payer, horizon_s=conn.scalar(_HORIZON))
 
 
 def book(session: Session, request: BookingRequest, *, now: datetime,
@@ -264,7 +272,7 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
     seconds = minutes * 60
     end = start + timedelta(seconds=seconds)
     cost = _cost(session, ref, payer, [initiator, *parts], start, seconds)
-    _lock(session)
+    payer = _lock(session, payer)
     _check_credit(session, payer, cost, minutes, now)
     _check_capacity(session, payer, start, end, 1 + len(parts), limits)
     reference = new_ref("booking")
