@@ -91,8 +91,8 @@ def generation_for(session: Session, number: int | None) -> Generation:
     caller read in its transaction."""
     if number is None:
         return Generation(None)
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)  # a Connection: its Engine
+    bind = session.get_bind()
+    engine: Engine = bind.engine  # a Connection's Engine, or the Engine itself
     per = _CACHES.get(engine)
     if per is None:
         with _LOCK:

@@ -204,7 +204,9 @@ def _check_credit(session: Session, payer: _Payer, cost: int, minutes: int,
     """Credit for the expected length beyond what the account's other not-yet-started
     bookings promise; one statement for a prepaid account."""
     if payer.billing_mode == "carrier":
-        free_now = free_fen(session, session.get(Account, payer.id), now)
+        account = session.get(Account, payer.id)
+        assert account is not None  # read in this transaction
+        free_now = free_fen(session, account, now)
         if free_now is None:  # carrier-billed without limits: never refused for money
             return
         free = free_now - int(session.connection().scalar(_ONLY_PROMISED,
@@ -283,7 +285,7 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
         "start_at": start, "ends_at": end, "expected_s": seconds, "expected_fen": cost,
         "retries": retries, "retry_interval_s": interval, "music": request.music,
         "state": BookingState.BOOKED.value, "takeovers": 0, "outcome": "",
-        "created_at": now}).inserted_primary_key[0]
+        "created_at": now}).inserted_primary_key[0]  # type: ignore[index]
     conn.execute(_INSERT_PARTICIPANTS, [
         {"booking_id": booking_id, "position": i, "number": c.number,
          "dial": dial_string(c.number)} for i, c in enumerate(parts, start=1)])
