@@ -14,14 +14,14 @@ new one, which is exact (an earlier one cannot reach into the new window) and, w
 30-minute bookings, reads a handful of rows instead of every booking held.
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0007"  # migrations are chained in the order they were merged
+down_revision = "0010"  # migrations are chained in the order they were merged
 branch_labels = None
 depends_on = None
 
