@@ -272,7 +272,11 @@ class Daemon:
         cfg = self.config
         lang = cfg.language
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
-        self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch)
+        from confcall.store.writes import OrderedWrites
+        # one ordered, retried write queue per conference, shared by money and records
+        self.writes = OrderedWrites(self.runner, self.reactor)
+        self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
+                                 writes=self.writes)
         self.records = self._records()
         self.group = TrunkGroup(self.trunks)
         self.callbacks = CallbackService(
@@ -303,7 +307,7 @@ class Daemon:
         except ImportError:
             return MemoryRecords()
         return StoreRecords(self.runner, self.money.to_dt, clock=self.reactor,
-                            interim_s=self.config.acct_interim_s)
+                            interim_s=self.config.acct_interim_s, writes=self.writes)
 
     def _start_billing(self) -> None:
         """The carrier's billing hand-off: RADIUS accounting from the outbox (its own thread)

@@ -37,8 +37,12 @@ class LegCredit:
                  leg_ref: str, dialled: str, on_warning: Callable[[str, int], None],
                  on_exhausted: Callable[[str], None], quota_s: int = DEFAULT_QUOTA_S,
                  warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S, margin_s: int = 30,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None,
+                 settle: Callable[..., Deferred[Any]] | None = None) -> None:
+        """``settle(fn, *args)``: how the leg's final write (rating or release) is run, e.g.
+        in the call's ordered, retried queue (``confcall.store.writes``); default the pool."""
         self.clock, self.runner = clock, runner
+        self.settle = settle or runner.call_plain
         self.payer, self.conference_ref, self.leg_ref = payer, conference_ref, leg_ref
         self.dialled = dialled
         self.on_warning, self.on_exhausted = on_warning, on_exhausted
@@ -108,9 +112,9 @@ class LegCredit:
               ended_at: datetime) -> Deferred[LegBill]:
         self._cancel()
         record = LegRecord(self.leg_ref, self.dialled, started_at, ended_at, answered_at)
-        return self.runner.call_plain(ops.settle_leg, self.payer, self.conference_ref, record,
-                                      self.now() if self.now else None)
+        return self.settle(ops.settle_leg, self.payer, self.conference_ref, record,
+                           self.now() if self.now else None)
 
     def failed(self) -> Deferred[None]:
         self._cancel()
-        return self.runner.call_plain(ops.release_leg, self.leg_ref)
+        return self.settle(ops.release_leg, self.leg_ref)
