@@ -104,6 +104,7 @@ class Daemon:
         self._open_spans()
         self._start_media()
         self._call_control()
+        self._recover()
         self._loops: list[Any] = []
         self._start_billing()
         # A real reactor reads the D-channels when they are readable; a virtual one (tests)
@@ -300,6 +301,21 @@ class Daemon:
         self.router = IncomingRouter(routes)
         for trunk in self.trunks:
             trunk.on_incoming = self._incoming
+
+    def _recover(self) -> None:
+        """Close what this box's previous run left open (``conference.recovery``), in the
+        pool, retried while the DB is away; legs seized from now on are not touched."""
+        from confcall.conference.recovery import recover_box
+        from confcall.ids import box_id
+        d = self.writes.call_plain("box-restart", recover_box, box_id(), self.money.now())
+
+        def done(result: Any) -> None:
+            self.recovered = result
+            if result.legs_closed or result.holds_released or result.conferences_closed:
+                self._say(f"box restart: {result}")
+
+        d.addCallbacks(done, lambda f: log.error("box restart recovery failed: %s",
+                                                 f.getErrorMessage()))
 
     def _records(self) -> Any:
         try:
