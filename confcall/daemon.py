@@ -421,11 +421,16 @@ class Daemon:
         def check() -> None:
             busy = sum(1 for t in self.trunks for leg in t.legs.values()
                        if leg.state is not LegState.CLEARED)
-            if busy and float(self.reactor.seconds()) < deadline:
+            writes = getattr(self, "writes", None)
+            waiting = writes.pending() if writes is not None else 0  # records of those calls
+            if (busy or waiting) and float(self.reactor.seconds()) < deadline:
                 self.reactor.callLater(0.1, check)
                 return
             if busy:
                 self._say(f"shutdown: {busy} call(s) did not finish releasing in {grace_s} s")
+            if waiting:  # the next start's recovery closes those legs at their interim time
+                self._say(f"shutdown: {waiting} money/record write(s) still waiting for the "
+                          "database")
             self._release()
             self._stopping.callback(None)
 

@@ -153,6 +153,9 @@ class StoreRecords:
             def watch(leg: CallLeg, ev: Any) -> None:
                 if ev.kind == "answered":
                     self._answered(conference_ref, leg, leg_ref, role)
+                elif ev.kind in ("hangup", "failed"):  # no longer alive: no more interims
+                    from confcall.clock import cancel_pending
+                    cancel_pending(self._interims.pop(leg_ref, None))
             leg.watchers.append(watch)
         return d.addErrback(_log_failure, "recording the start of", leg_ref)
 

@@ -15,8 +15,9 @@ What it does, each leg in its own transaction (one bad row does not stop the res
   debited for the time up to there (``cdr.settle_leg``: idempotent by the leg's reference, so
   a leg whose rating had committed is not rated twice) and its carrier record completed; a leg
   never answered gives its hold back;
-- every hold of this box still held after that (credit held for a leg whose call-log row never
-  made it to the database) is given back;
+- every hold of this box still held after that is settled: its leg ended and answered in the
+  call log but the rating never committed (the box died with the write queued) — rated as
+  logged; a leg never answered, or whose call-log row never made it — the hold is given back;
 - every conference of this box still open is closed with the total of its rated legs.
 
 The bill of a leg lost this way is short by at most the interim period (``[accounting]
@@ -89,11 +90,15 @@ def recover_box(store: object, box: str, before: datetime) -> Recovered:
             Reservation.created_at < before)).all()
     for ref in holds:
         try:
-            store.run(credit.release_leg, ref)
-            released += 1
+            amount = store.run(_settle_hold, ref, before)
         except Exception:  # noqa: BLE001
-            log.exception("releasing the hold of leg %s after the restart failed", ref)
+            log.exception("settling the hold of leg %s after the restart failed", ref)
             failed += 1
+            continue
+        if amount == _RELEASED:
+            released += 1
+        else:
+            rated, fen = rated + 1, fen + amount
     with store.transaction() as s:
         mine = exists().where(CallLog.conference_ref == Conference.reference,
                               CallLog.box == box)
@@ -134,6 +139,25 @@ def _close_leg(session: Session, reference: str, now: datetime) -> int | None:
     log.warning("leg %s (%s) lost with the box: closed at its last interim record %s, "
                 "rated %d s, %d fen", reference, row.number, end.isoformat(), bill.duration_s,
                 bill.amount_fen)
+    return bill.amount_fen
+
+
+def _settle_hold(session: Session, reference: str, now: datetime) -> int:
+    """A hold still held once every leg is closed: its leg ended (the call log says so) but
+    the rating never committed — rate it as logged — or the leg never reached the call log
+    or was never answered: give the hold back. Returns the fen, or ``_RELEASED``."""
+    row = session.scalar(select(CallLog).where(CallLog.reference == reference))
+    if row is None or row.answered_at is None or row.ended_at is None:
+        credit.release_leg(session, reference)
+        return _RELEASED
+    res = session.scalar(select(Reservation).where(Reservation.reference == reference))
+    assert res is not None
+    payer = session.get(Account, res.account_id)
+    assert payer is not None
+    bill = cdr.settle_leg(session, payer.number, row.conference_ref, cdr.LegRecord(
+        reference, row.number, row.seized_at, row.ended_at, row.answered_at), now)
+    log.warning("leg %s (%s) ended before the box died but was never rated: rated %d s, "
+                "%d fen", reference, row.number, bill.duration_s, bill.amount_fen)
     return bill.amount_fen
 
 
