@@ -2,10 +2,10 @@
 
 The database holds what a crash leaves: the legs of a conference in the call log with their
 last interim "alive at" time and no end, their credit held, the conference unrated; a leg that
-ended in the call log but whose rating was still queued; a hold whose leg never reached the call
-log; an access call; and another box's live leg. The box (same
-``[box] id``) starts: its legs end at their last interim time with cause 41 and "box restart",
-the answered ones are rated for exactly that long, the ended one as logged, every hold of its own is given back, the
+ended in the call log but whose rating was still queued; a hold whose leg never reached the
+call log; an access call; and another box's live leg. The box (same ``[box] id``) starts: its
+legs end at their last interim time with cause 41 and "box restart", the answered ones are
+rated for exactly that long, the ended one as logged, every hold of its own is given back, the
 conference is closed with its total, and the other box's leg and hold are left alone.
 """
 import shutil
