@@ -92,7 +92,9 @@ class RatingMoney:
                            on_warning=on_warning, on_exhausted=on_exhausted,
                            quota_s=self.quota_s, warnings_s=self.warnings_s, now=self.now,
                            settle=lambda fn, *args: self.writes.call_plain(conference_ref, fn,
-                                                                           *args))
+                                                                           *args),
+                           extend=lambda fn, *args: self.writes.call_plain_once(
+                               conference_ref, fn, *args))
 
         def refused(f: Any) -> Any:
             if f.check(MoneyError):

@@ -60,6 +60,7 @@ class _Write:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     plain: bool
+    retry: bool = True  # False: a transient failure is the caller's to handle (no waiting)
     done: Deferred[Any] = field(default_factory=Deferred)
     tries: int = 0
 
@@ -86,6 +87,13 @@ class OrderedWrites:
                    **kwargs: Any) -> Deferred[Any]:
         """``fn(store, *args, **kwargs)`` (manages its own transactions), in the key's order."""
         return self._submit(key, _Write(fn, args, kwargs, plain=True))
+
+    def call_plain_once(self, key: str, fn: Callable[..., Any], *args: Any,
+                        **kwargs: Any) -> Deferred[Any]:
+        """Like ``call_plain``, in the key's order, but a transient failure goes straight to
+        the caller (e.g. extending a leg's credit: while the DB is away the leg must end when
+        its held credit does, not wait)."""
+        return self._submit(key, _Write(fn, args, kwargs, plain=True, retry=False))
 
     def pending(self) -> int:
         """Writes not yet committed (running, waiting for the DB, or queued behind one)."""
@@ -125,7 +133,7 @@ class OrderedWrites:
         w.done.callback(result)
 
     def _failed(self, failure: Any, key: str, w: _Write) -> None:
-        if is_transient(failure.value):
+        if is_transient(failure.value) and w.retry:
             self.retries += 1
             delay = min(self.max_retry_s, self.first_retry_s * 2 ** min(w.tries - 1, 16))
             if not self.failing or w.tries == 1:
@@ -135,8 +143,9 @@ class OrderedWrites:
             self.failing = True
             self.clock.callLater(delay, self._start, key)
             return
-        log.error("%s: writing %s failed for good: %s", key, _name(w.fn),
-                  failure.getErrorMessage())
+        if w.retry:
+            log.error("%s: writing %s failed for good: %s", key, _name(w.fn),
+                      failure.getErrorMessage())
         self._next(key)
         w.done.errback(failure)
 

@@ -15,7 +15,7 @@ SLOW = threading.Event()
 
 def _note(session, order, name, wait=False):
     if wait:  # the first write takes its time (a slow disk, a lock): the pool is free meanwhile
-        SLOW.wait(2.0)
+        assert SLOW.wait(60.0), "never released"
     session.execute(text("SELECT 1"))
     order.append(name)
     return name
@@ -51,8 +51,8 @@ def test_one_calls_writes_commit_in_order_on_a_four_thread_pool(store):
         SLOW.clear()
         order.clear()
         writes.runner.call(_note, order, "settle last leg", True)
-        writes.runner.call(_note, order, "close conference")
-        writes.runner.call(_release)
+        writes.runner.call(_note, order, "close conference").addCallback(
+            lambda _: writes.runner.call(_release))  # the settle is still slow meanwhile
         clock.settle()
         assert order == ["close conference", "settle last leg"]
     finally:
