@@ -15,10 +15,11 @@ slot has not begun yet; a conference shot mid-way is lost with its box (the next
 recovery settles it). Each conference: A dials the access number, is called back, keys B and
 C, all talk, A hangs up after ``talk_s``.
 
-It prints ``ready``, then ``p <run time>`` every 0.1 virtual s (the test shoots it when the run
-time passes its next kill point and checks bills against the last time printed), and
-``done`` after the last slot, when it stops the box cleanly and exits 0. Any failed
-expectation exits 1 with the reason on stderr.
+It prints ``p <run time>`` every 0.1 virtual s, from before its start-up recovery is done
+(the test shoots it when the run time passes its next kill point, so a point may land in the
+recovery, and checks bills against the last time printed), ``ready`` once the recovery is
+done, and ``done`` at the end of the run, when it stops the box cleanly and exits 0. Any
+failed expectation exits 1 with the reason on stderr.
 """
 from __future__ import annotations
 
@@ -85,10 +86,10 @@ def life(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
             sys.exit(1)
 
+    bx.clock.add_hook(progress)  # before the recovery is done: a kill point may land in it
     expect(bx.run_until(lambda: getattr(bx.daemon, "recovered", None) is not None, 30),
            "the start-up recovery did not finish")
     print(f"ready {offset + bx.clock.now:.2f} {bx.daemon.recovered}", flush=True)
-    bx.clock.add_hook(progress)
     a = bx.phone(A, answer_after=0.5, voice_hz=350.0)
     b = bx.phone(B, answer_after=1.0, voice_hz=450.0)
     c = bx.phone(C, answer_after=1.0, voice_hz=550.0)
