@@ -1,8 +1,8 @@
 """kill -9 of the box at random points of a 10-conference run, restarted each time (issue 13).
 
 A real process (``killable_box.py``: the daemon on a simulated card with its switch and
-subscribers, the real DB thread pool, SQLite in WAL) runs a timeline of 10 phone-mode
-conferences (three answered legs each). The test shoots it with SIGKILL whenever its run time
+subscribers, the real DB thread pool; SQLite in WAL, and PostgreSQL) runs a timeline of 10
+phone-mode conferences (three answered legs each). The test shoots it with SIGKILL whenever its run time
 passes the next of ``CONFCALL_KILL_POINTS`` (default 20) random points, and starts it again
 (same ``[box] id``) from where it died; the last life runs the rest and stops cleanly. Then:
 
@@ -20,7 +20,6 @@ import math
 import os
 import random
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from confcall.rating import ops
 from confcall.rating.ledger import audit
 from confcall.store import Store
 from confcall.store.models import Account, CallLog, Conference, Leg, Reservation
-from tests.pgcluster import template
+from tests.pgcluster import db_url, pg_cluster  # noqa: F401
 
 from box_harness import NOW
 
@@ -61,14 +60,12 @@ class Lines:
         return line.decode()
 
 
-def test_kill9_at_random_points_of_a_ten_conference_run(tmp_path):
+def test_kill9_at_random_points_of_a_ten_conference_run(tmp_path, db_url):  # noqa: F811
     points_n = int(os.environ.get("CONFCALL_KILL_POINTS", "20"))
     seed = int(os.environ.get("CONFCALL_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     points = sorted(rng.uniform(0.5, RUN_S - 0.5) for _ in range(points_n))
-    db = tmp_path / "kill9.db"
-    shutil.copyfile(template("sqlite", None), db)
-    url = f"sqlite:///{db}"
+    url = db_url  # a fresh copy of the migrated database, SQLite and PostgreSQL
     store = Store(url)
     payer = "+8613800138000"
     ops.create_account(store, payer, "482913", now=NOW)
