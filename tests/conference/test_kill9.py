@@ -2,9 +2,9 @@
 
 A real process (``killable_box.py``: the daemon on a simulated card with its switch and
 subscribers, the real DB thread pool; SQLite in WAL, and PostgreSQL) runs a timeline of 10
-phone-mode conferences (three answered legs each). The test shoots it with SIGKILL whenever its run time
-passes the next of ``CONFCALL_KILL_POINTS`` (default 20) random points, and starts it again
-(same ``[box] id``) from where it died; the last life runs the rest and stops cleanly. Then:
+phone-mode conferences (three answered legs each). The test shoots it with SIGKILL whenever its
+run time passes the next of ``CONFCALL_KILL_POINTS`` (default 20) random points, and starts it
+again (same ``[box] id``) from where it died; the last life runs the rest and stops cleanly. Then:
 
 - no call-log row is left open;
 - every answered charged leg is rated exactly once, for its call-log duration; a leg lost with
