@@ -224,7 +224,7 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
 RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", "reservations",
                 "ledger", "conferences", "cards", "card_batches", "accounts", "rates",
                 "rate_plans", "number_rules", "acct_outbox", "billed_legs", "cdr_files",
-                "web_sessions", "operators", "audit_log")
+                "web_sessions", "operators", "audit_log", "call_legs")
 
 
 def reset_pg(url: str) -> None:
