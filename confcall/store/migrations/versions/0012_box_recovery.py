@@ -8,7 +8,7 @@ the leg's last interim "alive at" time, where a leg lost with the box is closed;
 ("box restart").
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from confcall.store.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0010"  # chained after security's 0010 (merged first); allotted after 0007
+down_revision = "0014"  # migrations are chained in the order they were merged (allotted after 0007)
 branch_labels = None
 depends_on = None
 
