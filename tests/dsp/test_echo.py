@@ -178,3 +178,35 @@ def test_07_disabled_channel_state_untouched():
     for k, v in vars(st).items():
         if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == 2:
             assert np.array_equal(v[1], before[k][1]), k
+
+
+# 8. an echo-free line (digital/mobile) leaves the whole 128 ms tail for a cheap probe after a
+#    few seconds of far-end speech, its audio untouched throughout; when an echo path appears
+#    later on that line (a hybrid switched in), the probe finds it and the full canceller is
+#    back and converged (≥ 20 dB) within a few seconds
+def test_08_echo_free_line_probes_and_finds_a_later_echo():
+    far = _speech(3)[: 24 * FS]
+    near = np.zeros_like(far)
+    near[1 * FS : 2 * FS] = _speech(7)[: FS]  # the subscriber says something, no echo
+    line = Line(echo_path(6.0, 45.0, seed=8))
+    tx, rx_echo, _ = line.run(far, near)
+    rx_free = g711.law_round_trip(near + noise(far.size, -65.0), line.law)
+    onset = 10 * FS  # the echo path appears at 10 s
+    rx = np.concatenate([rx_free[:onset], rx_echo[onset:]]).astype(np.float32)
+    st = echo.init(1)
+    o = np.zeros((1, BLOCK), np.float32)
+    p = np.zeros_like(o)
+    pre = np.zeros_like(rx)
+    probing = []
+    for i in range(0, rx.size, BLOCK):
+        r = rx[None, i : i + BLOCK].copy()
+        echo.process(st, r, tx[None, i : i + BLOCK].copy(), o, p)
+        pre[i : i + BLOCK] = p[0]
+        if i < onset:
+            assert np.array_equal(o, r), i / FS  # echo-free: passed untouched
+        probing.append(echo.status(st, 0)["probing"])
+    t_probe = probing.index(True) * BLOCK / FS
+    assert t_probe <= 4.0, t_probe
+    assert all(probing[int(t_probe * FS) // BLOCK : onset // BLOCK])  # stays probing
+    assert not probing[-1]  # the echo path was found: the full canceller runs again
+    assert erle(rx, pre, tx, 16.0, 24.0) >= 20.0
