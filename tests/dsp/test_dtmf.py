@@ -104,6 +104,40 @@ def test_07_dropout_10ms():
     assert [digits_of(e) for e in detect(sigs)] == [dtmf.DIGITS[i % 16] for i in range(64)]
 
 
+def _jump(digit: str, n_before: int, gap: int, n_after: int, jump) -> np.ndarray:
+    """A key press whose tones break for ``gap`` samples after ``n_before`` and come back with
+    their phases moved by ``jump`` (radians, per tone) from where they would have been."""
+    i = dtmf.DIGITS.index(digit)
+    fr, fc = dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4]
+    ph = tuple(RNG.uniform(0, 2 * np.pi, 2))
+    a = dtmf.tones(fr, fc, n_before + gap + n_after, -10.0, -10.0, ph)
+    b = dtmf.tones(fr, fc, n_before + gap + n_after, -10.0, -10.0,
+                   (ph[0] + jump[0], ph[1] + jump[1]))
+    s = np.concatenate([a[:n_before], np.zeros(gap), b[n_before + gap :]])
+    return np.concatenate([np.zeros(int(RNG.integers(0, 200))), s, np.zeros(400)])
+
+
+# 7b. a phase jump inside a key press stays one digit, whatever the phase after the break:
+#     a 180° reversal of both tones with no gap, at every offset inside the detector's
+#     half-blocks (the worst case splits at half-block edges), and random phases after breaks
+#     of 0-6 ms and of 10 ms
+def test_07b_phase_jumps_bridged():
+    sigs, want = [], []
+    for i in range(64):
+        d = dtmf.DIGITS[i % 16]
+        sigs.append(_jump(d, 300 + i, 0, 500, (np.pi, np.pi)))  # reversal: no gap
+        want.append(d)
+    for i in range(96):
+        d = dtmf.DIGITS[i % 16]
+        gap = int(RNG.integers(0, 49)) if i < 80 else 80  # 0-6 ms, and 10 ms
+        sigs.append(_jump(d, int(RNG.integers(200, 500)), gap, 500,
+                          tuple(RNG.uniform(0, 2 * np.pi, 2))))
+        want.append(d)
+    got = [digits_of(e) for e in detect(sigs)]
+    bad = [(k, g) for k, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert not bad, f"{len(bad)} of {len(sigs)} presses wrong: {bad[:8]}"
+
+
 # 8. noise: ≥ 99 % detection at 12 dB SNR (each tone vs white noise), no false digits
 def test_08_snr_12db():
     n_digits = 20
