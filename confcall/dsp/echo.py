@@ -32,6 +32,15 @@ How it works
   (``DT_ERR``) the rx power while the rx is above the background and within 30 dB of the far
   end. Both are re-checked on each finished sub-block. A detection freezes adaptation for
   ``DT_HANG`` samples (30 ms).
+* Backup filter (the two-filter idea of many cancellers, at the cost of a copy): near-end
+  speech near the echo's level slips past both tests now and then and pulls the filter off
+  (36 → 24 dB over 4 s of double talk). A good converged filter (ERLE estimate above
+  ``CONVERGED``, no double talk, the sub-block's held error 20 dB under rx, no worse than
+  the backup and its ERLE estimate within 1 dB of the backup's, which sinks 0.5 dB/s) is
+  copied, taps and window, into a backup; the held error of the backup is measured on the
+  same samples as the filter's (the double-talk test (b) or the look-back), and when the
+  backup does 1.5 dB better on a sub-block with the far end active it is restored. Right after
+  double talk the filter is as good as before it.
 * Adaptation runs only while the far end is active (above -45 dBm0 in the last tail), and once
   converged the error driving it is clipped at ``ROBUST`` times the usual residual RMS (a
   robust, Huber-like step), so near-end syllables that slip past the detector barely move it.
@@ -168,8 +177,9 @@ class EchoState:
         self.fpow = np.zeros((nchan, NFB), np.float32)  # far-end sub-block powers (ring)
         self.fidx = np.zeros(nchan, np.int32)
         self.sbpos = np.zeros(nchan, np.int32)
-        self.acc = np.zeros((nchan, 6), np.float64)  # sub-block sums: far, rx, e, echo est,
-        # and rx, error of the filter held still over the sub-block (every 4th sample)
+        self.acc = np.zeros((nchan, 7), np.float64)  # sub-block sums: far, rx, e, echo est,
+        # and rx, error of the filter held still over the sub-block (every 4th sample), and
+        # the error of the backup filter there
         self.rxh = np.zeros((nchan, SB), np.float32)  # the current sub-block's rx
         self.hang = np.zeros(nchan, np.int32)
         self.dt = np.zeros(nchan, np.uint8)
@@ -186,6 +196,11 @@ class EchoState:
         self.lo_hi[:, 1] = TAPS
         # echo-path probe (see the module doc): mode 0 = full canceller, 1 = probing
         self.mode = np.zeros(nchan, np.uint8)
+        # backup of a good converged filter (taps and window), restored after a double talk
+        # the detector missed has pulled the filter off (see the module doc)
+        self.bw = np.zeros((nchan, TAPS), np.float32)
+        self.blohi = np.zeros((nchan, 2), np.int64)  # its window; empty: no backup
+        self.berle = np.zeros(nchan, np.float32)  # the ERLE estimate it was taken at
         self.idle = np.zeros(nchan, np.int32)  # far-active sub-blocks without a real echo path
         self.pw = np.zeros((nchan, PT), np.float32)  # probe filter
         self.pwh = np.zeros((nchan, PT), np.float32)  # ... held over the probe sub-block
@@ -221,6 +236,9 @@ def reset(st: EchoState, chans=None) -> None:
     st.lo_hi[sel, 0] = 0
     st.lo_hi[sel, 1] = TAPS
     st.mode[sel] = 0
+    st.bw[sel] = 0.0
+    st.blohi[sel] = 0
+    st.berle[sel] = 0.0
     st.idle[sel] = 0
     st.pw[sel] = 0.0
     st.pwh[sel] = 0.0
@@ -250,7 +268,8 @@ def process(st: EchoState, rx, ref, out, pre_nlp=None) -> int:
     return _process(rx, ref, out, pre_nlp, keep, st.w, st.g, st.buf, st.bp, st.fpow, st.fidx,
                     st.sbpos, st.acc, st.hang, st.dt, st.far_max, st.erle, st.noise, st.supp,
                     st.seed, st.enabled, st.nlp_on, st.escale, st.lo_hi, st.rxh, st.level,
-                    st.mode, st.idle, st.pw, st.pwh, st.pbuf, st.pbp, st.rtail, st.pacc, st.perle)
+                    st.mode, st.idle, st.pw, st.pwh, st.pbuf, st.pbp, st.rtail, st.pacc, st.perle,
+                    st.bw, st.blohi, st.berle)
 
 
 # The kernels below index slices from 0 so numba can prove the indices non-negative: with a
@@ -359,7 +378,7 @@ def _middle(w, c, lo_hi):
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True)
 def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, hang, dt, far_max,
              erle, noise, supp, seed, enabled, nlp_on, escale, lo_hi, rxh, level, mode, idle, pw,
-             pwh, pbuf, pbp, rtail, pacc, perle):
+             pwh, pbuf, pbp, rtail, pacc, perle, bw, blohi, berle):
     nch, n = rx.shape
     for c in range(nch):
         if not enabled[c]:
@@ -400,6 +419,7 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
             lo_hi[c, 1] = TAPS
             erle[c] = 0.0
             hang[c] = 0
+            blohi[c, 1] = 0
             sbpos[c] = 0
             acc[c] = 0.0
             fpow[c] = 0.0
@@ -427,6 +447,9 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
         lim = np.float32(ROBUST * np.sqrt(escale[c])) if er > CONVERGED else np.float32(3e38)
         real = er > REAL
         rh = rxh[c]
+        bwc = bw[c]
+        blo = blohi[c, 0]
+        bhi = blohi[c, 1]
         fwd = False  # the double-talk test measured the held filter on this sub-block already
         for i in range(n):
             p = p0 + i
@@ -457,11 +480,16 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     # error test on every 4th sample of the coming sub-block, current filter
                     pe4 = 0.0
                     pa4 = 0.0
+                    pk4 = 0.0
                     for q in range(0, SB, 4):
                         y4 = _dot(wc, bc, o + q, lo, hi)
                         e4 = rx[c, i + q] - y4
                         pe4 += e4 * e4
                         pa4 += rx[c, i + q] * rx[c, i + q]
+                        if bhi > blo:
+                            e4 = rx[c, i + q] - _dot(bwc, bc, o + q, blo, bhi)
+                            pk4 += e4 * e4
+                    acc[c, 6] = pk4
                     # the filter held still over the sub-block: also the ERLE estimate's error
                     acc[c, 4] = pa4
                     acc[c, 5] = pe4
@@ -492,15 +520,22 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     # are not, so this error, not the running one, makes the ERLE estimate
                     pb = 0.0
                     eb = 0.0
+                    ek = 0.0
                     for q in range(0, SB, 4):
                         yb = _dot(wc, bc, o - SB + 1 + q, lo, hi)
                         eq = rh[q] - yb
                         pb += rh[q] * rh[q]
                         eb += eq * eq
+                        if bhi > blo:
+                            eq = rh[q] - _dot(bwc, bc, o - SB + 1 + q, blo, bhi)
+                            ek += eq * eq
                     acc[c, 4] = pb
                     acc[c, 5] = eb
+                    acc[c, 6] = ek
                 fwd = False
                 hang[c] = hg
+                # held errors of the filter and of its backup over this sub-block
+                bpr, bcur, bbak = acc[c, 4], acc[c, 5], acc[c, 6]
                 _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale,
                           level)
                 a0, a1, a2, a3 = 0.0, 0.0, 0.0, 0.0
@@ -525,6 +560,36 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                 elif hi - lo == WIN and fidx[c] == 0 and er > SPARSE_IN:
                     # now and then (every NFB sub-blocks) try narrowing a 256-tap window to 128
                     _window(w, c, lo_hi, False)
+                if fmx > FAR_ACTIVE and bpr > 0.0:
+                    if bhi > blo and 1.4 * bbak < bcur and 30.0 * bbak < bpr:
+                        # the backup does 1.5 dB better: undetected double talk pulled the filter
+                        # off; back to the backup (taps and window)
+                        for j in range(TAPS):
+                            wc[j] = bwc[j] if blo <= j < bhi else np.float32(0.0)
+                        lo_hi[c, 0] = blo
+                        lo_hi[c, 1] = bhi
+                        erle[c] = max(erle[c], np.float32(CONVERGED + 0.5))
+                        er = erle[c]
+                    elif (er > CONVERGED and hg == 0 and not dt[c] and 100.0 * bcur < bpr
+                          and (bhi <= blo or (bcur <= bbak and er >= berle[c] - 1.0))):
+                        # a good filter, no worse than the backup: it becomes the backup
+                        lo = lo_hi[c, 0]
+                        hi = lo_hi[c, 1]
+                        if lo != blo or hi != bhi:
+                            for j in range(TAPS):
+                                bwc[j] = 0.0
+                        for j in range(lo, hi):
+                            bwc[j] = wc[j]
+                        blohi[c, 0] = lo
+                        blohi[c, 1] = hi
+                        berle[c] = er
+                # the held errors of single sub-blocks are noisy: a filter slowly pulled off
+                # could win one now and then; it must also be near the ERLE estimate the
+                # backup was taken at (which sinks 0.5 dB/s, so the backup follows a slowly
+                # changing echo path)
+                berle[c] -= np.float32(0.0025)
+                blo = blohi[c, 0]
+                bhi = blohi[c, 1]
                 lo = lo_hi[c, 0]
                 hi = lo_hi[c, 1]
                 sparse = hi - lo <= WIN
@@ -643,7 +708,7 @@ def _subblock(c, acc, fpow, fidx, hang, dt, far_max, erle, noise, supp, escale, 
     py = acc[c, 3] / SB
     pb = acc[c, 4]
     eb = acc[c, 5]
-    for k in range(6):
+    for k in range(7):
         acc[c, k] = 0.0
     fpow[c, fidx[c]] = pf
     fidx[c] = (fidx[c] + 1) % NFB
