@@ -368,6 +368,13 @@ class MediaEngine:
             self._echo_any = bool(self.echo.enabled.any())
         self._post(f)
 
+    def level_control(self, chan: int, on: bool = True) -> None:
+        """Conference levelling for ``chan``'s contribution: a slow, bounded automatic gain
+        towards a common speech level and a noise gate while it does not talk (see
+        ``mixer``); off by default."""
+        c = self._chan(chan)
+        self._post(lambda: self.mix.level_on.__setitem__(c, 1 if on else 0))
+
     def key_suppression(self, chan: int, on: bool = True) -> None:
         c = self._chan(chan)
         self._post(lambda: self.ks.enabled.__setitem__(c, 1 if on else 0))
