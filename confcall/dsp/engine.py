@@ -129,7 +129,8 @@ class MediaEngine:
     """Owns the DSP state of ``nchan`` channels and runs the per-tick pipeline."""
 
     def __init__(self, nchan: int, laws, deliver: Callable = _direct,
-                 on_event: Callable | None = None, echo_cancel: bool = True):
+                 on_event: Callable | None = None, echo_cancel: bool = True,
+                 level_control: bool = False):
         if nchan <= 0:
             raise ValueError("nchan must be positive")
         self.nchan = nchan
@@ -145,6 +146,8 @@ class MediaEngine:
         self._echo_any = echo_cancel  # some channel's canceller is on (else the stage is skipped)
         self.ks = keysuppress.init(nchan)
         self.mix = mixer.init(nchan, BLOCK)
+        self._level_default = 1 if level_control else 0  # every new call's levelling
+        self.mix.level_on[:] = self._level_default
         self.bank = mixer.Bank()
         shape = (nchan, BLOCK)
         self.lin = np.zeros(shape, np.float32)  # decoded input (echo canceller on)
@@ -393,6 +396,7 @@ class MediaEngine:
             for mod, st in ((dtmf, self.dtmf), (echo, self.echo), (keysuppress, self.ks),
                             (mixer, self.mix)):
                 mod.reset(st, [c])
+            self.mix.level_on[c] = self._level_default
             self.sent[c] = 0.0
         self._post(f)
 

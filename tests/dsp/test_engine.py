@@ -350,3 +350,14 @@ def test_12_conference_levelling_noise_floor_and_quiet_member():
             assert gap > 9.0, lv  # as they come: the quiet member 12 dB down
         else:
             assert gap <= within, lv
+
+
+# 13. level control from the engine's constructor (the [media] level_control key) is on for
+#     every channel, and a new call on a channel keeps it
+def test_13_level_control_default_survives_a_new_call():
+    eng = MediaEngine(3, g711.LAW_ALAW, echo_cancel=False, level_control=True)
+    assert eng.mix.level_on.tolist() == [1, 1, 1]
+    eng.level_control(1, False)
+    eng.reset_channel(2)
+    _run(eng, np.full((3, BLOCK), g711.IDLE_ALAW, np.uint8))
+    assert eng.mix.level_on.tolist() == [1, 0, 1]
