@@ -93,7 +93,9 @@ def main() -> None:
     ap.add_argument("--ticks", type=int, default=200)
     ap.add_argument("--echo-ticks", type=int, default=10)
     ap.add_argument("--mix-ticks", type=int, default=150)
-    ap.add_argument("--mix-warm", type=int, default=300)
+    ap.add_argument("--mix-warm", type=int, default=500,
+                    help="ticks before timing the mix: all calls start at once, 10 s lets "
+                         "that cohort settle to the steady state of arrivals")
     ap.add_argument("--keys", type=int, default=300,
                     help="key presses over speech (issue 19 item 3); 0 = skip")
     ap.add_argument("--short", action="store_true",

@@ -650,13 +650,6 @@ def _probe(c, rx, bc, p0, pw, pwh, pb, pbp, rt, pacc, perle):
             continue
         # decimated sample: newest input at chunk index i (ref at bc[p0 + i])
         xd = _lp(bc, p0 + i - LP_TAIL)
-        if i >= LP_TAIL:
-            dd = _lp(rx, i - LP_TAIL)
-        else:
-            dd = np.float32(0.0)
-            for k in range(LP_TAIL + 1):
-                j = i - LP_TAIL + k
-                dd += LP[k] * (rx[j] if j >= 0 else rt[LP_TAIL + j])
         old = pb[q - PT]
         pb[q] = xd
         q += 1
@@ -664,6 +657,15 @@ def _probe(c, rx, bc, p0, pw, pwh, pb, pbp, rt, pacc, perle):
         en = max(pacc[c, 4] + xd * xd - old * old, 0.0)  # reference energy in the window
         pacc[c, 4] = en
         pacc[c, 2] += xd * xd
+        dd = np.float32(0.0)
+        if en <= PT * PFAR:
+            pass  # (the decimated rx is only needed while the far end is active)
+        elif i >= LP_TAIL:
+            dd = _lp(rx, i - LP_TAIL)
+        else:
+            for k in range(LP_TAIL + 1):
+                j = i - LP_TAIL + k
+                dd += LP[k] * (rx[j] if j >= 0 else rt[LP_TAIL + j])
         if en <= PT * PFAR:
             pass  # far end idle over the window: nothing to learn, nothing to measure
         elif (ph // DEC) % 2:  # odd decimated samples adapt, even ones measure (half each)
