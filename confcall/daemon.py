@@ -243,7 +243,8 @@ class Daemon:
                 trunk.attach_media(self.batch)
         deliver = self.reactor.callFromThread if self.media_in_thread else None
         self.media = MediaService(self.batch, deliver=deliver,
-                                  echo_cancel=self.config.echo_canceller)
+                                  echo_cancel=self.config.echo_canceller,
+                                  level_control=self.config.level_control)
         sounds = self.sounds if self.sounds is not None else prompt_sounds(
             self.config.language, self.config.prompt_directory)
         for name, audio in sounds.items():
