@@ -17,8 +17,9 @@ from confcall.daemon import Daemon
 from confcall.dsp import g711
 from confcall.rating import ops
 from confcall.store import Store
-from confcall.store.inline import InlineRunner
+from confcall.store.runner import DbRunner
 from confcall.sim import SimCard, SimPhone, SimSwitch, VirtualMediaClock
+from confcall.sim.threads import CountingPool, ThreadedClock
 from confcall.sim.r2switch import SimR2Switch
 from confcall.sim.voice import decode, level_db
 from tests.pgcluster import template
@@ -67,18 +68,24 @@ class Box:
     def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
-                 span_kinds=None, trunks=(), config: dict | None = None) -> None:
+                 span_kinds=None, trunks=(), config: dict | None = None,
+                 db_url: str | None = None) -> None:
         """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
         ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
-        ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files)."""
+        ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files);
+        ``db_url``: another migrated database (e.g. PostgreSQL) instead of a SQLite copy."""
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
         self.card = SimCard(kinds).install()
-        self.clock = VirtualMediaClock()  # the daemon ticks the card itself
+        # the daemon ticks the card itself; DB work runs in the daemon's kind of thread pool
+        # (taking no virtual time: the clock waits for it, see confcall.sim.threads)
+        self.pool = CountingPool(1, 4)
+        self.clock = VirtualMediaClock(reactor=ThreadedClock(self.pool))
         self.reactor = self.clock.reactor
         db = tmp_path / "confcall.db"
         shutil.copyfile(template("sqlite", None), db)
-        self.store = Store(f"sqlite:///{db}")
-        self.runner = InlineRunner(self.store)
+        self.store = Store(db_url or f"sqlite:///{db}")
+        self.runner = DbRunner(self.store, self.reactor, pool=self.pool)
+        self.pool.start()
         cb = callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
                                         caller_id=CALLER_ID)
         sc = session or SessionConfig()
@@ -151,6 +158,8 @@ class Box:
         for s in self.switches:
             s.stop() if isinstance(s, SimR2Switch) else s.link.stop()
         self.card.uninstall()
+        self.reactor.settle()
+        self.pool.stop()
         self.store.dispose()
 
 
