@@ -111,6 +111,14 @@ Example (every key optional; these are the defaults)::
     expected_minutes_max = 240
     channels = 0                       # channels booked conferences may hold at once, all
                                        # boxes together (0 = this box's B-channels)
+
+    [log]                              # stderr, one event per line (journald keeps it)
+    level = "info"                     # debug | info | warning | error
+    format = "keyvalue"                # keyvalue (ts=... level=... msg=... call=L17) | json
+
+    [metrics]                          # Prometheus exposition on http://BIND:PORT/metrics
+    port = 9464                        # 0 = no metrics endpoint
+    bind = "127.0.0.1"                 # "0.0.0.0" when Prometheus scrapes from another host
 """
 from __future__ import annotations
 
@@ -218,6 +226,10 @@ class Config:
     booking_expected_minutes: int = 30
     booking_expected_minutes_max: int = 240
     booking_channels: int = 0
+    log_level: str = "info"
+    log_format: str = "keyvalue"
+    metrics_port: int = 9464
+    metrics_bind: str = "127.0.0.1"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -257,6 +269,24 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                     "retry_interval_min_s", "retry_interval_max_s", "max_days_ahead",
                     "expected_minutes", "expected_minutes_max", "channels")}},
 }
+
+# [log] and [metrics]: what the NOC sees of a running box (docs/operations.md)
+_SECTIONS["log"] = {"level": ("log_level", str), "format": ("log_format", str)}
+_SECTIONS["metrics"] = {"port": ("metrics_port", int), "bind": ("metrics_bind", str)}
+
+
+def _check_noc(values: dict[str, Any], source: str) -> None:
+    from confcall.logsetup import FORMATS, LEVELS
+    if values.get("log_level", "info") not in LEVELS:
+        raise ConfigError(source, "log.level", f"{values['log_level']!r}; allowed: "
+                          f"{', '.join(LEVELS)}")
+    if values.get("log_format", "keyvalue") not in FORMATS:
+        raise ConfigError(source, "log.format", f"{values['log_format']!r}; allowed: "
+                          f"{', '.join(FORMATS)}")
+    if not 0 <= values.get("metrics_port", 9464) <= 65535:
+        raise ConfigError(source, "metrics.port", "0..65535 (0 = no metrics endpoint)")
+    if "metrics_bind" in values and not values["metrics_bind"].strip():
+        raise ConfigError(source, "metrics.bind", "an address to listen on, e.g. 127.0.0.1")
 
 
 def load_config(path: str | Path) -> Config:
@@ -307,6 +337,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             name, kind = spec
             values[name] = _typed(source, f"{section}.{key}", value, kind)
     _normalise(values, source)
+    _check_noc(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)

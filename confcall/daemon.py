@@ -30,7 +30,6 @@ from confcall.conference.money import AccessScreen, RatingMoney
 from confcall.conference.records import MemoryRecords
 from confcall.conference.router import IncomingRouter
 from confcall.conference.session import SessionConfig
-from confcall.conference.trunkgroup import TrunkGroup
 from confcall.clock import every
 from confcall.config import Config
 from confcall.dahdi import BChannelBatch, Span
@@ -101,6 +100,8 @@ class Daemon:
         # before anything rates a leg (restart recovery included): queue RADIUS records
         handoff.configure(handoff.HandoffPolicy(radius=bool(self.config.radius_servers)))
         self._open_store()
+        from confcall.boxwatch import BoxWatch
+        self.watch = BoxWatch(self)  # call tracing, metrics, systemd (times the runner)
         self._open_spans()
         self._start_media()
         self._call_control()
@@ -120,6 +121,7 @@ class Daemon:
             self._loops.append(every(self.reactor, interval, trunk.service))
         self._listen_control()
         self._start_web()
+        self.watch.start()  # metrics endpoint, systemd READY + watchdog
         n_r2 = sum(1 for t in self.trunks if isinstance(t, R2Trunk))
         kinds = ", ".join(k for k in (f"{len(self.trunks) - n_r2} PRI" if n_r2 < len(self.trunks)
                                       else "", f"{n_r2} MFC/R2" if n_r2 else "") if k)
@@ -175,19 +177,21 @@ class Daemon:
             self.runner.start()
 
     def _open_spans(self) -> None:
+        from confcall.startup import SpanFailures
+        failures = SpanFailures()
         for plan in self._span_plans():
             span = Span.open(plan.spanno, plan.channels)
-            for channo, err in span.failed.items():
-                self._say(f"span {plan.spanno}: channel {channo} not usable: {err}")
+            for line in failures.add(plan.spanno, span.failed, len(plan.channels)):
+                log.error("%s", line)
             trunk = self._make_trunk(plan, span)
             if trunk is None:
+                failures.unused(plan.spanno)
                 span.close()
                 continue
             self.spans.append(span)
             self.trunks.append(trunk)
         if not self.trunks:
-            raise RuntimeError("no usable span (PRI or MFC/R2): check the span config / "
-                               "[[trunk]] entries")
+            raise RuntimeError(failures.summary())
 
     def _make_trunk(self, plan: SpanPlan, span: Span) -> Trunk | None:
         name = f"span{plan.spanno}"
@@ -274,7 +278,8 @@ class Daemon:
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
         self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch)
         self.records = self._records()
-        self.group = TrunkGroup(self.trunks)
+        from confcall.calltrace import TracedTrunkGroup
+        self.group = TracedTrunkGroup(self.trunks, self.watch.calls)
         self.callbacks = CallbackService(
             self.reactor, self.group, self.media, self.money, self.records,
             policy=CallbackPolicy(cfg.callback_delay_s, cfg.callback_retries,
@@ -360,6 +365,7 @@ class Daemon:
         role = ("service" if leg.dnis in self.config.service_numbers else "access")
         ref = f"in{leg.id}-{int(float(self.reactor.seconds()) * 1000)}"
         self.records.leg_started(ref, leg, ref, role)
+        self.watch.calls.watch(leg)
 
         def ended(_: Any, ev: Any) -> None:
             if ev.kind == "cleared":
@@ -371,6 +377,7 @@ class Daemon:
         payer = self.screen.payer_of(req.ani)
         if payer is None:
             return
+        self.watch.callback_requested()
         self._say(f"{req.ani}: request confirmed on-hook (never answered); calling back in "
                   f"{self.config.callback_delay_s:.0f} s")
         self.callbacks.request(req.ani, payer)
@@ -378,9 +385,13 @@ class Daemon:
     def _session_started(self, session: Any) -> None:
         self._say(f"{session.initiator.number} answered the callback: conference "
                   f"{session.reference} started")
-        session.on_end = lambda s: self._say(
-            f"conference {s.reference} ended after {(s.ended_at or 0) - s.started_at:.0f} s; "
-            f"legs rated for {s.payer}")
+        self.watch.session_started(session)
+
+        def ended(s: Any) -> None:
+            self.watch.session_ended(s)
+            self._say(f"conference {s.reference} ended after "
+                      f"{(s.ended_at or 0) - s.started_at:.0f} s; legs rated for {s.payer}")
+        session.on_end = ended
 
     # -- stop -------------------------------------------------------------------------------------
     def stop(self, grace_s: float = 5.0) -> Deferred[None]:
@@ -413,6 +424,8 @@ class Daemon:
         return self._stopping
 
     def _release(self) -> None:
+        if getattr(self, "watch", None) is not None:
+            self.watch.stop()
         if getattr(self, "_web_port", None) is not None:
             self._web_port.stopListening()
         port = getattr(self, "_control_port", None)

@@ -22,6 +22,9 @@ def serve(config_path: str | None) -> None:
         cfg = load_config(config_path) if config_path else Config()
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
+    from confcall.logsetup import configure_logging, route_twisted
+    configure_logging(cfg.log_level, cfg.log_format)
+    route_twisted()
     if not cfg.simulated and not cfg.span_config:
         raise click.ClickException("no [hardware] span_config given (write one with "
                                    "`confcall hw genconf PROFILE --span-config FILE`), and "
@@ -38,6 +41,10 @@ def serve(config_path: str | None) -> None:
         try:
             daemon.start()
         except Exception as e:  # noqa: BLE001 - reported, then the process exits 1
+            import logging
+            logging.getLogger("confcall.daemon").error(
+                "confcall could not start: %s", e, exc_info=not isinstance(e, (
+                    RuntimeError, OSError)))
             failed.append(e)
             reactor.stop()
 

@@ -185,6 +185,7 @@ class ConferenceSession:
         elif ev.kind == "cleared":
             self.settlement.leg_done(self.initiator)
             self.end("initiator leg cleared")
+            self.settlement.maybe_close()  # ended earlier (hangup): the last leg may be this one
 
     def _digit(self, ev: DigitEvent) -> None:
         if not ev.start or self.ended:
