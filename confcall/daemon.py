@@ -42,6 +42,7 @@ __all__ = ["Daemon", "prompt_sounds", "ensure_pepper"]
 log = logging.getLogger("confcall.daemon")
 
 TICK_S = 0.020
+HW_EC_TAPS = 128  # 16 ms tail: what DAHDI's hardware cancellers (VPMOCT) are asked for
 
 
 def ensure_pepper(var_dir: str = "var") -> str:
@@ -179,8 +180,9 @@ class Daemon:
     def _open_spans(self) -> None:
         from confcall.startup import SpanFailures
         failures = SpanFailures()
-        for plan in self._span_plans():
-            span = Span.open(plan.spanno, plan.channels)
+        self._plans = self._span_plans()
+        for plan in self._plans:
+            span = Span.open(plan.spanno, plan.channels, echo_taps=plan.hw_ec_taps)
             for line in failures.add(plan.spanno, span.failed, len(plan.channels)):
                 log.error("%s", line)
             trunk = self._make_trunk(plan, span)
@@ -200,7 +202,7 @@ class Daemon:
                 self._say(f"span {plan.spanno}: no D-channel; not used for PRI")
                 return None
             return PriTrunk(span, self.reactor, switchtype=plan.switchtype, name=name,
-                            on_status=self._say)
+                            on_status=self._say, network=plan.network)
         if not span.cas:
             self._say(f"span {plan.spanno}: no CAS channel; not used for MFC/R2")
             return None
@@ -218,7 +220,7 @@ class Daemon:
         config that `confcall hw genconf` wrote; [[trunk]] entries select and tune them."""
         cfg = self.config
         out: list[SpanPlan] = []
-        if self.card is not None:
+        if self.card is not None and not cfg.span_config:
             for sim in self.card.spans:
                 t = cfg.trunk_for(sim.spanno)
                 if cfg.trunks and t is None:
@@ -241,7 +243,11 @@ class Daemon:
             chans = tuple(s.channels) + ((s.dchannel,) if s.dchannel else ())
             out.append(SpanPlan(s.spanno, chans, kind,
                                 t.switchtype if t else (s.switchtype or "euroisdn_e1"),
-                                (t.r2_variant if t else "") or s.r2_variant or "CN"))
+                                (t.r2_variant if t else "") or s.r2_variant or "CN",
+                                network=s.signaling == "pri_net",
+                                hw_ec_taps=HW_EC_TAPS if s.echo_canceller == "hw"
+                                or s.echo_canceller.startswith("kernel:") else 0,
+                                software_ec=s.software_ec))
         return out
 
     def _start_media(self) -> None:
@@ -256,12 +262,27 @@ class Daemon:
         deliver = self.reactor.callFromThread if self.media_in_thread else None
         self.media = MediaService(self.batch, deliver=deliver,
                                   echo_cancel=self.config.echo_canceller)
+        self._span_echo_cancellers()
         sounds = self.sounds if self.sounds is not None else prompt_sounds(
             self.config.language, self.config.prompt_directory)
         for name, audio in sounds.items():
             self.media.add_sound(name, audio)
         if self.media_in_thread:
             self.media.start_thread()
+
+    def _span_echo_cancellers(self) -> None:
+        """Our software canceller stays off on spans whose card (or a kernel module) cancels
+        echo, or that the span config says need none: two cancellers in a row fight."""
+        plans = {p.spanno: p for p in getattr(self, "_plans", [])}
+        for span in self.spans:
+            plan = plans.get(span.spanno)
+            if plan is None or plan.software_ec or not self.config.echo_canceller:
+                continue
+            for ch in (*span.bchannels, *span.cas):
+                self.media.engine.echo_canceller(self.batch.row_of(ch.channo), False)
+            self._say(f"span {span.spanno}: echo cancelled by the card "
+                      f"({plan.hw_ec_taps} taps)" if plan.hw_ec_taps else
+                      f"span {span.spanno}: no echo canceller (span config)")
 
     def _span_clock(self) -> None:
         """The simulated card's 20 ms frame clock (real cards clock themselves)."""
@@ -463,6 +484,9 @@ class SpanPlan:
     signalling: str  # pri | r2
     switchtype: str = "euroisdn_e1"
     r2_variant: str = "CN"
+    network: bool = False  # PRI: we are the network side (span config pri_net)
+    hw_ec_taps: int = 0  # > 0: the card's (or a kernel) echo canceller on, this many taps
+    software_ec: bool = True  # our own canceller on this span's channels ([media] permitting)
 
 
 def _check_signalling(t: Any, spanno: int, kind: str) -> None:

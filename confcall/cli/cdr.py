@@ -39,10 +39,14 @@ def cdr_unknown_areas(ctx: click.Context) -> None:
 
     from confcall.store.models import Leg
 
+    # one labelled expression, grouped by its label: psycopg 3 binds parameters on the server,
+    # so two separately bound substr(…, $1, $2) would not be the same expression to PostgreSQL
+    prefix_col = func.substr(Leg.destination, 1, 8).label("prefix")
+
     def fn(s: Any) -> list[Any]:
-        return s.execute(select(func.substr(Leg.destination, 1, 8), func.count())
+        return s.execute(select(prefix_col, func.count())
                          .where(Leg.area_known.is_(False))
-                         .group_by(func.substr(Leg.destination, 1, 8))).all()
+                         .group_by("prefix")).all()
     for prefix, n in store_of(ctx).run(fn):
         click.echo(f"{prefix}\t{n}")
 

@@ -33,7 +33,15 @@ def serve(config_path: str | None) -> None:
     card = None
     if cfg.simulated:
         from confcall.sim import SimCard
-        card = SimCard(cfg.sim_spans).install()
+        spans = list(cfg.sim_spans)
+        if cfg.span_config:  # a generated span config, run on a card simulated to match it
+            from confcall.hw import HwConfigError, load_span_config
+            from confcall.hw.spanconf import sim_spans
+            try:
+                spans = sim_spans(load_span_config(cfg.span_config))
+            except (HwConfigError, ValueError) as e:
+                raise click.ClickException(f"{cfg.span_config}: {e}") from e
+        card = SimCard(spans).install()
     daemon = Daemon(cfg, reactor, card=card)
     failed: list[BaseException] = []
 
