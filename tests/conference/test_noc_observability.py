@@ -123,3 +123,20 @@ def test_span_alarm_and_channels_in_use_show_in_metrics(box):
     assert m[("confcall_span_alarms", (("span", "1"),))] == int(Alarm.RED)
     assert m[("confcall_span_up", (("span", "1"),))] == 0
     assert m[("confcall_span_errors", (("counter", "crc4"), ("span", "1")))] == 7
+
+
+def test_grafana_dashboard_uses_only_metrics_the_box_exports():
+    import re
+    from pathlib import Path
+
+    from confcall.metrics import BoxMetrics
+    dash = json.loads((Path(__file__).resolve().parents[2] / "docs/grafana/confcall.json")
+                      .read_text())
+    exported = {s.name for fam in BoxMetrics().registry.collect() for s in fam.samples} | {
+        f.name for f in BoxMetrics().registry.collect()}
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\bconfcall_[a-z_]+", e)}
+    assert len(dash["panels"]) >= 16
+    # labelled families export no sample before their first label value: compare names
+    base = {re.sub(r"_(total|bucket|count|sum|created)$", "", n) for n in exported}
+    assert {re.sub(r"_(total|bucket|count|sum)$", "", m) for m in used} <= base
