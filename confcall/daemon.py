@@ -508,14 +508,22 @@ def _sayers(lang: str, sounds: set[str]) -> tuple[Callable[[int], list[str]] | N
     return None, None
 
 
-def _seed_if_empty(store: Any) -> None:
-    """The embedded default must run out of the box: areas and a default rate plan."""
+def _seed_if_empty(store: Any) -> list[str]:
+    """The embedded default must run out of the box: areas and a default rate plan (also
+    run by `confcall db upgrade`, so the CLI agrees with what serve would load)."""
     from sqlalchemy import func, select
 
     from confcall.rating import areas, rates
     from confcall.store.models import AreaPrefix, RatePlan
+    done = []
     with store.transaction() as s:
         if s.scalar(select(func.count()).select_from(AreaPrefix)) == 0:
             areas.seed_areas(s, areas.build_area_table())
+            done.append("seeded the area table (confcall rate seed-areas reloads it)")
         if s.scalar(select(func.count()).select_from(RatePlan)) == 0:
             rates.import_rates(s, "default", rates.DEFAULT_PLAN_CSV)
+            done.append("loaded rate plan 'default' (confcall rate export default shows it)")
+    return done
+
+
+seed_defaults = _seed_if_empty

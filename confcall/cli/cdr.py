@@ -22,6 +22,7 @@ cdr = db_group("cdr", "Rated calls.")
 @click.pass_context
 @money_errors
 def cdr_show(ctx: click.Context, conference: str) -> None:
+    """One conference's legs: numbers, times, rated seconds, areas and fen."""
     from confcall.rating.cdr import conference_bill
     bill = store_of(ctx).run(conference_bill, conference)
     click.echo(f"conference {bill.reference} payer {bill.payer} total {fen_text(bill.total_fen)}")
@@ -62,7 +63,7 @@ def cdr_unknown_areas(ctx: click.Context) -> None:
               help="legs started at or after (ISO; UTC if no zone)")
 @click.option("--to", "end", default=None, help="... and before")
 @click.option("--conference", default=None, help="a conference reference")
-@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--limit", type=int, default=1000, show_default=True, help="rows at most")
 @click.option("--json", "as_json", is_flag=True, help="one JSON array (fen as integers)")
 @click.pass_context
 @money_errors
