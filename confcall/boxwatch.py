@@ -41,8 +41,13 @@ class BoxWatch:
         d._loops.append(every(d.reactor, REFRESH_S, self.refresh))
         cfg = d.config
         if cfg.metrics_port and hasattr(d.reactor, "listenTCP"):  # real reactors only
-            self.metrics_port = self.metrics.serve(cfg.metrics_bind, cfg.metrics_port)
-            d._say(f"metrics on http://{cfg.metrics_bind}:{self.metrics_port}/metrics")
+            try:
+                self.metrics_port = self.metrics.serve(cfg.metrics_bind, cfg.metrics_port)
+            except OSError as e:  # the box still serves calls; the NOC sees no scrape
+                log.error("metrics: cannot listen on %s:%s: %s (set [metrics] port)",
+                          cfg.metrics_bind, cfg.metrics_port, e.strerror or e)
+            else:
+                d._say(f"metrics on http://{cfg.metrics_bind}:{self.metrics_port}/metrics")
         interval = watchdog_interval_s()
         if interval is not None and d.media_in_thread:
             d._loops.append(every(d.reactor, interval, self._watchdog))

@@ -53,7 +53,7 @@ class _Narrator(logging.Handler):
         self.session = session
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name in ("confcall.pri", "confcall.daemon"):
+        if record.name in ("confcall.pri", "confcall.daemon", "confcall.calls"):
             return  # the daemon's own status lines arrive through on_event
         self.session.say(f"[box] {record.getMessage()}")
 
@@ -129,7 +129,7 @@ class DemoSession:
                         access_numbers=(ACCESS,), service_numbers=(SERVICE,), caller_id=ACCESS,
                         callback_delay_s=3.0, language=self.language,
                         web_enabled=not self.virtual, web_bind="127.0.0.1",
-                        web_port=_free_or_any(8080))
+                        web_port=_free_or_any(8080), metrics_port=_free_or_any(9464))
         runner = None
         if self.virtual:
             from confcall.store.inline import InlineRunner
@@ -158,7 +158,8 @@ class DemoSession:
         web = getattr(self.daemon, "_web_port", None)
         if web is not None:
             self.say(f"web: open http://127.0.0.1:{web.getHost().port}/ and log in as {A} "
-                     f"with password {PIN} (operator console /ops: demo / {OPERATOR_PASSWORD}); a call booked there is "
+                     f"with password {PIN} (operator console /ops: demo / "
+                     f"{OPERATOR_PASSWORD}); a call booked there is "
                      "dialled by this box at its time (run with --duration 0 to wait for it)")
         self.say(f"subscribers: A {A} (balance 50.00 yuan), B {B}, C {C}, D {D} "
                  f"(20.00 yuan), E {E} (always busy); access number {ACCESS}, service "

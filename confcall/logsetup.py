@@ -93,5 +93,5 @@ def route_twisted() -> None:
     """Twisted's own log events (unhandled errors in Deferreds, listening ports) into the
     stdlib ``confcall.twisted`` logger, so they come out in the same format."""
     from twisted.logger import STDLibLogObserver, globalLogBeginner
-    globalLogBeginner.beginLoggingTo([STDLibLogObserver(name="confcall.twisted")],
-                                     redirectStandardIO=False)
+    observer: Any = STDLibLogObserver(name="confcall.twisted")  # provides ILogObserver
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)

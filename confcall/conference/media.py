@@ -112,7 +112,7 @@ class MediaService:
         self.engine.hear_music(row, False)
         self.engine.reset_channel(row)
 
-    # -- the tick -----------------------------------------------------------------------------------
+    # -- the tick ----------------------------------------------------------------------------------
     def tick(self) -> None:
         self.batch.read()
         self._drain_events()

@@ -209,7 +209,7 @@ class PriTrunk:
         leg.ended_at = self._now()
         leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
 
-    # -- libpri events ------------------------------------------------------------------------------
+    # -- libpri events -----------------------------------------------------------------------------
     def _on_event(self, ev: PriEvent) -> None:
         k = ev.kind
         if k == lib.PRI_EVENT_DCHAN_UP:
@@ -295,7 +295,7 @@ class PriTrunk:
         self._setup(leg, retries - 1)
         return True
 
-    # -- incoming -----------------------------------------------------------------------------------
+    # -- incoming ----------------------------------------------------------------------------------
     def _incoming(self, ev: PriEvent) -> None:
         restriction = ev.calling_pres & lib.PRI_PRES_RESTRICTION
         pres = (Presentation.ALLOWED if restriction == lib.PRI_PRES_ALLOWED
@@ -323,7 +323,7 @@ class PriTrunk:
             return
         self.on_incoming(leg)
 
-    # -- line faults ----------------------------------------------------------------------------------
+    # -- line faults -------------------------------------------------------------------------------
     def _on_dahdi_event(self) -> None:
         assert self.span.dchannel is not None
         for ev in self.span.dchannel.drain_events():

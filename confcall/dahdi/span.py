@@ -47,7 +47,8 @@ class SpanStatus:
 
     @property
     def ok(self) -> bool:
-        return not self.alarms & (Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOOPBACK | Alarm.LOS |
+        return not self.alarms & (Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOOPBACK |
+                                  Alarm.LOS |
                                   Alarm.LFA | Alarm.LMFA | Alarm.NOTOPEN)
 
     def as_dict(self) -> dict[str, object]:

@@ -37,7 +37,7 @@ def test_generation_serials_pins_and_print_file(store, tmp_path):
         stored = s.query(Card.pin_hash, Card.state).all()
         b = s.get(CardBatch, batch_id)
         write_print_file(str(tmp_path / "print.csv"), b, printed)
-    assert all(pin not in h for (h, _), (_, pin) in zip(stored, printed))
+    assert all(pin not in h for (h, _), (_, pin) in zip(stored, printed, strict=True))
     assert {state for _, state in stored} == {"generated"}
     with open(tmp_path / "print.csv") as f:
         rows = list(csv.DictReader(f))
@@ -57,7 +57,8 @@ def test_luhn_catches_a_typo():
 def test_redeem_once(store):
     funded(store, amount=0)
     _, [(serial, pin), *_] = batch(store)
-    assert ops.recharge_by_card(store, "01088880000", serial, pin, source="cli", now=NOW).balance_fen == 5000
+    assert ops.recharge_by_card(store, "01088880000", serial, pin,
+                                source="cli", now=NOW).balance_fen == 5000
     with pytest.raises(MoneyError, match="it is used"):
         ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW)
     with store.transaction() as s:
@@ -79,12 +80,14 @@ def test_card_states_and_errors(store):
     with pytest.raises(MoneyError, match="it is void"):
         ops.recharge_by_card(store, BEIJING, a, a_pin, source="cli", now=NOW)
     with pytest.raises(MoneyError, match="expired on"):
-        ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=EXPIRES + timedelta(seconds=1))
+        ops.recharge_by_card(store, BEIJING, b, b_pin,
+                             source="cli", now=EXPIRES + timedelta(seconds=1))
     with pytest.raises(MoneyError, match="it is expired"):
         ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=NOW)
     unknown = "99999000001"
     with pytest.raises(MoneyError, match="does not exist"):
-        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin, source="cli", now=NOW)
+        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin,
+                             source="cli", now=NOW)
     with pytest.raises(MoneyError, match="check digit"):
         ops.recharge_by_card(store, BEIJING, c[:-1] + str((int(c[-1]) + 1) % 10), c_pin,
                              source="cli", now=NOW)
@@ -129,15 +132,17 @@ def test_wrong_pin_lockout_per_account(store):
             ops.recharge_by_card(store, BEIJING, serial, "000000000000", source="cli", now=NOW)
     serial, pin = printed[-1]
     with pytest.raises(MoneyError, match="too many wrong card PINs"):
-        ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW + timedelta(minutes=5))
+        ops.recharge_by_card(store, BEIJING, serial, pin,
+                             source="cli", now=NOW + timedelta(minutes=5))
     later = NOW + timedelta(minutes=31)
-    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=later).balance_fen == 5000
+    assert ops.recharge_by_card(store, BEIJING, serial, pin,
+                                source="cli", now=later).balance_fen == 5000
 
 
 def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
     funded(store, amount=0)
     funded(store, "+862188880000", amount=0)
-    for round_ in range(5):
+    for _round in range(5):
         _, [(serial, pin)] = batch(store, count=1)
         barrier = threading.Barrier(2)
         results: list[object] = []
@@ -145,7 +150,8 @@ def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
         def redeem(number, barrier=barrier, results=results, serial=serial, pin=pin):
             barrier.wait()
             try:
-                results.append(ops.recharge_by_card(store, number, serial, pin, source="cli", now=NOW))
+                results.append(ops.recharge_by_card(store, number, serial, pin,
+                                                    source="cli", now=NOW))
             except MoneyError as err:
                 results.append(err)
 
@@ -198,7 +204,8 @@ def test_operator_unblocks_a_card(store):
             ops.recharge_by_card(store, BEIJING if i % 2 else "+862188880000", serial,
                                  "000000000000", source="cli", now=NOW)
     ops.unblock_card(store, serial)
-    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW).balance_fen == 5000
+    assert ops.recharge_by_card(store, BEIJING, serial, pin,
+                                source="cli", now=NOW).balance_fen == 5000
 
 
 def test_redemptions_interleaved_inside_their_transactions_still_single_use(store,
