@@ -65,17 +65,18 @@ def serve(config_path: str | None) -> None:
 
 
 @click.command()
-@click.option("--duration", type=float, default=60.0, show_default=True,
-              help="Seconds to run the scripted day; 0 repeats until Ctrl-C.")
+@click.option("--duration", type=float, default=None,
+              help="Seconds to run; default: until every step of the script has been "
+              "observed (about 90 s); 0 keeps the box running until Ctrl-C.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Prompt language.")
-def demo(duration: float, lang: str) -> None:
+def demo(duration: float | None, lang: str) -> None:
     """The box on a simulated card with scripted subscribers, in real time, narrated."""
     from twisted.internet import reactor
 
     from confcall.demo import DemoSession
 
-    if duration < 0:
+    if duration is not None and duration < 0:
         raise click.BadParameter("must be 0 (forever) or positive", param_hint="--duration")
     session = DemoSession(reactor, sys.stdout, duration=duration, language=lang)
     session.prepare()
