@@ -24,6 +24,8 @@ _db_option = click.option("--db", "db_url", envvar="CONFCALL_DB", default=DEFAUL
 
 def store_of(ctx: click.Context) -> Store:
     if "store" not in ctx.obj:
+        from confcall.service.pepper import locate_pepper
+        locate_pepper()  # the pepper serve uses: env, else var/, else the installed layout
         ctx.obj["store"] = Store(ctx.obj["url"])
         ctx.call_on_close(ctx.obj["store"].dispose)
     return ctx.obj["store"]
