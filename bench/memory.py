@@ -9,6 +9,11 @@ bench is the unit's notify socket: it waits for ``READY=1`` (spans open, call co
 lets the box idle, then reads ``VmRSS`` (and ``VmHWM``, the peak) from /proc. Goal: an idle
 8-span box under 300 MB.
 
+``--breakdown`` prints what each layer adds in a fresh process (measured on the shared VM:
+numpy + Twisted ~45 MB, the DB layer ~29 MB, numba and the media kernels ~136 MB, prompts and
+music ~9 MB; phonenumbers' geodata ~129 MB, loaded only to seed the area table — which `db
+upgrade` now does once, so a box that starts on an upgraded database never loads it).
+
 ``--short`` (the suite's test): one span, and only checks that the box reports READY and a
 plausible RSS. Prompts are rendered once into ``.cache/bench-prompts``.
 """
@@ -86,11 +91,56 @@ def idle_rss(spans: int, idle_s: float = 3.0, timeout_s: float = 600.0) -> dict[
             sock.close()
 
 
+_BREAKDOWN = r"""
+import sys
+from pathlib import Path
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+last = rss()
+def step(name):
+    global last
+    now = rss()
+    print(f"  {name:<52}{now - last:7.0f} MB  (total {now:.0f} MB)", flush=True)
+    last = now
+step("python interpreter")
+import numpy, twisted.internet.reactor  # noqa: E401
+step("numpy + Twisted")
+import sqlalchemy, alembic  # noqa: E401
+from confcall.store import Store
+step("SQLAlchemy + Alembic + models (the DB layer)")
+from confcall.dsp.engine import MediaEngine
+import numpy as np
+eng = MediaEngine(240, np.full(240, 2, np.int8))  # A-law
+eng.process_tick(np.zeros((240, 160), np.uint8), np.zeros((240, 160), np.uint8))
+step("numba + media kernels (loaded from the cache), 240 ch")
+from confcall.daemon import prompt_sounds
+sounds = prompt_sounds("zh", sys.argv[1])
+step(f"prompts + music ({len(sounds)} sounds, zh)")
+from confcall.rating import areas
+areas.build_area_table()
+step("phonenumbers geodata (only when seeding areas)")
+"""
+
+
+def breakdown() -> None:
+    """RSS added by each layer, imported in the order a box loads them (a fresh process)."""
+    print("memory by layer (fresh process, cumulative):")
+    subprocess.run([sys.executable, "-c", _BREAKDOWN, str(ROOT / ".cache" / "bench-prompts")],
+                   check=True, cwd=ROOT, env={**os.environ, "NUMBA_CACHE_DIR": os.environ.get(
+                       "NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))})
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spans", default="1,8", help="comma-separated span counts")
     ap.add_argument("--short", action="store_true", help="one span, a quick check")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also print the RSS each layer adds (DB, numba, prompts, geodata)")
     args = ap.parse_args()
+    if args.breakdown:
+        breakdown()
     counts = [1] if args.short else [int(x) for x in args.spans.split(",")]
     worst = 0.0
     for n in counts:
