@@ -94,15 +94,16 @@ def idle_rss(spans: int, idle_s: float = 3.0, timeout_s: float = 600.0) -> dict[
 _BREAKDOWN = r"""
 import sys
 from pathlib import Path
-def rss():
+def rss(key="VmRSS:"):
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
 last = rss()
 def step(name):
     global last
     now = rss()
-    print(f"  {name:<52}{now - last:7.0f} MB  (total {now:.0f} MB)", flush=True)
+    print(f"  {name:<52}{now - last:7.0f} MB  (total {now:.0f} MB, peak {rss('VmHWM:'):.0f})",
+          flush=True)
     last = now
 step("python interpreter")
 import numpy, twisted.internet.reactor  # noqa: E401
