@@ -78,7 +78,8 @@ def render() -> str:
         out.append(f"## `[[{sec}]]`" if repeat else f"## `[{sec}]`")
         out.append("")
         if keys.get("", {}).get("doc"):
-            out += [keys[""]["doc"].rstrip(".") + ".", ""]
+            note = keys[""]["doc"].rstrip(".")
+            out += [note + ("" if note.endswith(":") else "."), ""]
         out += ["| key | type | default | meaning |", "|---|---|---|---|"]
         for key, info in keys.items():
             if not key:

@@ -17,8 +17,8 @@ __all__ = ["doctor", "install"]
 @click.option("--no-user", is_flag=True, help="Do not create the confcall system user.")
 def install(root: Path, no_user: bool) -> None:
     """Prepare this server for `confcall serve` under systemd: the confcall user (in group
-    dahdi), /etc/confcall (config, mode 0640), /var/lib/confcall (working directory, numba
-    cache, the PIN pepper mode 0600) and confcall.service. Safe to run again: what is already
+    dahdi), /etc/confcall (config, mode 0640; the PIN pepper, mode 0600), /var/lib/confcall
+    (working directory, numba cache) and confcall.service. Safe to run again: what is already
     right is kept, the pepper and an edited config are never replaced."""
     from confcall.service.install import install as do_install
     try:

@@ -151,7 +151,9 @@ def _safe(url: str) -> str:
 def _pepper() -> Check:
     if os.environ.get("CONFCALL_PEPPER"):
         return Check("pepper", True, "from $CONFCALL_PEPPER")
-    path = Path(os.environ.get("CONFCALL_PEPPER_FILE") or "var/confcall.pepper")
+    from confcall.rating.pepper import default_path, find
+    named = os.environ.get("CONFCALL_PEPPER_FILE")
+    path = Path(named) if named else (find() or default_path())
     if not path.is_file():
         return Check("pepper", False, f"{path} does not exist",
                      "confcall install (creates it once; never replace it: PINs depend on it)")

@@ -37,7 +37,7 @@ class Layout:
 
     @property
     def var(self) -> str:
-        return f"{self.home}/var"  # database, prompts, control socket, pepper
+        return f"{self.home}/var"  # database, prompts, control socket
 
     @property
     def numba(self) -> str:
@@ -45,7 +45,7 @@ class Layout:
 
     @property
     def pepper(self) -> str:
-        return f"{self.var}/confcall.pepper"
+        return f"{self.etc}/pepper"  # never beside the database (confcall.rating.pepper)
 
     @property
     def config(self) -> str:
@@ -119,7 +119,7 @@ def install(root: str | Path = "/", *, executable: str | None = None,
             p.mkdir(parents=True)
             rep.done.append(f"created {p}")
         own(p, mode, owner)
-    pepper = at(layout.pepper)
+    pepper = at(layout.pepper)  # /etc/confcall is created above (0750 root:confcall)
     if pepper.exists():
         rep.kept.append(f"{pepper} (the pepper is never replaced: PINs depend on it)")
     else:

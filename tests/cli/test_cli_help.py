@@ -61,30 +61,8 @@ def test_account_create_without_areas_names_seed_areas(tmp_path, monkeypatch):
     monkeypatch.setenv("CONFCALL_PEPPER", "p" * 64)
     url = f"sqlite:///{tmp_path}/bare.db"
     run = CliRunner().invoke
-    assert run(main, ["db", "--db", url, "upgrade", "0007"]).exit_code == 0  # no seeding
+    from confcall.store import upgrade
+    upgrade(url)  # the schema alone, as a database migrated before `db upgrade` seeded
     r = run(main, ["account", "--db", url, "create", "13800138000", "--pin", "482913"])
     assert r.exit_code == 1 and "confcall rate seed-areas" in r.output
 
-
-def test_cli_finds_the_pepper_where_serve_put_it(tmp_path, monkeypatch):
-    """Without any environment, the CLI uses var/confcall.pepper as serve does: a PIN set
-    from the CLI verifies with the pepper serve would load, and no pepper is made up."""
-    from confcall.daemon import ensure_pepper
-    from confcall.rating import secrets_
-    monkeypatch.chdir(tmp_path)
-    for var in ("CONFCALL_PEPPER", "CONFCALL_PEPPER_FILE"):
-        monkeypatch.delenv(var, raising=False)
-    url = f"sqlite:///{tmp_path}/box.db"
-    run = CliRunner().invoke
-    assert run(main, ["db", "--db", url, "upgrade"]).exit_code == 0
-    secrets_.set_pepper(None)
-    nopepper = run(main, ["account", "--db", url, "create", "13800138000", "--pin", "482913"])
-    assert nopepper.exit_code == 1 and not (tmp_path / "var").exists()
-    ensure_pepper("var")  # what serve does at start
-    monkeypatch.delenv("CONFCALL_PEPPER_FILE")  # ... in its own process, not this shell
-    secrets_.set_pepper(None)
-    created = run(main, ["account", "--db", url, "create", "13800138000", "--pin", "482913"])
-    assert created.exit_code == 0, created.output
-    import os
-    assert os.environ["CONFCALL_PEPPER_FILE"] == str((tmp_path / "var/confcall.pepper").resolve())
-    secrets_.set_pepper(None)

@@ -35,7 +35,7 @@ def test_install_creates_everything_with_modes_and_is_idempotent(tmp_path):
     passwd = (root / "etc/passwd").read_text()
     assert passwd.startswith("confcall:x:") and "/var/lib/confcall:/usr/sbin/nologin" in passwd
     assert "dahdi:x:120:confcall" in (root / "etc/group").read_text()
-    pepper = root / "var/lib/confcall/var/confcall.pepper"
+    pepper = root / "etc/confcall/pepper"
     assert _mode(pepper) == 0o600 and len(pepper.read_text()) == 64
     assert _mode(root / "etc/confcall/confcall.toml") == 0o640
     assert _mode(root / "etc/confcall") == 0o750
