@@ -9,6 +9,7 @@ and prints; one module per command group.
 | `db`, `account`, `card`, `rate`, `cdr` | the money side |
 | `prompts` | voice prompts and music |
 | `web` | `web` (the site alone), `operator add` (console logins) |
+| `service` | `install` (user, directories, pepper, systemd unit), `doctor` (what to fix) |
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .hw import hw
 from .prompts import prompts
 from .rate import rate
 from .run import demo, serve
+from .service import doctor, install
 from .span import span
 from .web import operator, web
 
@@ -36,5 +38,5 @@ def main() -> None:
 
 
 for _command in (span, calls, conferences, serve, demo, hw, db, account, card, rate, cdr,
-                 prompts, web, operator):
+                 prompts, web, operator, install, doctor):
     main.add_command(_command)

@@ -19,6 +19,7 @@ from confcall.dahdi import BChannelBatch
 from confcall.dahdi.constants import ELAST, Event
 from confcall.dsp.engine import (DigitEvent, MediaEngine, MediaFault, PromptDone, TickGuard,
                                  describe)
+from confcall.tickstats import TickStats
 
 log = logging.getLogger("confcall.media")
 
@@ -52,6 +53,8 @@ class MediaService:
         n = len(batch)
         self._bad = np.zeros(n, np.bool_)  # per-tick scratch: rows whose read truly failed
         self._tmp = np.zeros(n, np.bool_)
+        self.tick_stats = TickStats()  # tick durations and liveness (metrics, watchdog)
+        self.on_any_digit: Callable[[DigitEvent], None] | None = None  # metrics: every digit
 
     # -- sounds and prompts -----------------------------------------------------------------------
     def add_sound(self, name: str, audio: np.ndarray) -> int:
@@ -140,7 +143,9 @@ class MediaService:
             self.batch.read()
             self._check_reads()
             self._drain_events()
+            self.tick_stats.begin()
             self.engine.process_tick(self.batch.rx, self.batch.tx)
+            self.tick_stats.end()
             self.batch.write()
         except Exception as e:  # noqa: BLE001 - logged and reported; the next tick runs
             fatal = self.guard.fault(e)
@@ -254,9 +259,11 @@ class MediaService:
             self._check_reads()
             self._drain_events()
             rx[:] = self.batch.rx
+            self.tick_stats.begin()
             return self._running
 
         def write(tx: np.ndarray) -> None:
+            self.tick_stats.end()
             self.batch.tx[:] = tx
             self.batch.write()
 
@@ -279,6 +286,8 @@ class MediaService:
             if cb is not None:
                 cb()
         elif isinstance(ev, DigitEvent):
+            if self.on_any_digit is not None:
+                self.on_any_digit(ev)
             listener = self.digit_listeners.get(self.batch.channels[ev.chan].channo)
             if listener is not None:
                 listener(ev)

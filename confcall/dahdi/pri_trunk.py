@@ -42,7 +42,10 @@ class PriTrunk:
 
     def __init__(self, span: Span, reactor: Any, *, switchtype: str, name: str = "",
                  on_incoming: Callable[[CallLeg], None] | None = None,
-                 on_status: Callable[[str], None] | None = None) -> None:
+                 on_status: Callable[[str], None] | None = None,
+                 network: bool = False) -> None:
+        """``network``: run the network side of Q.921/Q.931 (span config ``pri_net``: we
+        are the exchange, e.g. towards a PBX); the default is the CPE side."""
         if span.dchannel is None:
             raise ValueError(f"span {span.spanno}: no D-channel open, cannot run PRI on it")
         self.span = span
@@ -62,7 +65,7 @@ class PriTrunk:
         self._restarting: set[int] = set()  # start-up RESTARTs not acknowledged yet
         self._refused: dict[int, frozenset[int]] = {}  # leg id -> channels refused (cause 44)
         self._guards: dict[int, Any] = {}
-        self.link = PriLink(span.dchannel.fileno(), network=False, switchtype=switchtype,
+        self.link = PriLink(span.dchannel.fileno(), network=network, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
                             on_fd_event=self._on_dahdi_event, name=self.name)
 
