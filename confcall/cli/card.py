@@ -31,6 +31,7 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
     """Generate a batch of COUNT recharge cards (serials and PINs to --out, inactive until
     `card activate`)."""
     import os
+    import sys
 
     from confcall.rating.cards import check_batch, open_print_file, write_print_file
     from confcall.store.models import CardBatch
@@ -43,8 +44,10 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
         raise click.ClickException(f"--out {out}: cannot create the print file "
                                    f"({e.strerror}); it must be a new file in a writable "
                                    "directory") from None
-    try:
-        batch_id, printed = ops.generate_cards(store, label, count, value_fen, expires_at)
+    try:  # the PINs' argon2 hashing is the long part: a bar on stderr (a terminal only)
+        with click.progressbar(length=count, label="hashing PINs", file=sys.stderr) as bar:
+            batch_id, printed = ops.generate_cards(store, label, count, value_fen, expires_at,
+                                                   progress=bar.update)
     except BaseException:
         f.close()
         os.unlink(out)

@@ -65,12 +65,14 @@ def cdr_unknown_areas(ctx: click.Context) -> None:
 @click.option("--conference", default=None, help="a conference reference")
 @click.option("--limit", type=int, default=1000, show_default=True, help="rows at most")
 @click.option("--json", "as_json", is_flag=True, help="one JSON array (fen as integers)")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="CSV with a header line (UTF-8, fen as integers, times ISO 8601 UTC)")
 @click.pass_context
 @money_errors
 def cdr_list(ctx: click.Context, account: str | None, number: str | None,
              number_class: str | None, start: str | None, end: str | None,
-             conference: str | None, limit: int, as_json: bool) -> None:
-    """Rated calls, oldest first."""
+             conference: str | None, limit: int, as_json: bool, as_csv: bool) -> None:
+    """Rated calls, oldest first (as text, --json or --csv)."""
     import json
 
     from confcall.billing.query import CdrFilter, list_cdrs
@@ -79,7 +81,12 @@ def cdr_list(ctx: click.Context, account: str | None, number: str | None,
                       when(end) if end else None, conference, limit).checked()
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv: choose one output format")
     lines = store_of(ctx).run(list_cdrs, f)
+    if as_csv:
+        _write_csv([x.as_json() for x in lines])
+        return
     if as_json:
         click.echo(json.dumps([x.as_json() for x in lines], ensure_ascii=False, indent=1))
         return
@@ -89,6 +96,19 @@ def cdr_list(ctx: click.Context, account: str | None, number: str | None,
                    f"{x.duration_s}s billed {x.billed_s}s {x.amount_fen} fen"
                    + (f" cause {x.cause}" if x.cause is not None else ""))
     click.echo(f"{len(lines)} call(s), {sum(x.amount_fen for x in lines)} fen")
+
+
+def _write_csv(rows: list[dict[str, Any]]) -> None:
+    """The rows as CSV on stdout; the header is the JSON form's keys, so both exports agree."""
+    import csv
+    import io
+
+    from confcall.billing.query import CdrLine
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(CdrLine.__dataclass_fields__), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    click.echo(buf.getvalue(), nl=False)
 
 
 @cdr.command("export")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import os
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,9 +103,11 @@ class PreparedCard:
     pin_hash: str
 
 
-def prepare_cards(count: int, taken: frozenset[str] = frozenset()) -> list[PreparedCard]:
+def prepare_cards(count: int, taken: frozenset[str] = frozenset(),
+                  progress: Callable[[int], None] | None = None) -> list[PreparedCard]:
     """``count`` new (serial, PIN, hash) — argon2 work, so call it with no transaction open.
-    The hashes are computed on one thread per core (argon2 releases the GIL)."""
+    The hashes are computed on one thread per core (argon2 releases the GIL); ``progress(n)``
+    is told of every ``n`` cards hashed (the CLI's progress bar: a batch takes minutes)."""
     if type(count) is not int or not 1 <= count <= MAX_BATCH:
         raise MoneyError("card.batch_count", high=MAX_BATCH, value=count)
     pairs: list[tuple[str, str]] = []
@@ -117,11 +120,18 @@ def prepare_cards(count: int, taken: frozenset[str] = frozenset()) -> list[Prepa
         pairs.append((serial, "".join(secrets.choice("0123456789")
                                       for _ in range(PIN_DIGITS))))
     workers = min(os.cpu_count() or 1, 8, max(1, count // 64))
+    hashes: list[str] = []
     if workers == 1:
-        hashes = [secrets_.card_pin_hash(serial, pin) for serial, pin in pairs]
+        for serial, pin in pairs:
+            hashes.append(secrets_.card_pin_hash(serial, pin))
+            if progress is not None:
+                progress(1)
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="card-hash") as ex:
-            hashes = list(ex.map(lambda p: secrets_.card_pin_hash(*p), pairs, chunksize=64))
+            for h in ex.map(lambda p: secrets_.card_pin_hash(*p), pairs, chunksize=64):
+                hashes.append(h)
+                if progress is not None:
+                    progress(1)
     return [PreparedCard(s, p, h) for (s, p), h in zip(pairs, hashes, strict=True)]
 
 

@@ -386,13 +386,14 @@ def statement(store: Store, number: str, start: datetime, end: datetime) -> Stat
 
 
 def generate_cards(store: Store, label: str, count: int, value_fen: int,
-                   expires_at: datetime, now: datetime | None = None
+                   expires_at: datetime, now: datetime | None = None,
+                   progress: Callable[[int], None] | None = None
                    ) -> tuple[int, list[tuple[str, str]]]:
     """(batch id, [(serial, PIN)]) — the only time the PINs exist in clear.  The PINs are
     hashed (argon2id, ~3 ms each) before the batch's short transaction opens."""
     at, expires = _now(now), utc(expires_at)
     cards.check_batch(label, count, value_fen, expires, at)
-    prepared = cards.prepare_cards(count)
+    prepared = cards.prepare_cards(count, progress=progress)
     while True:
         got = _run(store, cards.generate_batch, label, count, value_fen, expires, at,
                    prepared)

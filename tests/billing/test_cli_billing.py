@@ -1,5 +1,7 @@
 """The NOC's billing commands (both engines): `account billing|summary`, `cdr list` with its
 filters and --json, `cdr export`, `cdr outbox` — and their one-line refusals."""
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -62,6 +64,13 @@ def test_cdr_list_filters_and_json(store, radius_outbox):
     assert [x["leg"] for x in json.loads(res.output)] == ["ca/2"]
     res = run(cdr_cli, store, "list", "--from", "2026-11-25T12:30:00+08:00", "--json")
     assert [x["leg"] for x in json.loads(res.output)] == ["cb/1"]
+    res = run(cdr_cli, store, "list", "--csv")  # the same rows as --json, for spreadsheets
+    assert res.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(res.output)))
+    assert [(r["leg"], int(r["amount_fen"]), r["answered_at"]) for r in rows] == \
+        [(x["leg"], x["amount_fen"], x["answered_at"]) for x in every]
+    res = run(cdr_cli, store, "list", "--csv", "--json")
+    assert res.exit_code == 2 and "choose one output format" in res.output
     for args, words in ((("--class", "cheap"), "class: 'cheap' is not one of"),
                         (("--from", "yesterday"), "'yesterday' is not an ISO date/time"),
                         (("--account", "12ab"), "account: '12ab' is not a phone number"),

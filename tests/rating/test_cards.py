@@ -245,3 +245,11 @@ def test_redemptions_interleaved_inside_their_transactions_still_single_use(stor
         ["card.state", "ok"]
     with store.transaction() as s:
         assert s.query(LedgerEntry).filter_by(kind="recharge").count() == 1
+
+
+def test_generation_reports_its_progress_card_by_card(store):
+    """The CLI's progress bar is fed by the hashing: every card is counted once, in order."""
+    seen: list[int] = []
+    batch_id, printed = ops.generate_cards(store, "progress", 130, 5000, EXPIRES, now=NOW,
+                                           progress=seen.append)
+    assert len(printed) == 130 and sum(seen) == 130 and set(seen) == {1}
