@@ -144,13 +144,18 @@ class ConferenceSession:
         return self.ctx.log
 
     # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, welcome: tuple[str, ...] = ("welcome_callback", "enter_number"),
+              booked: int = 0) -> None:
+        """``booked``: that many booked participants are about to be dialled (web mode): the
+        keypad waits as after keyed invitations (``*`` for more, ``#`` or a pause to talk)."""
         leg = self.initiator_leg
         leg.listener = self._initiator_event
         assert leg.channo is not None
         self.media.digit_listeners[leg.channo] = self._digit
         self.ctx.note(f"initiator {leg.number} answered on channel {leg.channo}")
-        self.ctx.tell(["welcome_callback", "enter_number"])
+        if booked:
+            self.keypad.preset_invited(booked)
+        self.ctx.tell(list(welcome))
         self._arm()
 
     def end(self, why: str) -> None:
@@ -172,9 +177,11 @@ class ConferenceSession:
         if self.on_end is not None:
             self.on_end(self)
 
-    def invite_booked(self, number: str) -> None:
-        """A booked participant (web mode): dialled at once, as if the initiator keyed it."""
-        self.invitations.invite(number)
+    def invite_booked(self, number: str,
+                      on_outcome: Callable[[str, int | None], None] | None = None) -> None:
+        """A booked participant (web mode): dialled at once, as if the initiator keyed it.
+        ``on_outcome(kind, cause)``: "answered", "failed" (with its cause) or "refused"."""
+        self.invitations.invite(number, on_outcome=on_outcome)
         self.music.update(self.keypad.inviting)
 
     # -- the initiator --------------------------------------------------------------------------
@@ -185,6 +192,7 @@ class ConferenceSession:
         elif ev.kind == "cleared":
             self.settlement.leg_done(self.initiator)
             self.end("initiator leg cleared")
+            self.settlement.maybe_close()  # the initiator's leg may be the last to clear
 
     def _digit(self, ev: DigitEvent) -> None:
         if not ev.start or self.ended:

@@ -37,6 +37,7 @@ ivr_card_locked ivr_balance_is ivr_enter_old_pin ivr_enter_new_pin ivr_confirm_n
 ivr_pin_changed ivr_pin_mismatch ivr_pin_rules ivr_timeout yuan fen minus
 d0 d1 d2 d3 d4 d5 d6 d7 d8 d9
 limit_reached ivr_menu_carrier ivr_carrier_billed ivr_spent_month_is ivr_month_left_is
+welcome_booked
 """.split()
 # one frequency per prompt, 1000-3400 Hz in 32 Hz steps (voices sit below 800 Hz)
 PROMPT_HZ = {k: 1000.0 + 32 * i for i, k in enumerate(PROMPT_KEYS)}
@@ -63,10 +64,14 @@ class Box:
     def __init__(self, tmp_path, *, spans: int = 1, callback: CallbackPolicy | None = None,
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
-                 span_kinds=None, trunks=(), config: dict | None = None) -> None:
+                 span_kinds=None, trunks=(), config: dict | None = None,
+                 config_overrides: dict | None = None) -> None:
         """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
         ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
-        ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files)."""
+        ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files);
+        ``config_overrides``: the same, merged over ``config`` (e.g. ``web_enabled``, the
+        [booking] keys)."""
+        config = {**(config or {}), **(config_overrides or {})}
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
         self.card = SimCard(kinds).install()
         self.clock = VirtualMediaClock()  # the daemon ticks the card itself

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("confcall.booking.scheduler",
-                    reason="the booking scheduler (issue 12) is not on this branch yet")
-
 from tests.conference.box_harness import (
     NOW,
     Box,
