@@ -115,9 +115,10 @@ class BookingScheduler:
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
+        """The first claim comes one period after start-up (the spans are up by then); it
+        takes what fell due while the box was down, within the grace."""
         self._loops = [every(self.reactor, self.policy.poll_s, self.poll),
                        every(self.reactor, self.policy.lease_s / 3, self.renew)]
-        self.reactor.callLater(0, self.poll)  # what fell due while the box was down: now
 
     def stop(self) -> Deferred[Any]:
         """Stop claiming; give back the bookings claimed but not yet dialled (another box, or

@@ -65,19 +65,25 @@ class Box:
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
                  span_kinds=None, trunks=(), config: dict | None = None,
-                 config_overrides: dict | None = None) -> None:
+                 config_overrides: dict | None = None, epoch: datetime = NOW,
+                 database=None) -> None:
         """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
         ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
         ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files);
         ``config_overrides``: the same, merged over ``config`` (e.g. ``web_enabled``, the
-        [booking] keys)."""
+        [booking] keys); ``epoch``: the UTC time of virtual second 0 (a box coming back
+        later); ``database``: an existing SQLite file to use (a restart) instead of a fresh
+        copy of the seeded template."""
         config = {**(config or {}), **(config_overrides or {})}
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
         self.card = SimCard(kinds).install()
         self.clock = VirtualMediaClock()  # the daemon ticks the card itself
         self.reactor = self.clock.reactor
-        db = tmp_path / "confcall.db"
-        shutil.copyfile(template("sqlite", None), db)
+        self.epoch = epoch
+        db = database or tmp_path / "confcall.db"
+        if database is None:
+            shutil.copyfile(template("sqlite", None), db)
+        self.db_path = db
         self.store = Store(f"sqlite:///{db}")
         self.runner = InlineRunner(self.store)
         cb = callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
@@ -93,7 +99,7 @@ class Box:
                         language=language, echo_canceller=echo_canceller, **(config or {}))
         self.daemon = Daemon(config, self.reactor, runner=self.runner, store=self.store,
                              card=self.card, sounds=sounds if sounds is not None else
-                             tone_sounds(), media_in_thread=False, epoch=NOW)
+                             tone_sounds(), media_in_thread=False, epoch=epoch)
         self.daemon.start()
         d = self.daemon
         self.trunks, self.media, self.money = d.trunks, d.media, d.money
