@@ -92,10 +92,12 @@ def claim_due(session: Session, *, box: str, now: datetime, ahead_s: float, leas
                 outcome=f"missed: no box dialled it within {grace_s:g} s of its start"))
     fresh = claim(session, _B, and_(_B.c.state == S.BOOKED.value,
                                     _B.c.start_at <= now + timedelta(seconds=ahead_s)),
-                  {"state": S.CLAIMED.value, "lease_box": box, "lease_until": until}, limit)
+                  {"state": S.CLAIMED.value, "lease_box": box, "lease_until": until}, limit,
+                  order_by=(_B.c.state, _B.c.start_at))  # ix_bookings_state_start
     taken = claim(session, _B, and_(_B.c.state.in_([s.value for s in HELD]), expired),
                   {"lease_box": box, "lease_until": until, "takeovers": _B.c.takeovers + 1},
-                  max(limit - len(fresh), 0)) if len(fresh) < limit else []
+                  max(limit - len(fresh), 0), order_by=(_B.c.state, _B.c.lease_until)
+                  ) if len(fresh) < limit else []
     if taken:
         _close_lost(session, taken, box, now)
     ids = fresh + taken
@@ -115,28 +117,31 @@ def _close_lost(session: Session, ids: list[int], box: str, now: datetime) -> No
 
 
 def _load(session: Session, ids: list[int], taken: set[int]) -> list[DueBooking]:
+    """The claimed bookings as plain values (core selects: no ORM objects, three queries)."""
+    _P = table_of(BookingParticipant)
+    _C = table_of(Account)
     rows = session.execute(
-        select(Booking, Account.number).join(Account, Account.id == Booking.account_id)
-        .where(Booking.id.in_(ids), Booking.state.in_([S.CLAIMED.value, S.DIALING.value]))
-        .order_by(Booking.start_at, Booking.id)).all()
+        select(_B.c.id, _B.c.reference, _B.c.kind, _C.c.number, _B.c.initiator,
+               _B.c.initiator_dial, _B.c.start_at, _B.c.retries, _B.c.retry_interval_s,
+               _B.c.music, _B.c.state)
+        .join(_C, _C.c.id == _B.c.account_id)
+        .where(_B.c.id.in_(ids), _B.c.state.in_([S.CLAIMED.value, S.DIALING.value]))
+        .order_by(_B.c.start_at, _B.c.id)).all()
     made: dict[tuple[int, int], int] = {
         (b, p): int(n) for b, p, n in session.execute(
-            select(BookingAttempt.booking_id, BookingAttempt.position,
-                   func.max(BookingAttempt.attempt_no))
-            .where(BookingAttempt.booking_id.in_(ids))
-            .group_by(BookingAttempt.booking_id, BookingAttempt.position))}
+            select(_A.c.booking_id, _A.c.position, func.max(_A.c.attempt_no))
+            .where(_A.c.booking_id.in_(ids))
+            .group_by(_A.c.booking_id, _A.c.position))}
     parts: dict[int, list[DueParticipant]] = {i: [] for i in ids}
-    for p in session.scalars(select(BookingParticipant)
-                             .where(BookingParticipant.booking_id.in_(ids))
-                             .order_by(BookingParticipant.booking_id,
-                                       BookingParticipant.position)):
-        parts[p.booking_id].append(DueParticipant(p.position, p.number, p.dial,
-                                                  made.get((p.booking_id, p.position), 0)))
-    return [DueBooking(b.id, b.reference, BookingKind(b.kind), payer, b.initiator,
-                       b.initiator_dial, tuple(parts[b.id]), utc(b.start_at), b.retries,
-                       b.retry_interval_s, b.music, BookingState(b.state),
-                       made.get((b.id, 0), 0), b.id in taken)
-            for b, payer in rows]
+    for bid, position, number, dial in session.execute(
+            select(_P.c.booking_id, _P.c.position, _P.c.number, _P.c.dial)
+            .where(_P.c.booking_id.in_(ids)).order_by(_P.c.booking_id, _P.c.position)):
+        parts[bid].append(DueParticipant(position, number, dial, made.get((bid, position), 0)))
+    return [DueBooking(bid, ref, BookingKind(kind), payer, initiator, dial,
+                       tuple(parts[bid]), utc(start), retries, interval, music,
+                       BookingState(state), made.get((bid, 0), 0), bid in taken)
+            for bid, ref, kind, payer, initiator, dial, start, retries, interval, music, state
+            in rows]
 
 
 def renew(session: Session, *, box: str, ids: list[int], now: datetime,
