@@ -360,7 +360,8 @@ class Daemon:
         self._say(f"incoming call from {leg.ani or 'withheld'} to {leg.dnis} on "
                   f"{leg.trunk.name} B{leg.chanpos}")
         role = ("service" if leg.dnis in self.config.service_numbers else "access")
-        ref = f"in{leg.id}-{int(float(self.reactor.seconds()) * 1000)}"
+        from confcall.ids import new_ref
+        ref = new_ref("in")  # box id + ULID: no collision across boxes or restarts
         self.records.leg_started(ref, leg, ref, role)
 
         def ended(_: Any, ev: Any) -> None:

@@ -175,6 +175,8 @@ class CallbackService:
             booked = BookedSession(session, welcome_s=sum(
                 self.media.duration(k) for k in BOOKED_WELCOME))
             session.start(welcome=BOOKED_WELCOME, booked=len(job.participants))
+            if job.music:  # booked with background music: on from the start ("9" toggles)
+                session.music.set_background(True)
         else:
             booked = BookedSession(session)
             session.start()

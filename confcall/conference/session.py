@@ -23,7 +23,6 @@ Money goes through ``MoneyPort`` (credit per leg, rating at the end); records th
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from confcall.clock import cancel_pending
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent
 from confcall.dsp.engine import DigitEvent
+from confcall.ids import new_ref
 
 from .context import ConferenceContext
 from .invites import Invitations
@@ -64,7 +64,6 @@ __all__ = [
     "same_number",
 ]
 
-_refs = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,8 @@ class ConferenceSession:
     reference: str = ""
 
     def __post_init__(self) -> None:
-        self.reference = self.reference or f"conf-{int(self.reactor.seconds() * 1000)}-" \
-                                           f"{next(_refs)}"
+        # box id + ULID: unique across boxes sharing a database and across restarts
+        self.reference = self.reference or new_ref("conf")
         assert self.initiator_leg.channo is not None
         self.conf = self.media.conference_id(self.initiator_leg.channo)
         self.ctx = ConferenceContext(self.reactor, self.media, self.reference, self.payer,

@@ -16,7 +16,15 @@ from confcall.conference.callback import CallbackPolicy
 from confcall.rating import ops
 from confcall.store import Store
 from confcall.store.models import Booking
-from tests.conference.box_harness import ACCESS, NOW, Box
+from tests.conference.box_harness import (
+    ACCESS,
+    BACKGROUND_HZ,
+    NOW,
+    Box,
+    audio,
+    heard_prompt,
+    voice_level,
+)
 from tests.pgcluster import template
 
 from helpers import LIMITS
@@ -44,8 +52,9 @@ def close(bx: Box) -> None:
     bx.closed = True
 
 
-def book(store: Store, *, now, start, participants=(B, C), retries=1, interval=30):
-    req = BookingRequest("+86" + A, A, tuple(participants), start, retries, interval, False)
+def book(store: Store, *, now, start, participants=(B, C), retries=1, interval=30,
+         music=False):
+    req = BookingRequest("+86" + A, A, tuple(participants), start, retries, interval, music)
     return store.run(booking_service.book, req, now=now, limits=LIMITS)
 
 
@@ -72,6 +81,11 @@ def test_booking_dials_the_initiator_at_its_time_then_the_participants(boxes):
     assert got.state is BookingState.IN_PROGRESS and got.lease_box
     assert sorted((t.position, t.attempt_no, str(t.result)) for t in got.attempts) == [
         (0, 1, "answered"), (1, 1, "answered"), (2, 1, "answered")]
+    s = bx.sessions[-1]
+    assert bx.run_until(lambda: not s.keypad.inviting, 15)
+    bx.run(3)
+    t = bx.clock.now - 2
+    assert voice_level(audio(b.last, t, t + 1.5), BACKGROUND_HZ) < -50, "no music booked"
     bx.switch.hangup(a.last, 16)
     assert bx.run_until(lambda: b.last.ended and c.last.ended, 5)
     bx.run(1)
@@ -202,7 +216,20 @@ def test_callback_storm_limit_counts_requests_on_every_box(boxes):
                             retry_interval_s=30.0, lease_s=60.0) is not None
     access = bx.switch.place_call(A, ACCESS)
     assert bx.run_until(lambda: access.ended, 10)
-    from tests.conference.box_harness import audio, heard_prompt
     assert heard_prompt(audio(access), "rate_limited")
     bx.run(10)
     assert len(a.calls) == 1  # the access call only
+
+
+def test_booked_background_music_is_on_from_the_start(boxes):
+    bx = boxes()
+    bx.account(A)
+    bx.phone(A, answer_after=1.0)
+    b = bx.phone(B, answer_after=1.0)
+    book(bx.store, now=NOW, start=NOW + timedelta(seconds=10), participants=(B,), music=True)
+    assert bx.run_until(lambda: bool(bx.sessions) and bool(b.calls) and b.last.connected, 30)
+    s = bx.sessions[0]
+    assert bx.run_until(lambda: not s.keypad.inviting, 15)
+    bx.run(3)
+    t = bx.clock.now - 2
+    assert voice_level(audio(b.last, t, t + 1.5), BACKGROUND_HZ) > -40
