@@ -90,17 +90,18 @@ def claim_due(session: Session, *, box: str, now: datetime, ahead_s: float, leas
         or_(_B.c.state == S.BOOKED.value, expired))
         .values(state=S.MISSED.value, lease_box=None, lease_until=None, ended_at=now,
                 outcome=f"missed: no box dialled it within {grace_s:g} s of its start"))
-    fresh = claim(session, _B, and_(_B.c.state == S.BOOKED.value,
-                                    _B.c.start_at <= now + timedelta(seconds=ahead_s)),
-                  {"state": S.CLAIMED.value, "lease_box": box, "lease_until": until}, limit,
-                  order_by=(_B.c.state, _B.c.start_at))  # ix_bookings_state_start
+    # lost work first (and before the fresh claims, which ``expired`` would match on restart)
     taken = claim(session, _B, and_(_B.c.state.in_([s.value for s in HELD]), expired),
                   {"lease_box": box, "lease_until": until, "takeovers": _B.c.takeovers + 1},
-                  max(limit - len(fresh), 0), order_by=(_B.c.state, _B.c.lease_until)
-                  ) if len(fresh) < limit else []
+                  limit, order_by=(_B.c.state, _B.c.lease_until))
+    fresh = claim(session, _B, and_(_B.c.state == S.BOOKED.value,
+                                    _B.c.start_at <= now + timedelta(seconds=ahead_s)),
+                  {"state": S.CLAIMED.value, "lease_box": box, "lease_until": until},
+                  limit - len(taken), order_by=(_B.c.state, _B.c.start_at)
+                  ) if len(taken) < limit else []  # ix_bookings_state_start
     if taken:
         _close_lost(session, taken, box, now)
-    ids = fresh + taken
+    ids = taken + fresh
     if not ids:
         return []
     return _load(session, ids, set(taken))

@@ -233,3 +233,26 @@ def test_booked_background_music_is_on_from_the_start(boxes):
     bx.run(3)
     t = bx.clock.now - 2
     assert voice_level(audio(b.last, t, t + 1.5), BACKGROUND_HZ) > -40
+
+
+def test_box_restarting_mid_dial_continues_with_the_next_attempt(boxes, tmp_path):
+    """The box dies between two initiator attempts: back again, it takes its own lease back
+    and makes attempt 2 — attempt 1 is never made twice."""
+    path, bid = _prepared_db(tmp_path, 10)
+    bx = boxes(database=path)
+    a = bx.phone(A, behaviour="busy")
+    assert bx.run_until(lambda: len(a.calls) == 1 and a.last.ended, 20)
+    assert view(bx, bid).state is BookingState.DIALING
+    down_at = bx.clock.now
+    close(bx)
+    back = boxes(database=path, epoch=NOW + timedelta(seconds=down_at + 5))
+    a2 = back.phone(A, answer_after=1.0)
+    back.phone(B, answer_after=1.0)
+    assert back.run_until(lambda: bool(a2.calls) and a2.last.connected, 10)
+    back.run(0.5)  # the CONNECT reaches the box
+    got = view(back, bid)
+    with back.store.transaction() as s:
+        assert s.scalar(select(Booking.takeovers).where(Booking.id == bid)) == 1
+    assert [(x.position, x.attempt_no, str(x.result), x.cause) for x in got.attempts
+            if x.position == 0] == [(0, 1, "busy", 17), (0, 2, "answered", None)]
+    assert got.state is BookingState.IN_PROGRESS
