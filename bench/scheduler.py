@@ -55,6 +55,12 @@ def _seed(url: str, n: int) -> None:
     store = Store(url)
     seed_due(store, n, start=NOW - timedelta(seconds=30), spread_s=30.0, participants=2,
              now=NOW - timedelta(minutes=5))
+    # the planner's statistics, as autovacuum (PostgreSQL) would have them for a table that
+    # grew by a day's bookings; without them a bulk-loaded table is planned as empty
+    from sqlalchemy import text
+    with store.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     store.dispose()
 
 
