@@ -94,7 +94,8 @@ def run(engine: str, url_for, n: int, boxes: int, batch: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bookings", type=int, default=20000)
-    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=500,
+                    help="bookings per claim transaction (the scheduler's default: 500)")
     ap.add_argument("--short", action="store_true", help="1,000 bookings, SQLite only (CI)")
     ap.add_argument("--engine", choices=("both", "sqlite", "postgresql"), default="both")
     args = ap.parse_args()

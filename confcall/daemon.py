@@ -378,7 +378,7 @@ class Daemon:
         from confcall.ids import box_id
         self.scheduler = BookingScheduler(
             self.reactor, self.runner, self.callbacks, box=box_id(), now=self.money.now,
-            policy=SchedulerPolicy.from_config(self.config),
+            policy=SchedulerPolicy.from_config(self.config, channels=len(self.batch)),
             on_serve=lambda call: self.callbacks.jobs.append(call) if is_callback(call)
             else None)
         self.scheduler.start()

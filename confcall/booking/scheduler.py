@@ -61,12 +61,19 @@ class SchedulerPolicy:
     lease_s: float = 60.0
     claim_ahead_s: float = 10.0
     grace_s: float = 300.0
-    batch: int = 200  # bookings claimed per poll at most
+    batch: int = 500  # bookings claimed per transaction at most
+    max_live: int = 0  # bookings this box serves at once at most (0 = no limit): a box claims
+    # no more than it can dial, so boxes sharing a database share a burst
+
+    @property
+    def renew_s(self) -> float:
+        return self.lease_s / 3
 
     @classmethod
-    def from_config(cls, cfg: Any) -> SchedulerPolicy:
+    def from_config(cls, cfg: Any, channels: int = 0) -> SchedulerPolicy:
+        """``channels``: this box's B-channels (each booking needs at least one)."""
         return cls(cfg.booking_poll_s, cfg.booking_lease_s, cfg.booking_claim_ahead_s,
-                   cfg.booking_grace_s)
+                   cfg.booking_grace_s, max_live=channels)
 
 
 class BookedConference(Protocol):
@@ -118,7 +125,7 @@ class BookingScheduler:
         """The first claim comes one period after start-up (the spans are up by then); it
         takes what fell due while the box was down, within the grace."""
         self._loops = [every(self.reactor, self.policy.poll_s, self.poll),
-                       every(self.reactor, self.policy.lease_s / 3, self.renew)]
+                       every(self.reactor, self.policy.renew_s, self.renew)]
 
     def stop(self) -> Deferred[Any]:
         """Stop claiming; give back the bookings claimed but not yet dialled (another box, or
@@ -148,17 +155,20 @@ class BookingScheduler:
     def poll(self) -> None:
         if self._polling or self._stopped:
             return
-        self._polling = True
         p = self.policy
+        limit = p.batch if not p.max_live else min(p.batch, p.max_live - len(self.live))
+        if limit <= 0:
+            return  # busy enough: the other boxes take what is due
+        self._polling = True
         d = self.runner.call(leases.claim_due, box=self.box, now=self.now(),
                              ahead_s=p.claim_ahead_s, lease_s=p.lease_s, grace_s=p.grace_s,
-                             limit=p.batch, restarted=self._restarted)
+                             limit=limit, restarted=self._restarted)
 
         def claimed(due: list[DueBooking]) -> None:
             self._restarted = False
             for job in due:
                 self.serve(job)
-            if len(due) == p.batch:  # more are due: claim again without waiting a period
+            if len(due) == limit:  # more are due: claim again without waiting a period
                 self.reactor.callLater(0, self.poll)
 
         def failed(f: Any) -> None:
