@@ -121,12 +121,18 @@ class CallbackService:
                        on_failed: Callable[[int | None, bool], None]) -> None:
         """One attempt: hold credit, dial ``job.initiator_dial``; on answer the conference."""
         holder: list[ConferenceSession] = []
+
         # The initiator's credit timers only run once answered, i.e. once the session exists.
+        def warning(ref: str, left: int) -> None:
+            if holder:
+                holder[0]._credit_warning(ref, left)
+
+        def exhausted(ref: str) -> None:
+            if holder:
+                holder[0]._credit_exhausted(ref)
+
         d = maybeDeferred(self.money.authorize, job.payer, conference_ref, leg_ref,
-                          job.initiator_dial,
-                          on_warning=lambda ref, left: holder and
-                          holder[0]._credit_warning(ref, left),
-                          on_exhausted=lambda ref: holder and holder[0]._credit_exhausted(ref))
+                          job.initiator_dial, on_warning=warning, on_exhausted=exhausted)
 
         def refused(f: Any) -> None:
             reason = f.value.prompt if isinstance(f.value, Refusal) else "failed"
