@@ -91,6 +91,13 @@ Example (every key optional; these are the defaults)::
     rotate_minutes = 15.0              # a file is closed every this many minutes ...
     rotate_records = 10000             # ... or at this many records, whichever comes first
 
+    [fraud]                            # toll-fraud limits (docs/security.md); per account:
+    max_conferences = 5                #   conferences in progress at once ...
+    spend_per_hour_fen = 300000        #   ... fen its legs cost per hour (spent + in flight)
+    callbacks_per_number = 30          # legs dialled to one number at once across the boxes,
+                                       # then one every 10 s (callback storms)
+                                       # (`confcall account limits` overrides per account)
+
     [booking]                          # booked conferences and callbacks (docs/bookings.md)
     grace_s = 300.0                    # due while no box ran: dialled if a box is back within
                                        # this many seconds of the start, else marked missed
@@ -218,6 +225,9 @@ class Config:
     booking_expected_minutes: int = 30
     booking_expected_minutes_max: int = 240
     booking_channels: int = 0
+    fraud_max_conferences: int = 5  # issue 14: confcall.rating.fraud's box defaults
+    fraud_spend_per_hour_fen: int = 300_000
+    fraud_callbacks_per_number: int = 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -256,6 +266,8 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                     "retries_default", "retries_max", "retry_interval_default_s",
                     "retry_interval_min_s", "retry_interval_max_s", "max_days_ahead",
                     "expected_minutes", "expected_minutes_max", "channels")}},
+    "fraud": {k: (f"fraud_{k}", int) for k in ("max_conferences", "spend_per_hour_fen",
+                                               "callbacks_per_number")},
 }
 
 
@@ -356,9 +368,20 @@ def _normalise(values: dict[str, Any], source: str) -> None:
             raise ConfigError(source, "box.id", f"{values['box_id']!r}: 1-32 of a-z 0-9 _ . - "
                               "(starting with a letter or digit)")
     _check_web(values, source)
+    _check_fraud(values, source)
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+def _check_fraud(values: dict[str, Any], source: str) -> None:
+    """[fraud]: whole numbers within what ``confcall account limits`` accepts."""
+    for key, low, high in (("fraud_max_conferences", 1, 1000),
+                           ("fraud_spend_per_hour_fen", 0, 100_000_000),
+                           ("fraud_callbacks_per_number", 1, 10_000)):
+        if key in values and not low <= values[key] <= high:
+            raise ConfigError(source, key.replace("fraud_", "fraud."),
+                              f"a whole number from {low} to {high}, got {values[key]}")
 
 
 def _check_web(values: dict[str, Any], source: str) -> None:

@@ -7,6 +7,13 @@ another process ask the daemon instead of opening the devices.
 Protocol: a UNIX stream socket (default ``var/confcall.sock``, mode 0600); one JSON request per
 line (``{"cmd": "span_status"}``), one JSON answer per line (``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``). Commands: ``span_status``, ``calls``, ``conferences``.
+
+Bounds (issue 14: 20,000 unread requests grew the daemon by 79 MB, 50 hammering clients
+slowed every answer): at most ``MAX_CONNECTIONS`` clients at once (the next is told so and
+closed); a client silent for ``IDLE_TIMEOUT_S`` is closed; and answers are written through the
+transport as a streaming producer, so when a client stops reading and the transport's buffer
+passes its size (64 KiB) we stop *reading its requests* until it drains — memory per client
+stays at one socket buffer and one read chunk, however many requests it pipelines.
 """
 from __future__ import annotations
 
@@ -16,11 +23,14 @@ from typing import Any
 
 from twisted.internet.protocol import ServerFactory
 from twisted.protocols.basic import LineReceiver
+from twisted.protocols.policies import TimeoutMixin
 
-__all__ = ["handle", "ControlProtocol", "ControlFactory", "ask", "DEFAULT_SOCKET"]
+__all__ = ["DEFAULT_SOCKET", "ControlFactory", "ControlProtocol", "ask", "handle"]
 
 DEFAULT_SOCKET = "var/confcall.sock"
 _MAX_LINE = 4096
+MAX_CONNECTIONS = 8
+IDLE_TIMEOUT_S = 30.0
 
 
 def _span_status(daemon: Any) -> dict[str, Any]:
@@ -89,27 +99,59 @@ def handle(daemon: Any, line: bytes | str) -> dict[str, Any]:
         return {"ok": False, "error": f"{req['cmd']} failed: {e}"}
 
 
-class ControlProtocol(LineReceiver):
+class ControlProtocol(LineReceiver, TimeoutMixin):
     delimiter = b"\n"
     MAX_LENGTH = _MAX_LINE
 
-    def __init__(self, daemon: Any) -> None:
+    def __init__(self, daemon: Any, factory: ControlFactory | None = None) -> None:
         self.daemon = daemon
+        self.control = factory
+        if factory is not None and factory.clock is not None:
+            self.callLater = factory.clock.callLater  # type: ignore[assignment]
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        if self.control is not None:
+            if len(self.control.clients) >= self.control.max_connections:
+                self.sendLine(json.dumps({"ok": False, "error": "too many control connections "
+                                          f"(at most {self.control.max_connections})"}).encode())
+                transport.loseConnection()
+                return
+            self.control.clients.add(self)
+            self.setTimeout(self.control.idle_timeout_s)
+        # the transport pauses us (we stop reading requests) while its send buffer is full
+        transport.registerProducer(self, True)
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.setTimeout(None)
+        if self.control is not None:
+            self.control.clients.discard(self)
+
+    def timeoutConnection(self) -> None:
+        transport: Any = self.transport
+        transport.abortConnection()
 
     def lineReceived(self, line: bytes) -> None:
+        self.resetTimeout()
         self.sendLine(json.dumps(handle(self.daemon, line), ensure_ascii=False).encode())
 
     def lineLengthExceeded(self, line: bytes) -> None:
         self.sendLine(json.dumps({"ok": False, "error": "request too long"}).encode())
-        self.transport.loseConnection()
+        transport: Any = self.transport
+        transport.loseConnection()
 
 
 class ControlFactory(ServerFactory):
-    def __init__(self, daemon: Any) -> None:
+    def __init__(self, daemon: Any, max_connections: int = MAX_CONNECTIONS,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S, clock: Any = None) -> None:
         self.daemon = daemon
+        self.max_connections = max_connections
+        self.idle_timeout_s = idle_timeout_s
+        self.clock = clock if clock is not None else getattr(daemon, "reactor", None)
+        self.clients: set[ControlProtocol] = set()
 
     def buildProtocol(self, addr: Any) -> ControlProtocol:
-        return ControlProtocol(self.daemon)
+        return ControlProtocol(self.daemon, self)
 
 
 def ask(path: str, cmd: str, timeout: float = 5.0) -> dict[str, Any]:

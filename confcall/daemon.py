@@ -45,24 +45,12 @@ log = logging.getLogger("confcall.daemon")
 TICK_S = 0.020
 
 
-def ensure_pepper(var_dir: str = "var") -> str:
+def ensure_pepper(var_dir: str | None = None) -> str:
     """The server-side PIN pepper: $CONFCALL_PEPPER / $CONFCALL_PEPPER_FILE when set (a
-    carrier's secret store), else a random one created once in ``var/confcall.pepper`` (mode
-    0600) so the embedded default runs out of the box. Returns where it came from."""
-    import os
-    import secrets
-    from pathlib import Path
-
-    if os.environ.get("CONFCALL_PEPPER") or os.environ.get("CONFCALL_PEPPER_FILE"):
-        return "environment"
-    path = Path(var_dir) / "confcall.pepper"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    os.environ["CONFCALL_PEPPER_FILE"] = str(path.resolve())
-    return str(path)
+    carrier's secret store), else /etc/confcall/pepper (root) or ~/.config/confcall/pepper,
+    created once (0600), never beside the database (``confcall.rating.pepper``)."""
+    from confcall.rating import pepper
+    return pepper.ensure(var_dir)
 
 
 def prompt_sounds(language: str, directory: str = "") -> dict[str, np.ndarray]:
@@ -100,6 +88,9 @@ class Daemon:
             set_box_id(self.config.box_id)
         # before anything rates a leg (restart recovery included): queue RADIUS records
         handoff.configure(handoff.HandoffPolicy(radius=bool(self.config.radius_servers)))
+        from confcall.rating import fraud  # toll-fraud defaults (issue 14)
+        fraud.configure(self.config.fraud_max_conferences, self.config.fraud_spend_per_hour_fen,
+                        self.config.fraud_callbacks_per_number)
         self._open_store()
         self._open_spans()
         self._start_media()

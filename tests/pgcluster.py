@@ -208,6 +208,7 @@ RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", 
                 "ledger", "conferences", "cards", "card_batches", "accounts", "rates",
                 "rate_plans", "number_rules", "acct_outbox", "billed_legs", "cdr_files",
                 "web_sessions", "operators", "audit_log")
+RESET_KEYED_TABLES = ("account_limits", "auth_throttles")  # issue 14: no id sequence
 
 
 def reset_pg(url: str) -> None:
@@ -222,6 +223,8 @@ def reset_pg(url: str) -> None:
     try:
         with store.transaction() as s:
             s.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers/FKs
+            for table in RESET_KEYED_TABLES:
+                s.execute(text(f"DELETE FROM {table}"))
             for table in RESET_TABLES:
                 s.execute(text(f"DELETE FROM {table}"))
                 if table != "number_rules":

@@ -110,7 +110,30 @@ def account_billing(ctx: click.Context, number: str, mode: str, day_limit: int |
                   if s.month_limit_fen is not None else ""))
 
 
-@account.command("adjust")
+@account.command("limits")
+@click.argument("number")
+@click.option("--max-conferences", type=int, default=None,
+              help="conferences in progress at once")
+@click.option("--spend-per-hour", type=int, default=None,
+              help="fen its legs may cost (spent + held) in any hour")
+@click.option("--default", "to_default", is_flag=True, help="back to the box defaults")
+@click.pass_context
+@money_errors
+def account_limits(ctx: click.Context, number: str, max_conferences: int | None,
+                   spend_per_hour: int | None, to_default: bool) -> None:
+    """Show or set NUMBER's toll-fraud limits (no option: show)."""
+    change = to_default or max_conferences is not None or spend_per_hour is not None
+    if to_default and (max_conferences is not None or spend_per_hour is not None):
+        raise click.UsageError("--default cannot be combined with a limit")
+    lim = ops.account_limits(store_of(ctx), number, change=change,
+                             max_conferences=max_conferences,
+                             spend_per_hour_fen=spend_per_hour)
+    click.echo(f"{lim.number}: at most {lim.max_conferences} conferences at once, "
+               f"{fen_text(lim.spend_per_hour_fen)} an hour"
+               + ("" if lim.custom else " (box defaults)"))
+
+
+@account.command("adjust", context_settings={"ignore_unknown_options": True})
 @click.argument("number")
 @click.argument("amount", type=int)
 @click.option("--reference", required=True, help="unique reference (a retry is harmless)")
@@ -121,7 +144,8 @@ def account_billing(ctx: click.Context, number: str, mode: str, day_limit: int |
 @money_errors
 def account_adjust(ctx: click.Context, number: str, amount: int, reference: str, note: str,
                    refund: bool, actor: str) -> None:
-    """Credit (+AMOUNT) or debit (-AMOUNT) fen with a ledger entry."""
+    """Credit (+AMOUNT) or debit (-AMOUNT) fen with a ledger entry (``-500`` needs no
+    ``--``)."""
     b = ops.adjust(store_of(ctx), number, amount, reference, note, actor,
                    "refund" if refund else "adjustment")
     click.echo(f"{b.number}: balance {fen_text(b.balance_fen)}")
@@ -134,7 +158,7 @@ def account_adjust(ctx: click.Context, number: str, amount: int, reference: str,
 @click.pass_context
 @money_errors
 def account_statement(ctx: click.Context, number: str, start: str, end: str) -> None:
-    st = ops.statement(store_of(ctx), number, when(start), when(end))
+    st = ops.statement(store_of(ctx), number, when(start, "--start"), when(end, "--end"))
     click.echo(f"statement {st.number} {st.start:%Y-%m-%d %H:%M} .. {st.end:%Y-%m-%d %H:%M} UTC")
     click.echo(f"opening balance {fen_text(st.opening_fen)}")
     for at, kind, amount, after, ref, note in st.entries:
@@ -164,6 +188,8 @@ def account_passwd(ctx: click.Context, number: str, old: str, new: str, confirm:
 @money_errors
 def account_release_holds(ctx: click.Context, slack: int) -> None:
     """Give back credit held for calls that were never settled (a box died mid-call)."""
+    from confcall.rating import validate
     from confcall.rating.credit import release_stale
+    validate.int_range("--slack", slack, 0, 30 * 86400)
     refs = store_of(ctx).run(release_stale, datetime.now(UTC), slack)
     click.echo(f"{len(refs)} holds released" + "".join(f"\n  {r}" for r in refs))

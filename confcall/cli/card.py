@@ -30,16 +30,32 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
                   out: str) -> None:
     import os
 
-    from confcall.rating.cards import write_print_file
+    from confcall.rating.cards import check_batch, open_print_file, write_print_file
     from confcall.store.models import CardBatch
-    if os.path.exists(out):
-        raise click.ClickException(f"{out} exists: the print file is written once, never over")
+    expires_at = when(expires, "--expires")
+    check_batch(label, count, value_fen, expires_at, datetime.now(UTC))
     store = store_of(ctx)
-    batch_id, printed = ops.generate_cards(store, label, count, value_fen, when(expires))
+    try:  # the print file first: an unwritable --out refuses before any card exists
+        f = open_print_file(out)
+    except OSError as e:
+        raise click.ClickException(f"--out {out}: cannot create the print file "
+                                   f"({e.strerror}); it must be a new file in a writable "
+                                   "directory") from None
+    try:
+        batch_id, printed = ops.generate_cards(store, label, count, value_fen, expires_at)
+    except BaseException:
+        f.close()
+        os.unlink(out)
+        raise
     with store.transaction() as s:
         batch = s.get(CardBatch, batch_id)
         assert batch is not None
-        write_print_file(out, batch, printed)
+    try:
+        write_print_file(f, batch, printed)
+    except OSError as e:  # disk full while writing: the PINs are lost, so are the cards
+        ops.void_batch(store, batch_id)
+        raise click.ClickException(f"--out {out}: writing failed ({e.strerror}); batch "
+                                   f"{batch_id} was voided") from None
     click.echo(f"batch {batch_id}: {count} cards of {fen_text(value_fen)} written to {out} "
                "(state generated; 'card activate' when sold)")
 
@@ -74,9 +90,10 @@ def card_void_batch(ctx: click.Context, batch_id: int) -> None:
 @click.pass_context
 @money_errors
 def card_unblock(ctx: click.Context, serial: str) -> None:
-    """Clear a card's wrong-PIN lock."""
-    ops.unblock_card(store_of(ctx), serial)
-    click.echo(f"card {serial} unblocked")
+    """Clear a card's wrong-PIN count and every throttle on its serial."""
+    cleared = ops.unblock_card(store_of(ctx), serial)
+    click.echo(f"card {serial} unblocked" + (f": cleared {', '.join(cleared)}" if cleared
+                                              else ": nothing was holding it"))
 
 
 @card.command("redeem")

@@ -19,13 +19,17 @@ rate = db_group("rate", "Rate plans, areas and quotes.")
 
 @rate.command("import")
 @click.argument("plan")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8"))
+@click.argument("csv_file", type=click.File("rb"))
 @click.option("--rounding", type=click.Choice(["up", "half_up", "down"]), default="up")
 @click.pass_context
 @money_errors
 def rate_import(ctx: click.Context, plan: str, csv_file: Any, rounding: str) -> None:
-    """Replace PLAN's rows with CSV_FILE (all or nothing)."""
-    n = ops.import_rates(store_of(ctx), plan, csv_file.read(), rounding)
+    """Replace PLAN's rows with CSV_FILE (UTF-8; all or nothing)."""
+    from confcall.rating.rates import decode_rate_file
+    text = decode_rate_file(csv_file.read(4_000_001))
+    if len(text) > 4_000_000:
+        raise click.ClickException("CSV_FILE: at most 4 MB (a rate table, not a CDR dump)")
+    n = ops.import_rates(store_of(ctx), plan, text, rounding)
     click.echo(f"plan {plan}: {n} rows")
 
 
@@ -46,7 +50,7 @@ def rate_export(ctx: click.Context, plan: str) -> None:
 @money_errors
 def rate_quote(ctx: click.Context, payer: str, dialled: str, seconds: int,
                at: str | None) -> None:
-    q = ops.quote(store_of(ctx), payer, dialled, seconds, when(at) if at else None)
+    q = ops.quote(store_of(ctx), payer, dialled, seconds, when(at, "--at") if at else None)
     click.echo(f"{q.destination} {q.number_class} area {q.area or '?'}: {seconds}s billed "
                f"{q.billed_s}s = {fen_text(q.amount_fen)}; balance allows {q.max_duration_s}s")
 
@@ -81,10 +85,15 @@ def rate_set_area(ctx: click.Context, prefix: str, area: str, name: str) -> None
 @click.pass_context
 @money_errors
 def rate_rule(ctx: click.Context, prefix: str, action: str, reason: str) -> None:
-    """Block or make free every number starting with national PREFIX."""
+    """Block or make free every number starting with national PREFIX (``168``) or, with a
+    ``+``, E.164 PREFIX of any country (``+882``)."""
+    from confcall.rating import validate
     from confcall.store.models import NumberRule
-    if not prefix.isdigit():
-        raise click.BadParameter("PREFIX must be digits of a national number")
+    if prefix.startswith("+"):  # an E.164 prefix, any country
+        validate.ascii_digits("PREFIX", prefix[1:], 1, 15)
+    else:
+        validate.ascii_digits("PREFIX", prefix, 1, 16)
+    validate.text("--reason", reason, 120)
 
     def fn(s: Any) -> None:
         s.merge(NumberRule(prefix=prefix, action=action, reason=reason))

@@ -2,45 +2,43 @@
 
 Functions take an open session.  argon2 (~100 ms) never runs inside a transaction — on
 SQLite that would hold the write lock for every other box and call: a PIN check is
-``pin_state`` (short read), ``secrets_.verify_pin`` (no transaction), then ``record_pin_check``
-(short write: count the failure and maybe lock, or reset the counter).  Functions that must
-*record* a failure return the refusal instead of raising it, so the counter commits; ``ops``
-raises it afterwards.
+``begin_pin_check`` (short write: the attempt counted in the throttles *before* the check,
+see ``throttle``), ``secrets_.verify_pin`` (no transaction; a dummy verify for an unknown
+number, so both answer alike), then ``throttle.succeeded`` for a right PIN.  Functions that
+must *record* something before refusing return the refusal instead of raising it, so the
+write commits; ``ops`` raises it afterwards.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from confcall.store.models import Account, RatePlan
 
+from . import throttle, validate
+from .areas import known_area
 from .errors import MoneyError
 from .numbers import area_of_number, normalize
 
 __all__ = [
-    "MAX_PIN_FAILURES",
-    "PIN_LOCK",
     "PIN_MAX",
     "PIN_MIN",
     "PinState",
+    "begin_pin_check",
     "check_pin_format",
-    "count_failure",
     "create_account",
     "get_account",
-    "lockout_refusal",
-    "pin_state",
-    "record_pin_check",
+    "pin_buckets",
     "set_pin",
     "set_status",
+    "throttle_refusal",
 ]
 
 PIN_MIN, PIN_MAX = 6, 12
-MAX_PIN_FAILURES = 5
-PIN_LOCK = timedelta(minutes=15)
 
 
 def check_pin_format(pin: object) -> str:
@@ -73,12 +71,15 @@ def create_account(session: Session, number: str, pin_hash: str, now: datetime,
         home_area = area_of_number(session, e164)
         if home_area is None:
             raise MoneyError("area.invalid", area=f"unknown for {e164}; give the home area")
-    elif not home_area.isdigit() or not 2 <= len(home_area) <= 4:
-        raise MoneyError("area.invalid", area=home_area)
+    else:
+        validate.ascii_digits("--area", home_area, 2, 4)
+        if not known_area(session, home_area):
+            raise MoneyError("area.invalid", area=home_area)
     if session.scalar(select(Account.id).where(Account.number == e164)) is not None:
         raise MoneyError("account.exists", number=e164)
     plan_id = None
     if plan is not None:
+        validate.text("--plan", plan, 60, low=1)
         plan_id = session.scalar(select(RatePlan.id).where(RatePlan.name == plan))
         if plan_id is None:
             raise MoneyError("rate.plan_unknown", plan=plan)
@@ -98,6 +99,7 @@ def set_status(session: Session, number: str, status: str) -> Account:
     if status == "active":
         account.pin_failures, account.pin_locked_until = 0, None
         account.card_failures, account.card_locked_until = 0, None
+        throttle.clear(session, [f"pin:to:{account.number}"])
     return account
 
 
@@ -106,67 +108,48 @@ class PinState:
     account_id: int
     number: str
     pin_hash: str
+    status: str
 
 
-def pin_state(session: Session, number: str, now: datetime) -> PinState | MoneyError:
-    """What a PIN check needs, or why no PIN may be tried now (locked account/lockout)."""
-    account = get_account(session, number)
-    refusal = lockout_refusal(account, account.pin_locked_until, "account.pin_locked", now)
-    if refusal is not None:
-        return refusal
-    return PinState(account.id, account.number, account.pin_hash)
+def pin_buckets(e164: str, source: str) -> list[throttle.Bucket]:
+    """The throttles a PIN try on ``e164`` from ``source`` counts in: the source's, and the
+    account's own unless the source is the account's own number (its owner's phone)."""
+    buckets = [throttle.Bucket(f"pin:src:{source}", throttle.SOURCE)]
+    if not _is_own_number(source, e164):
+        buckets.append(throttle.Bucket(f"pin:to:{e164}", throttle.TARGET))
+    return buckets
 
 
-def lockout_refusal(account: Account, locked_until: datetime | None, code: str,
-                    now: datetime) -> MoneyError | None:
-    """Why ``account`` may not try a secret now: not active, or ``locked_until`` (one of its
-    lockout columns) still in the future — refused as ``code`` with the lock's end.  One check
-    for both lockouts (keypad PIN, card redemption), which differ only in column and code."""
-    if account.status != "active":
-        return MoneyError("account.locked", number=account.number)
-    if locked_until is not None and locked_until > now:
-        return MoneyError(code, number=account.number, until=_lock_end_text(locked_until))
-    return None
+def _is_own_number(source: str, e164: str) -> bool:
+    if not source.startswith("ani:"):
+        return False
+    try:
+        return normalize(source[4:]) == e164
+    except MoneyError:
+        return False
 
 
-def count_failure(session: Session, account_id: int, failures: InstrumentedAttribute[int],
-                  locked_until: InstrumentedAttribute[datetime | None], limit: int,
-                  lock: timedelta, now: datetime) -> datetime | None:
-    """Count one failed attempt in the ``failures`` column with one atomic UPDATE (racing
-    attempts cannot lose a count); at ``limit``, lock until ``now + lock`` and restart the
-    count.  Returns the lock's end if this attempt locked the account, else None.  Shared by
-    the keypad-PIN and card-redemption lockouts, which differ only in columns and limits."""
-    n = session.execute(update(Account).where(Account.id == account_id)
-                        .values({failures: failures + 1})
-                        .returning(failures)).scalar_one()
-    if n < limit:
-        return None
-    until = now + lock
-    session.execute(update(Account).where(Account.id == account_id)
-                    .values({locked_until: until, failures: 0}))
-    return until
+def throttle_refusal(refused: throttle.Refused, code: str, number: str) -> MoneyError:
+    return MoneyError(code, number=number, until=_lock_end_text(refused.until))
+
+
+def begin_pin_check(session: Session, e164: str, source: str, now: datetime
+                    ) -> tuple[throttle.Ticket, PinState | None] | MoneyError:
+    """Count the try (refused if a throttle is blocked), then what the check needs: the
+    account's hash, or None for an unknown number (checked against a dummy hash)."""
+    got = throttle.attempt(session, pin_buckets(e164, source), now)
+    if isinstance(got, throttle.Refused):
+        return throttle_refusal(got, "account.pin_locked", e164)
+    account = session.scalar(select(Account).where(Account.number == e164)
+                             .execution_options(populate_existing=True))
+    if account is None:
+        return got, None
+    return got, PinState(account.id, account.number, account.pin_hash, account.status)
 
 
 def _lock_end_text(until: datetime) -> str:
-    """A lock's end as the refusals show it (minutes, UTC)."""
-    return f"{until:%Y-%m-%d %H:%M} UTC"
-
-
-def record_pin_check(session: Session, state: PinState, ok: bool,
-                     now: datetime) -> MoneyError | None:
-    """Count a wrong PIN (after MAX_PIN_FAILURES: no PIN accepted for PIN_LOCK) or reset the
-    counter after a right one.  Returns the refusal for a wrong PIN."""
-    if ok:
-        session.execute(update(Account).where(Account.id == state.account_id,
-                                              Account.pin_failures != 0)
-                        .values(pin_failures=0, pin_locked_until=None))
-        return None
-    until = count_failure(session, state.account_id, Account.pin_failures,
-                          Account.pin_locked_until, MAX_PIN_FAILURES, PIN_LOCK, now)
-    if until is not None:
-        return MoneyError("account.pin_locked", number=state.number,
-                          until=_lock_end_text(until))
-    return MoneyError("pin.wrong")
+    """A lock's end as the refusals show it (seconds, UTC)."""
+    return f"{until:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def set_pin(session: Session, state: PinState, new_hash: str) -> MoneyError | None:

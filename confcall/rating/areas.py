@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from confcall.store.models import AreaPrefix, table_of
 
-__all__ = ["build_area_table", "lookup_area", "remove_area", "seed_areas", "set_area"]
+__all__ = ["build_area_table", "known_area", "lookup_area", "remove_area", "seed_areas",
+           "set_area"]
 
 # Area codes phonenumbers' fixed-line data lacks or names differently (city → code).
 _EXTRA_CITIES = {"Kaifeng, Henan": "378", "Zhuzhou, Hunan": "733", "Xiangfan, Hubei": "710"}
@@ -122,11 +123,23 @@ def lookup_area(session: Session, national: str) -> str | None:
     return max(row, key=lambda r: len(r[0]))[1]
 
 
+def known_area(session: Session, area: str) -> bool:
+    """Whether ``area`` is an area code of the table (any area when the table is empty: a
+    database nobody seeded cannot tell)."""
+    if session.scalar(select(AreaPrefix.prefix).where(AreaPrefix.area == area).limit(1)):
+        return True
+    return session.scalar(select(AreaPrefix.prefix).limit(1)) is None
+
+
 def set_area(session: Session, prefix: str, area: str, name: str = "") -> None:
     """Operator edit: add or change a prefix; it survives re-seeding."""
+    from . import validate
     from .errors import MoneyError
-    if not prefix.isdigit() or not area.isdigit() or not 2 <= len(area) <= 4:
-        raise MoneyError("area.invalid", area=f"{prefix} → {area}")
+    validate.ascii_digits("PREFIX", prefix, 2, 16)
+    validate.ascii_digits("AREA", area, 2, 4)
+    validate.text("--name", name, 120)
+    if not known_area(session, area):  # a typo would leave every number under it unratable
+        raise MoneyError("area.invalid", area=area)
     row = session.get(AreaPrefix, prefix)
     if row is None:
         session.add(AreaPrefix(prefix=prefix, area=area, name=name, source="operator"))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from confcall.store.engine import rowcount as _count
 from confcall.store.models import Account, Reservation, table_of
 
+from . import fraud
 from .accounts import get_account
 from .carrier import free_fen, lock_account
 from .errors import MoneyError
@@ -91,7 +92,7 @@ def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: s
                   dialled: str, now: datetime, quota_s: int = DEFAULT_QUOTA_S,
                   warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S) -> Grant:
     """Hold credit for a new leg of ``number``'s conference.  Raises ``number.blocked``,
-    ``number.malformed``, ``account.locked``, ``funds.insufficient``."""
+    ``number.malformed``, ``account.locked``, ``funds.insufficient``, ``fraud.*``."""
     account = get_account(session, number)
     if account.status != "active":
         raise MoneyError("account.locked", number=account.number)
@@ -114,6 +115,8 @@ def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: s
     amount = plan.worst_charge(c.number, c.cls, granted)
     if not _hold(session, account, amount):
         raise _refusal(account, amount, free_fen(session, account, now))
+    # toll-fraud limits (issue 14), under the row lock the hold took; a refusal rolls it back
+    fraud.check_new_leg(session, account, conference_ref, c.number, amount, granted, now)
     res = Reservation(reference=leg_ref, account_id=account.id, conference_ref=conference_ref,
                       destination=c.number, amount_fen=amount, granted_s=granted,
                       state="held", created_at=now)

@@ -34,11 +34,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "card.unknown": ("card {serial} does not exist", "卡号 {serial} 不存在"),
     "card.malformed": ("card number {serial} is not valid (wrong length or check digit)",
                        "卡号 {serial} 无效（长度或校验位错误）"),
-    "card.wrong_pin": ("wrong card PIN", "充值卡密码错误"),
+    "card.wrong_pin": ("wrong card number or card PIN", "充值卡号或充值卡密码错误"),
     "card.locked": ("card {serial} is blocked after too many wrong PINs",
                     "充值卡 {serial} 因密码错误次数过多已被锁定"),
-    "card.account_locked": ("too many wrong card PINs from {number}; try again after {until}",
-                            "号码 {number} 充值密码错误次数过多，请在 {until} 之后再试"),
+    "card.account_locked": ("too many wrong card numbers or card PINs; try again after {until}",
+                            "充值卡号或密码错误次数过多，请在 {until} 之后再试"),
     "card.state": ("card {serial} cannot be used: it is {state}",
                    "充值卡 {serial} 无法使用：状态为{state}"),
     "card.expired": ("card {serial} expired on {expires}", "充值卡 {serial} 已于 {expires} 过期"),
@@ -73,8 +73,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "计费方式必须是 prepaid 或 carrier，而不是 {mode!r}"),
     "billing.busy": ("{number} has calls in progress; change its billing after they end",
                      "号码 {number} 正在通话，请在通话结束后再修改计费方式"),
-    "config.pepper": ("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE",
-                      "未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE"),
+    "fraud.conferences": (("{number} already has {limit} conferences in progress (the "
+                           "account's limit)"), "号码 {number} 已有 {limit} 个会议在进行（账户上限）"),
+    "fraud.velocity": (("{number} spent or holds {spent} fen in the last hour; its limit is "
+                        "{limit} fen an hour"), ("号码 {number} 最近一小时已消费或预留 {spent} 分，"
+                                               "上限为每小时 {limit} 分")),
+    "fraud.callback_storm": (("too many calls to {number} from this service; try again after "
+                              "{until}"), "本服务呼叫 {number} 过于频繁，请在 {until} 之后再试"),
+    "input.invalid": ("{field}: {rule}", "输入无效 {field}：{rule}"),
+    "rate.empty": (("rate file has no rate rows: a plan without rows would refuse every call "
+                    "(give at least one row)"), "费率文件没有费率行：没有费率的方案会拒绝所有呼叫"),
+    "rate.encoding": ("rate file is not UTF-8 text ({reason}): save it as UTF-8",
+                      "费率文件不是 UTF-8 文本（{reason}）：请另存为 UTF-8"),
+    "db.unmigrated": ("database {url} is {state}: run `confcall db upgrade`",
+                      "数据库 {url} {state}：请运行 `confcall db upgrade`"),
+    "config.pepper": (("no PIN pepper configured: set CONFCALL_PEPPER or CONFCALL_PEPPER_FILE, "
+                       "or start `confcall serve` once to create the default file"),
+                      ("未配置密码加盐：请设置 CONFCALL_PEPPER 或 CONFCALL_PEPPER_FILE，"
+                       "或先运行一次 `confcall serve` 以创建默认文件")),
 }
 
 

@@ -17,7 +17,9 @@ class                   when
 ======================  =========================================================
 
 The area comes from the ``area_prefixes`` table (seeded from phonenumbers, edited by the
-operator); operator ``number_rules`` win over everything except emergency codes.
+operator); operator ``number_rules`` win over everything except emergency codes.  A rule's
+prefix is a national number prefix (``168``) or, with ``+``, an E.164 prefix of any country
+(``+882``, ``+53``): toll-fraud destinations are usually international.
 """
 from __future__ import annotations
 
@@ -116,7 +118,9 @@ def national_number(e164: str) -> str:
 
 
 def _rule(session: Session, national: str) -> NumberRule | None:
-    prefixes = [national[:i] for i in range(len(national), 0, -1)]
+    """The longest operator rule prefixing ``national`` (or, given "+…", an E.164 number)."""
+    low = 2 if national.startswith("+") else 1
+    prefixes = [national[:i] for i in range(len(national), low - 1, -1)]
     rules = session.scalars(select(NumberRule).where(NumberRule.prefix.in_(prefixes))).all()
     return max(rules, key=lambda r: len(r.prefix)) if rules else None
 
@@ -137,6 +141,10 @@ def classify(session: Session, e164: str, home_area: str) -> Classification:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException as exc:
         raise _malformed(e164, _PARSE_REASONS.get(exc.error_type, "not a number")) from None
+    rule = _rule(session, e164)  # "+"-prefix rules: any country (issue 14)
+    if rule is not None:
+        cls = "blocked" if rule.action == "block" else "free"
+        return Classification(e164, cls, reason=rule.reason or f"operator rule {rule.prefix}")
     if parsed.country_code != 86:
         return Classification(e164, "international")
     national = str(parsed.national_number)

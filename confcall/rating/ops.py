@@ -2,7 +2,8 @@
 ``Store`` (from Twisted: ``DbRunner.call_plain(ops.balance, number)``), takes an optional
 ``now`` (UTC-aware; tests inject it) and raises ``MoneyError`` with a readable reason.
 
-Failed attempts (wrong PIN, wrong card PIN) are committed before the refusal is raised.
+Tries of a secret (PIN, card PIN) are counted in the throttles and committed *before* the
+check (``throttle``); other refusals that must keep a write commit it before being raised.
 """
 from __future__ import annotations
 
@@ -18,15 +19,28 @@ from confcall.store import Store
 from confcall.store.models import Conference, LedgerEntry, Leg
 from confcall.store.types import utc
 
-from . import accounts, cards, carrier, cdr, credit, ledger, rates, secrets_
+from . import (
+    accounts,
+    cards,
+    carrier,
+    cdr,
+    credit,
+    fraud,
+    ledger,
+    rates,
+    secrets_,
+    throttle,
+    validate,
+)
 from .errors import MoneyError
-from .numbers import classify_dialled
+from .numbers import classify_dialled, normalize
 
 __all__ = [
     "AccountSummary",
     "Balance",
     "Quote",
     "Statement",
+    "account_limits",
     "account_summary",
     "activate_batch",
     "adjust",
@@ -121,10 +135,24 @@ def unlock_account(store: Store, number: str) -> None:
     _run(store, lambda s: accounts.set_status(s, number, "active") and None)
 
 
-def _check_pin(store: Store, number: str, pin: str, now: datetime) -> accounts.PinState:
-    state = _run(store, accounts.pin_state, number, now)
-    ok = secrets_.verify_pin(state.pin_hash, pin)  # ~100 ms: no transaction open
-    _run(store, accounts.record_pin_check, state, ok, now)
+def _check_pin(store: Store, number: str, pin: str, now: datetime,
+               source: str) -> accounts.PinState:
+    """Check ``number``'s PIN, throttled per ``source`` and per number (``throttle``): the
+    try is counted and committed first, argon2 runs with no transaction open, and an unknown
+    number costs the same argon2 work and gets the same answer as a wrong PIN."""
+    e164 = normalize(number)
+    ticket, state = _run(store, accounts.begin_pin_check, e164, source, now)
+    if state is None:
+        secrets_.dummy_verify(pin if isinstance(pin, str) else "")
+    if state is None or not isinstance(pin, str) or \
+            not secrets_.verify_pin(state.pin_hash, pin):
+        if ticket.blocks_until is not None:  # the burst's last: say how long to wait
+            raise accounts.throttle_refusal(throttle.Refused(ticket.blocks_until, ""),
+                                            "account.pin_locked", e164)
+        raise MoneyError("pin.wrong")
+    _run(store, throttle.succeeded, ticket, now)
+    if state.status != "active":
+        raise MoneyError("account.locked", number=state.number)
     if secrets_.needs_rehash(state.pin_hash):  # parameters were raised: upgrade the hash
         _run(store, accounts.set_pin, state, secrets_.hash_pin(pin))
     return state
@@ -132,6 +160,8 @@ def _check_pin(store: Store, number: str, pin: str, now: datetime) -> accounts.P
 
 def set_plan(store: Store, number: str, plan: str) -> None:
     """Rate ``number``'s future calls with ``plan``."""
+    validate.text("PLAN", plan, 60, low=1)
+
     def fn(s: Session) -> None:
         from confcall.store.models import RatePlan
         plan_id = s.scalar(select(RatePlan.id).where(RatePlan.name == plan))
@@ -141,9 +171,10 @@ def set_plan(store: Store, number: str, plan: str) -> None:
     _run(store, fn)
 
 
-def unblock_card(store: Store, serial: str) -> None:
-    """Clear a card's wrong-PIN counter (after checking the holder's story)."""
-    _run(store, cards.unblock_card, serial)
+def unblock_card(store: Store, serial: str) -> list[str]:
+    """Clear a card's wrong-PIN counter and every throttle on its serial (after checking the
+    holder's story); returns what was cleared."""
+    return _run(store, cards.unblock_card, serial)
 
 
 def check_source(source: object) -> str:
@@ -163,7 +194,7 @@ def authenticate(store: Store, number: str, pin: str, *, source: str,
     lockout after repeated failures, locked account, unknown number).  ``source`` says who
     is trying (see ``check_source``)."""
     check_source(source)
-    return _check_pin(store, number, pin, _now(now)).number
+    return _check_pin(store, number, pin, _now(now), source).number
 
 
 def change_password(store: Store, number: str, old: str, new: str, confirm: str, *,
@@ -172,7 +203,7 @@ def change_password(store: Store, number: str, old: str, new: str, confirm: str,
     if new != confirm:
         raise MoneyError("pin.mismatch")
     accounts.check_pin_format(new)
-    state = _check_pin(store, number, old, _now(now))
+    state = _check_pin(store, number, old, _now(now), source)
     new_hash = secrets_.hash_pin(new)
     _run(store, accounts.set_pin, state, new_hash)
 
@@ -182,8 +213,7 @@ def balance(store: Store, number: str, pin: str | None = None, *, source: str | 
     """``number``'s balance.  With ``pin`` (a subscriber asking, not call control or the
     operator) the password is checked first, throttled per ``source`` and per number."""
     if pin is not None:
-        check_source(source)
-        _check_pin(store, number, pin, _now(now))
+        _check_pin(store, number, pin, _now(now), check_source(source))
 
     def fn(s: Session) -> Balance:
         acc = accounts.get_account(s, number)
@@ -252,6 +282,18 @@ def account_summary(store: Store, number: str, now: datetime | None = None) -> A
     return _run(store, fn)
 
 
+def account_limits(store: Store, number: str, *, change: bool = False,
+                   max_conferences: int | None = None,
+                   spend_per_hour_fen: int | None = None) -> fraud.Limits:
+    """``number``'s toll-fraud limits; with ``change``, set them first (None: default)."""
+    def fn(s: Session) -> fraud.Limits:
+        acc = accounts.get_account(s, number)
+        if change:
+            return fraud.set_limits(s, acc, max_conferences, spend_per_hour_fen)
+        return fraud.limits_of(s, acc)
+    return _run(store, fn)
+
+
 def set_billing(store: Store, number: str, mode: str, day_limit_fen: int | None = None,
                 month_limit_fen: int | None = None) -> AccountSummary:
     """Make ``number`` prepaid or carrier-billed (with optional spend limits, fen)."""
@@ -263,16 +305,33 @@ def set_billing(store: Store, number: str, mode: str, day_limit_fen: int | None 
 def recharge_by_card(store: Store, number: str, serial: str, pin: str, *, source: str,
                      now: datetime | None = None) -> Balance:
     """Credit ``number`` (anybody's: a recharge cannot hurt its target) with the card
-    ``serial`` + ``pin``; ``source`` says who is trying (see ``check_source``)."""
-    check_source(source)
+    ``serial`` + ``pin``; ``source`` says who is trying (see ``check_source``).
 
-    def fn(s: Session) -> Any:
-        result = cards.redeem(s, number, serial, pin, _now(now))
-        if isinstance(result, MoneyError):
-            return result
-        acc = accounts.get_account(s, number)
+    The try is counted in the throttles (per source, per serial) and committed before the
+    PIN is checked with no transaction open; an unknown serial costs the same argon2 work
+    and gets the same answer (``card.wrong_pin``) as a wrong PIN."""
+    check_source(source)
+    at = _now(now)
+    e164 = normalize(number)
+    if not cards.valid_serial(serial):  # a typo: refused before any lookup (no oracle)
+        raise MoneyError("card.malformed", serial=serial)
+    ticket, card = _run(store, cards.begin_redeem, e164, serial, source, at)
+    text = pin if isinstance(pin, str) else ""
+    ok = secrets_.check_card_pin(card.pin_hash, serial, text) if card is not None else \
+        secrets_.dummy_card_verify(serial, text)
+    if not ok or card is None:  # the same answer, after the same work, for both
+        if ticket.blocks_until is not None:  # the burst's last: say how long to wait
+            raise accounts.throttle_refusal(throttle.Refused(ticket.blocks_until, ""),
+                                            "card.account_locked", e164)
+        raise MoneyError("card.wrong_pin")
+
+    def finish(s: Session) -> Balance | MoneyError:
+        got = cards.finish_redeem(s, e164, card, ticket, at)
+        if isinstance(got, MoneyError):
+            return got
+        acc = accounts.get_account(s, e164)
         return Balance(acc.number, acc.balance_fen, acc.reserved_fen)
-    return _run(store, fn)
+    return _run(store, finish)
 
 
 def adjust(store: Store, number: str, amount_fen: int, reference: str, note: str,
@@ -286,6 +345,9 @@ def adjust(store: Store, number: str, amount_fen: int, reference: str, note: str
         raise MoneyError("amount.range", value=amount_fen, low=1, high=ledger.MAX_AMOUNT_FEN)
     if not reference or not note:
         raise MoneyError("adjust.note")
+    validate.text("--reference", reference, 120 - len(kind) - 1, low=1)
+    validate.text("--note", note, 500, low=1)
+    validate.text("--actor", actor, 60, low=1)
 
     def fn(s: Session) -> Balance:
         acc = accounts.get_account(s, number)
@@ -325,12 +387,19 @@ def statement(store: Store, number: str, start: datetime, end: datetime) -> Stat
 def generate_cards(store: Store, label: str, count: int, value_fen: int,
                    expires_at: datetime, now: datetime | None = None
                    ) -> tuple[int, list[tuple[str, str]]]:
-    """(batch id, [(serial, PIN)]) — the only time the PINs exist in clear."""
-    def fn(s: Session) -> tuple[int, list[tuple[str, str]]]:
-        batch, printed = cards.generate_batch(s, label, count, value_fen, utc(expires_at),
-                                              _now(now))
-        return batch.id, printed
-    return _run(store, fn)
+    """(batch id, [(serial, PIN)]) — the only time the PINs exist in clear.  The PINs are
+    hashed (argon2id, ~3 ms each) before the batch's short transaction opens."""
+    at, expires = _now(now), utc(expires_at)
+    cards.check_batch(label, count, value_fen, expires, at)
+    prepared = cards.prepare_cards(count)
+    while True:
+        got = _run(store, cards.generate_batch, label, count, value_fen, expires, at,
+                   prepared)
+        if not isinstance(got, set):
+            batch, printed = got
+            return batch.id, printed
+        keep = [p for p in prepared if p.serial not in got]  # a serial already existed
+        prepared = keep + cards.prepare_cards(count - len(keep), frozenset(got))
 
 
 def activate_batch(store: Store, batch_id: int) -> int:
@@ -365,6 +434,7 @@ def import_rates(store: Store, plan: str, text: str, rounding: str = "up") -> in
 
 
 def export_rates(store: Store, plan: str) -> str:
+    validate.text("PLAN", plan, 60, low=1)
     return _run(store, rates.export_rates, plan)
 
 

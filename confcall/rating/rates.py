@@ -8,7 +8,10 @@ CSV columns (header required, one row per tariff row)::
 
 ``match`` is a class name (see ``numbers.CLASSES``, ``blocked`` excluded) or ``+`` and digits.
 An import replaces the plan's rows atomically; any bad row aborts the whole import with its
-line number, and nothing is written.
+line number, and nothing is written.  Refused (issue 14): a file with no rows (it would wipe
+the plan), weekday sets that are the same set written twice (``1234567``/``7654321``) or rows
+of equal width that both cover an instant (which one charges would be arbitrary), Unicode
+digits, numbers beyond their column's bound, files that are not UTF-8 (a UTF-8 BOM is fine).
 """
 from __future__ import annotations
 
@@ -20,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from confcall.store.models import Rate, RatePlan, table_of
 
+from . import validate
 from .errors import MoneyError
 from .numbers import CLASSES
 from .tariff import ROUNDINGS, Plan, RateRow
 
 __all__ = [
     "CSV_COLUMNS",
+    "decode_rate_file",
     "ensure_plan",
     "export_rates",
     "import_rates",
@@ -40,9 +45,22 @@ CSV_COLUMNS = ["match", "days", "start", "end", "price_per_min_fen", "initial_s"
 _INT_COLUMNS = CSV_COLUMNS[4:]
 
 
+def decode_rate_file(data: bytes) -> str:
+    """A rate file's text: UTF-8 (a BOM is dropped), else a refusal naming the first bad
+    byte's line (a GBK file from a spreadsheet, say)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise MoneyError("rate.encoding", reason=f"line {line}, byte {e.start + 1}") from None
+
+
 def _minute(text: str, line: int, allow_24: bool) -> int:
     try:
         hh, mm = text.strip().split(":")
+        if not (hh + mm).isascii() or not hh.isdigit() or not mm.isdigit() or \
+                len(hh) > 2 or len(mm) != 2:
+            raise ValueError(text)
         h, m = int(hh), int(mm)
     except ValueError:
         raise MoneyError("rate.file", line=line, reason=f"time {text!r} is not HH:MM") from None
@@ -51,7 +69,15 @@ def _minute(text: str, line: int, allow_24: bool) -> int:
     return h * 60 + m
 
 
+def _ambiguous(a: RateRow, b: RateRow) -> bool:
+    """Both rows would apply at some instant and neither is narrower: the charge would
+    depend on row order."""
+    return a.match == b.match and a.width == b.width and bool(set(a.days) & set(b.days)) \
+        and a.start_minute < b.end_minute and b.start_minute < a.end_minute
+
+
 def parse_rates_csv(text: str) -> list[RateRow]:
+    text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]
@@ -68,20 +94,27 @@ def parse_rates_csv(text: str) -> list[RateRow]:
             raise MoneyError("rate.file", line=line, reason=f"{len(fields)} fields, "
                              f"{len(CSV_COLUMNS)} expected")
         match, days = fields[0].strip(), fields[1].strip()
+        if days.isascii() and days.isdigit() and len(set(days)) == len(days):
+            days = "".join(sorted(days))  # one spelling per weekday set
+        else:
+            raise MoneyError("rate.file", line=line, reason=f"days must be distinct ISO "
+                             f"weekday digits 1-7 (1 = Monday), got {days[:20]!r}")
         if match.startswith("+"):
-            if not match[1:].isdigit() or not 1 <= len(match) - 1 <= 15:
+            if not match[1:].isascii() or not match[1:].isdigit() or \
+                    not 1 <= len(match) - 1 <= 15:
                 raise MoneyError("rate.file", line=line, reason=f"prefix {match!r} must be + "
                                  "and 1 to 15 digits")
         elif match not in CLASSES or match == "blocked":
-            raise MoneyError("rate.file", line=line, reason=f"unsupported match {match!r}: a "
+            raise MoneyError("rate.file", line=line, reason=f"unsupported match {match[:30]!r}: a "
                              "class (" + ", ".join(c for c in CLASSES if c != "blocked") +
                              ") or +prefix")
         values: dict[str, int] = {}
         for name, raw in zip(_INT_COLUMNS, fields[4:]):
             raw = raw.strip()
-            if not raw.isascii() or not raw.isdigit():
+            if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
                 raise MoneyError("rate.file", line=line, reason=f"{name} must be a whole "
-                                 f"non-negative number (fen or seconds), got {raw!r}")
+                                 f"non-negative number (fen or seconds) below 10^9, got "
+                                 f"{raw[:20]!r}")
             values[name] = int(raw)
         start = _minute(fields[2], line, False)
         end = _minute(fields[3], line, True)
@@ -95,7 +128,15 @@ def parse_rates_csv(text: str) -> list[RateRow]:
             raise MoneyError("rate.file", line=line, reason=f"duplicate row for {match} "
                              f"days {days} from {fields[2].strip()}")
         seen.add(key)
+        for other in rows:
+            if _ambiguous(row, other):
+                raise MoneyError("rate.file", line=line, reason=f"overlaps an earlier row for "
+                                 f"{match} with the same width (days {other.days} "
+                                 f"{_hhmm(other.start_minute)}-{_hhmm(other.end_minute)}): "
+                                 "which one charges would be arbitrary")
         rows.append(row)
+    if not rows:
+        raise MoneyError("rate.empty")
     return rows
 
 
@@ -127,6 +168,7 @@ def ensure_plan(session: Session, name: str, rounding: str = "up",
 
 
 def import_rates(session: Session, plan_name: str, text: str, rounding: str = "up") -> int:
+    validate.text("plan", plan_name, 60, low=1)
     rows = parse_rates_csv(text)  # validate everything before touching the database
     plan = ensure_plan(session, plan_name, rounding)
     session.execute(delete(Rate).where(Rate.plan_id == plan.id))

@@ -34,6 +34,7 @@ __all__ = ["ROUNDINGS", "Charge", "Plan", "RateRow", "billed_seconds", "round_fe
 
 ROUNDINGS = ("up", "half_up", "down")
 MAX_CALL_S = 7 * 24 * 3600
+MAX_FREE_S = 3600  # free seconds per call: beyond an hour it is a typo, not a tariff
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class RateRow:
             raise MoneyError("rate.invalid", reason="billing increments must be at least 1 s")
         if self.initial_s > 3600 or self.subsequent_s > 3600:
             raise MoneyError("rate.invalid", reason="billing increments above 3600 s")
+        if self.free_seconds > MAX_FREE_S:
+            raise MoneyError("rate.invalid", reason=f"free_seconds must be at most "
+                             f"{MAX_FREE_S} (a free hour), got {self.free_seconds}")
         if self.price_per_min_fen > 100_000 or self.connect_fee_fen > 100_000 or \
                 self.min_charge_fen > 100_000:
             raise MoneyError("rate.invalid", reason="amount above 1000 yuan per minute/call")

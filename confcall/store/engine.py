@@ -35,8 +35,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     """An engine for ``url`` with the pragmas and transaction mode money needs."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            _create_private(path)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)  # type: ignore
 
         @event.listens_for(engine, "connect")
@@ -56,6 +57,18 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)  # type: ignore[arg-type]
+
+
+def _create_private(path: str) -> None:
+    """Create a new SQLite file owner-only (0600) before SQLite does (it would use the umask,
+    usually 0644: PIN hashes readable by every local user).  SQLite gives the -wal and -shm
+    files the database file's mode.  An existing file is left as it is."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)
 
 
 def assert_off_reactor() -> None:
@@ -110,7 +123,7 @@ class Store:
             **kwargs: object) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction, re-running it on transient
         conflicts.  Business errors (``MoneyError``) commit what ``fn`` flagged to keep
-        (failed-attempt counters) only if ``fn`` commits them itself; see ``cards.redeem``."""
+        (failed-attempt counters) only if ``fn`` commits them itself (``ops.recharge_by_card``)."""
         assert_off_reactor()
         for attempt in range(retries + 1):
             try:

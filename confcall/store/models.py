@@ -485,3 +485,23 @@ class AcctRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     server: Mapped[str] = mapped_column(String(80), default="")
+
+
+# -- security (issue 14, migration 0010): guessing throttles and toll-fraud limits -------------
+
+class AuthThrottle(Base):
+    """One leaky bucket of ``confcall.rating.throttle``: failures counted before each check of
+    a secret, keyed by ``<kind>:src:<source>`` or ``<kind>:to:<target>``."""
+    __tablename__ = "auth_throttles"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    leak_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AccountLimit(Base):
+    """Per-account toll-fraud limits (``confcall.rating.fraud``); no row: the box defaults."""
+    __tablename__ = "account_limits"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    max_conferences: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    spend_per_hour_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -37,12 +37,17 @@ ivr_card_locked ivr_balance_is ivr_enter_old_pin ivr_enter_new_pin ivr_confirm_n
 ivr_pin_changed ivr_pin_mismatch ivr_pin_rules ivr_timeout yuan fen minus
 d0 d1 d2 d3 d4 d5 d6 d7 d8 d9
 limit_reached ivr_menu_carrier ivr_carrier_billed ivr_spent_month_is ivr_month_left_is
+ivr_enter_target ivr_target_is ivr_confirm_target ivr_target_menu ivr_enter_target_pin
+ivr_target_wrong_pin ivr_target_no_account ivr_recharged_number ivr_its_balance_is
 welcome_booked
 """.split()
-# one frequency per prompt, 1000-3400 Hz in 32 Hz steps (voices sit below 800 Hz)
-PROMPT_HZ = {k: 1000.0 + 32 * i for i, k in enumerate(PROMPT_KEYS)}
+# one frequency per prompt from 1000 Hz in 30 Hz steps (voices sit below 800 Hz), at most
+# 3560 Hz (86 keys)
+PROMPT_HZ = {k: 1000.0 + 30 * i for i, k in enumerate(PROMPT_KEYS)}
 _HZ = np.array([PROMPT_HZ[k] for k in PROMPT_KEYS])
 MUSIC_HZ, BACKGROUND_HZ = 3600.0, 3800.0
+# prompts_heard tells tones apart within 8 Hz; the music must stay well clear of every prompt
+assert max(PROMPT_HZ.values()) <= MUSIC_HZ - 40, "too many prompt keys: extend the tone scheme"
 
 
 def tone(hz: float, seconds: float, level: int = 8000) -> np.ndarray:

@@ -47,3 +47,25 @@ def settle_then_die(url, record):
         os._exit(9)  # the process is killed between rating/debit and commit
     cdr.post = post_and_die
     ops.settle_leg(Store(url), BEIJING, "c1", record, now=NOW)
+
+
+def snapshot(store, skip=()):
+    """Every row of every table (sorted), to compare before and after a refusal; of the
+    128,000 seeded area prefixes, their count and every operator row.  ``skip``: tables a
+    refusal is meant to write (the guessing throttles count refused tries)."""
+    from sqlalchemy import func, select
+
+    from confcall.store.models import Base
+    out = {}
+    with store.transaction() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name in skip:
+                continue
+            q = select(table)
+            if table.name == "area_prefixes":
+                out["area_prefixes.count"] = s.execute(select(func.count()).select_from(table)
+                                                       ).scalar_one()
+                q = q.where(table.c.source == "operator")
+            rows = s.execute(q).all()
+            out[table.name] = sorted(tuple(str(v) for v in r) for r in rows)
+    return out

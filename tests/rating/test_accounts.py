@@ -6,8 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from confcall.rating import MoneyError, ops
-from confcall.rating.accounts import MAX_PIN_FAILURES, PIN_LOCK
 from confcall.rating.ledger import audit, post
+from confcall.rating.throttle import SOURCE
 from confcall.store.models import Account
 from tests.rating.helpers import BEIJING, NOW, PIN, funded
 
@@ -44,14 +44,15 @@ def test_duplicate_account(store):
 def test_authenticate_and_wrong_pin_lockout(store):
     funded(store, amount=0)
     assert ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW) == BEIJING
-    for _ in range(MAX_PIN_FAILURES - 1):
+    for _ in range(SOURCE.burst - 1):
         with pytest.raises(MoneyError, match="wrong password"):
             ops.authenticate(store, BEIJING, "000001", source="cli", now=NOW)
-    with pytest.raises(MoneyError, match="too many wrong passwords"):
+    with pytest.raises(MoneyError, match="too many wrong passwords .* after 2026-11-25 12:00:30"):
         ops.authenticate(store, BEIJING, "000001", source="cli", now=NOW)
     with pytest.raises(MoneyError, match="too many wrong passwords"):  # even the right PIN
-        ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW + timedelta(minutes=1))
-    assert ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW + PIN_LOCK) == BEIJING
+        ops.authenticate(store, BEIJING, PIN, source="cli", now=NOW + timedelta(seconds=1))
+    later = NOW + timedelta(seconds=SOURCE.base_s)
+    assert ops.authenticate(store, BEIJING, PIN, source="cli", now=later) == BEIJING
 
 
 def test_change_password(store):

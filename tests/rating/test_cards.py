@@ -6,14 +6,9 @@ from datetime import timedelta
 import pytest
 
 from confcall.rating import MoneyError, ops
-from confcall.rating.cards import (
-    MAX_ACCOUNT_FAILURES,
-    MAX_CARD_FAILURES,
-    luhn_digit,
-    valid_serial,
-    write_print_file,
-)
+from confcall.rating.cards import luhn_digit, valid_serial, write_print_file
 from confcall.rating.ledger import audit
+from confcall.rating.throttle import SOURCE, TARGET
 from confcall.store.models import Card, CardBatch, LedgerEntry
 from tests.rating.helpers import BEIJING, NOW, funded
 
@@ -31,13 +26,17 @@ def test_generation_serials_pins_and_print_file(store, tmp_path):
     batch_id, printed = batch(store, count=20, activate=False)
     serials = [s for s, _ in printed]
     assert len(set(serials)) == 20 and all(valid_serial(s) for s in serials)
+    assert all(len(s) == 16 for s in serials)
+    # not sequential: no two serials share their first 10 digits (10^-10 chance each pair)
+    assert len({s[:10] for s in serials}) == 20
     assert all(len(p) == 12 and p.isdigit() for _, p in printed)
     assert len({p for _, p in printed}) == 20
     with store.transaction() as s:
         stored = s.query(Card.pin_hash, Card.state).all()
         b = s.get(CardBatch, batch_id)
         write_print_file(str(tmp_path / "print.csv"), b, printed)
-    assert all(pin not in h for (h, _), (_, pin) in zip(stored, printed))
+    assert all(pin not in h and h.startswith("$argon2id$")
+               for (h, _), (_, pin) in zip(stored, printed))
     assert {state for _, state in stored} == {"generated"}
     with open(tmp_path / "print.csv") as f:
         rows = list(csv.DictReader(f))
@@ -82,8 +81,8 @@ def test_card_states_and_errors(store):
         ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=EXPIRES + timedelta(seconds=1))
     with pytest.raises(MoneyError, match="it is expired"):
         ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=NOW)
-    unknown = "99999000001"
-    with pytest.raises(MoneyError, match="does not exist"):
+    unknown = "999990000010001"
+    with pytest.raises(MoneyError, match="wrong card number or card PIN"):  # as a wrong PIN
         ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin, source="cli", now=NOW)
     with pytest.raises(MoneyError, match="check digit"):
         ops.recharge_by_card(store, BEIJING, c[:-1] + str((int(c[-1]) + 1) % 10), c_pin,
@@ -108,30 +107,27 @@ def test_bad_batches(store, count, value, expires, key):
         assert s.query(CardBatch).count() == 0
 
 
-def test_wrong_pin_lockout_per_card(store):
+def test_wrong_card_pins_throttle_the_source_then_the_card_never_for_good(store):
     funded(store, amount=0)
-    funded(store, "+862188880000", amount=0)
     _, [(serial, pin)] = batch(store, count=1)
-    for i in range(MAX_CARD_FAILURES):
-        who = BEIJING if i % 2 else "+862188880000"  # two accounts, so no account lockout
-        with pytest.raises(MoneyError, match="wrong card PIN"):
-            ops.recharge_by_card(store, who, serial, "000000000000", source="cli", now=NOW)
-    with pytest.raises(MoneyError, match="blocked after too many wrong PINs"):
-        ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW)
-    assert ops.balance(store, BEIJING).balance_fen == 0
-
-
-def test_wrong_pin_lockout_per_account(store):
-    funded(store, amount=0)
-    _, printed = batch(store, count=MAX_ACCOUNT_FAILURES + 1)
-    for serial, _ in printed[:MAX_ACCOUNT_FAILURES]:
-        with pytest.raises(MoneyError, match="wrong card PIN"):
-            ops.recharge_by_card(store, BEIJING, serial, "000000000000", source="cli", now=NOW)
-    serial, pin = printed[-1]
-    with pytest.raises(MoneyError, match="too many wrong card PINs"):
-        ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW + timedelta(minutes=5))
-    later = NOW + timedelta(minutes=31)
-    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=later).balance_fen == 5000
+    attacker = "ani:+8613900000001"
+    for i in range(SOURCE.burst):
+        last = i == SOURCE.burst - 1
+        with pytest.raises(MoneyError, match="too many wrong card numbers or card PINs" if last
+                           else "wrong card number or card PIN"):
+            ops.recharge_by_card(store, BEIJING, serial, "000000000000", source=attacker,
+                                 now=NOW)
+    with pytest.raises(MoneyError, match="too many wrong card numbers"):  # that source waits
+        ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000001", now=NOW)
+    for i in range(TARGET.burst - SOURCE.burst):  # other sources: until the card's own limit
+        with pytest.raises(MoneyError, match="wrong card"):
+            ops.recharge_by_card(store, BEIJING, serial, "000000000000",
+                                 source=f"ani:+86139000001{i:02d}", now=NOW)
+    with pytest.raises(MoneyError, match="too many wrong card numbers or card PINs"):
+        ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000777", now=NOW)
+    later = NOW + timedelta(seconds=TARGET.cap_s)  # no permanent lock: the back-off ends
+    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="ani:+8613900000777",
+                                now=later).balance_fen == 5000
 
 
 def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
@@ -189,16 +185,25 @@ def test_two_processes_redeeming_the_same_card_exactly_one_succeeds(store, db_ur
         ops.balance(store, "+862188880000").balance_fen == 5000
 
 
-def test_operator_unblocks_a_card(store):
+def test_operator_unblocks_a_card_and_every_lock_it_reports_is_gone(store):
+    from confcall.store.models import AuthThrottle
     funded(store, amount=0)
-    funded(store, "+862188880000", amount=0)
     _, [(serial, pin)] = batch(store, count=1)
-    for i in range(MAX_CARD_FAILURES):
+    for i in range(TARGET.burst):
         with pytest.raises(MoneyError):
-            ops.recharge_by_card(store, BEIJING if i % 2 else "+862188880000", serial,
-                                 "000000000000", source="cli", now=NOW)
-    ops.unblock_card(store, serial)
-    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW).balance_fen == 5000
+            ops.recharge_by_card(store, BEIJING, serial, "000000000000",
+                                 source=f"ip:198.51.100.{i}", now=NOW)
+    with pytest.raises(MoneyError, match="too many wrong card numbers or card PINs"):
+        ops.recharge_by_card(store, BEIJING, serial, pin, source="ip:198.51.100.99", now=NOW)
+    cleared = ops.unblock_card(store, serial)
+    assert cleared == [f"card:to:{serial}"]
+    with store.transaction() as s:
+        card = s.query(Card).filter_by(serial=serial).one()
+        row = s.get(AuthThrottle, f"card:to:{serial}")
+        assert card.failures == 0 and row.failures == 0 and row.blocked_until is None
+    assert ops.unblock_card(store, serial) == []  # nothing left to report
+    assert ops.recharge_by_card(store, BEIJING, serial, pin, source="ip:198.51.100.99",
+                                now=NOW).balance_fen == 5000
 
 
 def test_redemptions_interleaved_inside_their_transactions_still_single_use(store,
