@@ -67,6 +67,7 @@ class DueBooking:
     state: BookingState  # claimed (not yet dialled) or dialing (taken over mid-dial)
     initiator_attempts: int  # initiator attempt rows already written
     takeover: bool
+    initiator_last_at: datetime | None = None  # when the last of them started
 
 
 def _held_by(box: str):  # type: ignore[no-untyped-def]
@@ -128,11 +129,16 @@ def _load(session: Session, ids: list[int], taken: set[int]) -> list[DueBooking]
         .join(_C, _C.c.id == _B.c.account_id)
         .where(_B.c.id.in_(ids), _B.c.state.in_([S.CLAIMED.value, S.DIALING.value]))
         .order_by(_B.c.start_at, _B.c.id)).all()
-    made: dict[tuple[int, int], int] = {
-        (b, p): int(n) for b, p, n in session.execute(
-            select(_A.c.booking_id, _A.c.position, func.max(_A.c.attempt_no))
+    made: dict[tuple[int, int], int] = {}
+    last: dict[int, datetime] = {}
+    for b, p, n, t in session.execute(
+            select(_A.c.booking_id, _A.c.position, func.max(_A.c.attempt_no),
+                   func.max(_A.c.started_at))
             .where(_A.c.booking_id.in_(ids))
-            .group_by(_A.c.booking_id, _A.c.position))}
+            .group_by(_A.c.booking_id, _A.c.position)):
+        made[(b, p)] = int(n)
+        if p == 0 and t is not None:
+            last[b] = utc(t)
     parts: dict[int, list[DueParticipant]] = {i: [] for i in ids}
     for bid, position, number, dial in session.execute(
             select(_P.c.booking_id, _P.c.position, _P.c.number, _P.c.dial)
@@ -140,7 +146,8 @@ def _load(session: Session, ids: list[int], taken: set[int]) -> list[DueBooking]
         parts[bid].append(DueParticipant(position, number, dial, made.get((bid, position), 0)))
     return [DueBooking(bid, ref, BookingKind(kind), payer, initiator, dial,
                        tuple(parts[bid]), utc(start), retries, interval, music,
-                       BookingState(state), made.get((bid, 0), 0), bid in taken)
+                       BookingState(state), made.get((bid, 0), 0), bid in taken,
+                       last.get(bid))
             for bid, ref, kind, payer, initiator, dial, start, retries, interval, music, state
             in rows]
 

@@ -29,7 +29,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
@@ -267,8 +267,12 @@ class BookedCall:
     def _begin(self) -> None:
         if self._dropped:
             return
-        if self.job.state is BookingState.DIALING:  # taken over mid-dial: the next attempt
-            self._initiator(self.job.initiator_attempts + 1)
+        if self.job.state is BookingState.DIALING:  # taken over mid-dial: the next attempt,
+            job = self.job                           # the retry interval after the last one
+            wait = 0.0 if job.initiator_last_at is None else (
+                job.initiator_last_at + timedelta(seconds=job.retry_interval_s)
+                - self.s.now()).total_seconds()
+            self._later(max(0.0, wait), self._initiator, job.initiator_attempts + 1)
             return
         d = self.s._db("starting a booking", leases.start_dialing, self.job.id,
                        box=self.s.box, now=self.s.now())

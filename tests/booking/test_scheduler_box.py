@@ -237,7 +237,7 @@ def test_booked_background_music_is_on_from_the_start(boxes):
 
 def test_box_restarting_mid_dial_continues_with_the_next_attempt(boxes, tmp_path):
     """The box dies between two initiator attempts: back again, it takes its own lease back
-    and makes attempt 2 — attempt 1 is never made twice."""
+    and makes attempt 2 at the booked interval — attempt 1 is never made twice."""
     path, bid = _prepared_db(tmp_path, 10)
     bx = boxes(database=path)
     a = bx.phone(A, behaviour="busy")
@@ -248,7 +248,11 @@ def test_box_restarting_mid_dial_continues_with_the_next_attempt(boxes, tmp_path
     back = boxes(database=path, epoch=NOW + timedelta(seconds=down_at + 5))
     a2 = back.phone(A, answer_after=1.0)
     back.phone(B, answer_after=1.0)
-    assert back.run_until(lambda: bool(a2.calls) and a2.last.connected, 10)
+    assert back.run_until(lambda: bool(a2.calls) and a2.last.connected, 40)
+    # attempt 2 keeps the booked interval (30 s) after attempt 1, across the restart
+    first = a.calls[0].started_at  # on the first box's clock: NOW + first
+    second = down_at + 5 + a2.last.started_at
+    assert 29.9 < second - first < 32.5, second - first
     back.run(0.5)  # the CONNECT reaches the box
     got = view(back, bid)
     with back.store.transaction() as s:
