@@ -236,6 +236,8 @@ def reset_pg(url: str) -> None:
                 from confcall.rating import areas
                 areas.seed_areas(s, area_table(), replace_operator_rows=True)
             rates.import_rates(s, "default", DEFAULT_RATES)
+            # the triggers that bump it were off: caches of the reference data must drop
+            s.execute(text("UPDATE reference_generation SET generation = generation + 1"))
     finally:
         store.dispose()
 

@@ -9,6 +9,7 @@ trunk dials is the number as a subscriber in China would key it (``01088880000``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy.orm import Session
@@ -18,12 +19,13 @@ from confcall.rating.numbers import Classification, classify, normalize
 
 from .errors import BookingError
 
-__all__ = ["Checked", "check_number", "dial_string"]
+__all__ = ["Checked", "accept", "check_number", "dial_string"]
 
 
+@lru_cache(maxsize=50_000)
 def dial_string(e164: str) -> str:
     """What the trunk dials for ``e164`` from China: national form with the trunk prefix for
-    fixed lines, 00 + country code abroad."""
+    fixed lines, 00 + country code abroad (pure, so kept for the process)."""
     parsed = phonenumbers.parse(e164, None)
     text = phonenumbers.format_out_of_country_calling_number(parsed, "CN")
     return "".join(c for c in text if c.isdigit())
@@ -51,10 +53,16 @@ def check_number(session: Session, entered: object, home_area: str, field: str, 
     if not isinstance(entered, str):
         raise BookingError("number.malformed", field, number=repr(entered), reason="not text")
     try:
-        e164 = normalize(entered, home_area)
-        c = classify(session, e164, home_area)
+        c = classify(session, normalize(entered, home_area), home_area)
     except MoneyError as err:
         raise BookingError.from_money(err, field) from None
+    return accept(entered, c, field, own=own, seen=seen)
+
+
+def accept(entered: str, c: Classification, field: str, *, own: tuple[str, ...] = (),
+           seen: set[str] | None = None) -> Checked:
+    """The checks after classification (blocked, own, duplicate), whoever classified it:
+    ``check_number`` from the tables, the booking write path from its cache."""
     if c.cls == "blocked":
         raise BookingError("number.blocked", field, number=c.number, reason=c.reason)
     if any(_nsn(c.number) == _nsn(o) for o in own):

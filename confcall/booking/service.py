@@ -22,29 +22,34 @@ the last channels or the last credit, and state changes are single conditional U
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from confcall.ids import new_ref
 from confcall.rating import MoneyError
 from confcall.rating.accounts import get_account
 from confcall.rating.carrier import free_fen
+from confcall.rating.numbers import normalize
 from confcall.rating.rates import plan_for_account
 from confcall.store.engine import rowcount
 from confcall.store.models import (
     Account,
     Booking,
     BookingAttempt,
+    BookingHorizon,
     BookingParticipant,
+    ReferenceGeneration,
     table_of,
 )
 from confcall.store.types import utc
 
 from .capacity import peak_channels
 from .errors import BookingError
-from .numbers import Checked, check_number, dial_string
+from .numbers import Checked, accept, check_number, dial_string
+from .reference import Generation, generation_for
 from .states import (
     ACTIVE,
     AttemptResult,
@@ -60,6 +65,31 @@ __all__ = ["book", "cancel", "cancel_as_operator", "classify_participants", "get
 BOOKING_LOCK = 0x636F6E66  # "conf": PostgreSQL advisory lock serialising capacity checks
 _B = table_of(Booking)
 NOT_STARTED = (BookingState.BOOKED, BookingState.CLAIMED)
+# -- the write path's statements, built once (no per-booking construction or cache keys) ----------
+_A, _P = table_of(Account), table_of(BookingParticipant)
+_G, _H = table_of(ReferenceGeneration), table_of(BookingHorizon)
+_NOT_STARTED_SQL = text("bookings.state IN ('booked', 'claimed')")  # constants: no expanding IN
+_ACTIVE_SQL = text("bookings.state IN (" + ", ".join(f"'{s.value}'" for s in ACTIVE) + ")")
+assert {s.value for s in NOT_STARTED} == {"booked", "claimed"}
+_PAYER = select(_A.c.id, _A.c.number, _A.c.home_area, _A.c.status, _A.c.plan_id,
+                _A.c.billing_mode,
+                select(_G.c.generation).where(_G.c.id == 1).scalar_subquery(),
+                select(_H.c.longest_s).where(_H.c.id == 1).scalar_subquery()
+                ).where(_A.c.number == bindparam("number"))
+_PROMISED = select(func.coalesce(func.sum(_B.c.expected_fen), 0)).where(
+    _B.c.account_id == bindparam("account_id"), _NOT_STARTED_SQL).scalar_subquery()
+_MONEY = select(_A.c.balance_fen, _A.c.reserved_fen, _PROMISED).where(
+    _A.c.id == bindparam("account_id"))
+_ONLY_PROMISED = select(_PROMISED)
+_OVERLAPPING = (select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
+                .join(_P, _P.c.booking_id == _B.c.id, isouter=True)
+                .where(_B.c.kind == BookingKind.CONFERENCE.value, _ACTIVE_SQL,
+                       _B.c.start_at < bindparam("end"), _B.c.start_at >= bindparam("since"),
+                       _B.c.ends_at > bindparam("start"))
+                .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at))
+_INSERT_BOOKING, _INSERT_PARTICIPANTS = insert(_B), insert(_P)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HORIZON = select(_H.c.longest_s).where(_H.c.id == 1)
 
 
 # -- booking ------------------------------------------------------------------------------------
@@ -96,7 +126,50 @@ def _start(value: object, now: datetime, limits: BookingLimits) -> datetime:
     return start
 
 
-def _participants(session: Session, request: BookingRequest, home_area: str,
+@dataclass(frozen=True)
+class _Payer:
+    """The booking account's row as the write path needs it, and the reference generation
+    read in the same statement."""
+    id: int
+    number: str
+    home_area: str
+    plan_id: int | None
+    billing_mode: str
+    generation: int | None
+    horizon_s: int | None  # the longest booking stored (None: unknown, read everything)
+
+
+def _payer(session: Session, number: object) -> _Payer:
+    """The account (refusals as ``_account``'s) and the reference generation: one statement."""
+    if not isinstance(number, str):
+        raise BookingError("account.unknown", "account_number", number=repr(number))
+    try:
+        e164 = normalize(number)
+    except MoneyError as err:
+        raise BookingError.from_money(err, "account_number") from None
+    row = session.connection().execute(_PAYER, {"number": e164}).first()
+    if row is None:
+        raise BookingError.from_money(MoneyError("account.unknown", number=e164),
+                                      "account_number")
+    if row.status != "active":
+        raise BookingError("account.locked", "account_number", number=row.number)
+    return _Payer(row.id, row.number, row.home_area, row.plan_id, row.billing_mode, row[6],
+                  row[7])
+
+
+def _checked(ref: Generation, session: Session, entered: object, home_area: str, field: str,
+             own: tuple[str, ...] = (), seen: set[str] | None = None) -> Checked:
+    """``check_number`` with the classification from the reference cache."""
+    if not isinstance(entered, str):
+        raise BookingError("number.malformed", field, number=repr(entered), reason="not text")
+    try:
+        c = ref.classification(session, entered, home_area)
+    except MoneyError as err:
+        raise BookingError.from_money(err, field) from None
+    return accept(entered, c, field, own=own, seen=seen)
+
+
+def _participants(session: Session, ref: Generation, request: BookingRequest, home_area: str,
                   own: tuple[str, ...], limits: BookingLimits) -> list[Checked]:
     numbers = request.participants
     if isinstance(numbers, str) or not isinstance(numbers, Sequence):
@@ -107,64 +180,86 @@ def _participants(session: Session, request: BookingRequest, home_area: str,
         raise BookingError("booking.too_many_participants", "participants",
                            value=len(numbers), high=limits.max_participants)
     seen: set[str] = set()
-    return [check_number(session, n, home_area, f"participants[{i}]", own=own, seen=seen)
+    return [_checked(ref, session, n, home_area, f"participants[{i}]", own, seen)
             for i, n in enumerate(numbers)]
 
 
-def _leg_cost(session: Session, account: Account, c: Checked, at: datetime,
-              seconds: int) -> int:
-    cls = c.classification
-    try:
-        plan = plan_for_account(session, account.plan_id, cls.number, cls.cls)
-        return plan.charge(cls.number, cls.cls, at, seconds).amount_fen
-    except MoneyError as err:  # no rate for this destination: it cannot be called
-        raise BookingError("number.blocked", "participants", str(err), number=cls.number,
-                           reason="no tariff") from None
+def _cost(session: Session, ref: Generation, payer: _Payer, legs: list[Checked],
+          at: datetime, seconds: int) -> int:
+    """What the legs cost for ``seconds`` from ``at`` in the payer's plan."""
+    total = 0
+    for c in legs:
+        cls = c.classification
+        try:
+            total += ref.plan(session, payer.plan_id).charge(cls.number, cls.cls, at,
+                                                             seconds).amount_fen
+        except MoneyError as err:  # no rate for this destination: it cannot be called
+            raise BookingError("number.blocked", "participants", str(err), number=cls.number,
+                               reason="no tariff") from None
+    return total
 
 
-def _check_credit(session: Session, account: Account, cost: int, minutes: int,
+def _check_credit(session: Session, payer: _Payer, cost: int, minutes: int,
                   now: datetime) -> None:
-    free_now = free_fen(session, account, now)  # carrier-billed: headroom under its limits
-    if free_now is None:  # carrier-billed without limits: never refused for money
-        return
-    promised = session.scalar(
-        select(func.coalesce(func.sum(Booking.expected_fen), 0))
-        .where(Booking.account_id == account.id,
-               Booking.state.in_([s.value for s in NOT_STARTED]))) or 0
-    free = free_now - int(promised)
+    """Credit for the expected length beyond what the account's other not-yet-started
+    bookings promise; one statement for a prepaid account."""
+    if payer.billing_mode == "carrier":
+        account = session.get(Account, payer.id)
+        assert account is not None  # read in this transaction
+        free_now = free_fen(session, account, now)
+        if free_now is None:  # carrier-billed without limits: never refused for money
+            return
+        free = free_now - int(session.connection().scalar(_ONLY_PROMISED,
+                                                          {"account_id": payer.id}) or 0)
+    else:  # prepaid: free_fen's balance - reserved, with the promises, in one read
+        row = session.connection().execute(_MONEY, {"account_id": payer.id}).one()
+        free = int(row[0]) - int(row[1]) - int(row[2])
     if cost > free:
         raise BookingError("booking.no_credit", "participants", minutes=minutes, needed=cost,
                            available=max(free, 0))
 
 
-def _check_capacity(session: Session, start: datetime, end: datetime, channels: int,
-                    limits: BookingLimits) -> None:
-    rows = session.execute(
-        select(Booking.start_at, Booking.ends_at, func.count(BookingParticipant.id))
-        .join(BookingParticipant, BookingParticipant.booking_id == Booking.id, isouter=True)
-        .where(Booking.kind == BookingKind.CONFERENCE.value,
-               Booking.state.in_([s.value for s in ACTIVE]),
-               Booking.start_at < end, Booking.ends_at > start)
-        .group_by(Booking.id, Booking.start_at, Booking.ends_at)).all()
+def _check_capacity(session: Session, payer: _Payer, start: datetime, end: datetime,
+                    channels: int, limits: BookingLimits) -> None:
+    """Channels at the busiest instant of [start, end) among the bookings held: one aggregate
+    over the bookings that can overlap.  None started longer before ``start`` than the longest
+    booking stored (``booking_horizon``, kept by a trigger), so the (state, start_at) index
+    bounds the read on both sides."""
+    since = start - timedelta(seconds=payer.horizon_s) if payer.horizon_s is not None else \
+        datetime(1970, 1, 1, tzinfo=UTC)
+    rows = session.connection().execute(_OVERLAPPING,
+                                        {"start": start, "end": end, "since": since}).all()
     peak = peak_channels(start, end, ((s, e, 1 + n) for s, e, n in rows))
     if peak + channels > limits.channels:
         raise BookingError("booking.capacity", "start_at", value=start.isoformat(),
                            needed=channels, free=max(limits.channels - peak, 0))
 
 
-def _lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BOOKING_LOCK})
+def _lock(session: Session, payer: _Payer) -> _Payer:
+    """PostgreSQL: serialise the checks of concurrent bookings, then read the booking horizon
+    again (READ COMMITTED: a longer booking committed while this one waited for the lock must
+    widen the capacity read).  SQLite's BEGIN IMMEDIATE already serialised everything."""
+    if session.get_bind().dialect.name != "postgresql":
+        return payer
+    conn = session.connection()
+    conn.execute(_LOCK, {"k": BOOKING_LOCK})
+    return replace(payer, horizon_s=conn.scalar(_HORIZON))
 
 
 def book(session: Session, request: BookingRequest, *, now: datetime,
          limits: BookingLimits) -> BookingView:
-    """Validate ``request`` and store it as a booked conference; ``BookingError`` otherwise."""
+    """Validate ``request`` and store it as a booked conference; ``BookingError`` otherwise.
+
+    The write path is lean on purpose (``docs/web.md``, ``bench/web.py``): Core statements
+    only, numbers and plans from the reference cache, and five statements in all: the account
+    with the reference generation, its credit, the channels at that time, the booking, its
+    participants.  The answer is built from what was written, not read back."""
     now = utc(now)
-    account = _account(session, request.account_number)
-    initiator = check_number(session, request.initiator, account.home_area, "initiator")
-    own = (initiator.number, account.number)
-    parts = _participants(session, request, account.home_area, own, limits)
+    payer = _payer(session, request.account_number)
+    ref = generation_for(session, payer.generation)
+    initiator = _checked(ref, session, request.initiator, payer.home_area, "initiator")
+    own = (initiator.number, payer.number)
+    parts = _participants(session, ref, request, payer.home_area, own, limits)
     start = _start(request.start_at, now, limits)
     retries = _bounded(request.retry_count, 0, limits.retries_max, "booking.retry_count",
                        "retry_count")
@@ -178,24 +273,26 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
                  "booking.expected_length", "expected_minutes")
     seconds = minutes * 60
     end = start + timedelta(seconds=seconds)
-    cost = sum(_leg_cost(session, account, c, start, seconds) for c in [initiator, *parts])
-    _lock(session)
-    _check_credit(session, account, cost, minutes, now)
-    _check_capacity(session, start, end, 1 + len(parts), limits)
-    booking = Booking(reference=new_ref("booking"), kind=BookingKind.CONFERENCE.value,
-                      account_id=account.id, initiator=initiator.number,
-                      initiator_dial=dial_string(initiator.number), start_at=start,
-                      ends_at=end, expected_s=seconds, expected_fen=cost, retries=retries,
-                      retry_interval_s=interval, music=request.music,
-                      state=BookingState.BOOKED.value, takeovers=0, outcome="",
-                      created_at=now)
-    session.add(booking)
-    session.flush()
-    for i, c in enumerate(parts, start=1):
-        session.add(BookingParticipant(booking_id=booking.id, position=i, number=c.number,
-                                       dial=dial_string(c.number)))
-    session.flush()
-    return load_views(session, [booking])[0]
+    cost = _cost(session, ref, payer, [initiator, *parts], start, seconds)
+    payer = _lock(session, payer)
+    _check_credit(session, payer, cost, minutes, now)
+    _check_capacity(session, payer, start, end, 1 + len(parts), limits)
+    reference = new_ref("booking")
+    conn = session.connection()  # Core on the connection: no ORM execution layers
+    booking_id = conn.execute(_INSERT_BOOKING, {
+        "reference": reference, "kind": BookingKind.CONFERENCE.value, "account_id": payer.id,
+        "initiator": initiator.number, "initiator_dial": dial_string(initiator.number),
+        "start_at": start, "ends_at": end, "expected_s": seconds, "expected_fen": cost,
+        "retries": retries, "retry_interval_s": interval, "music": request.music,
+        "state": BookingState.BOOKED.value, "takeovers": 0, "outcome": "",
+        "created_at": now}).inserted_primary_key[0]  # type: ignore[index]
+    conn.execute(_INSERT_PARTICIPANTS, [
+        {"booking_id": booking_id, "position": i, "number": c.number,
+         "dial": dial_string(c.number)} for i, c in enumerate(parts, start=1)])
+    return BookingView(booking_id, reference, BookingKind.CONFERENCE, payer.number,
+                       initiator.number, tuple(c.number for c in parts), start, retries,
+                       interval, request.music, seconds, cost, BookingState.BOOKED, "", now,
+                       None, None, None, None, None, ())
 
 
 def classify_participants(session: Session, account_number: str, numbers: Iterable[object],

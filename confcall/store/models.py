@@ -31,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BilledLeg",
+    "BookingHorizon",
     "Card",
     "CardBatch",
     "CdrFile",
@@ -41,6 +42,7 @@ __all__ = [
     "Operator",
     "Rate",
     "RatePlan",
+    "ReferenceGeneration",
     "Reservation",
     "WebSession",
     "table_of",
@@ -485,6 +487,31 @@ class AcctRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     server: Mapped[str] = mapped_column(String(80), default="")
+
+
+# -- the booking write path (migration 0014) ---------------------------------------------------
+
+class ReferenceGeneration(Base):
+    """One row: a counter that triggers bump on every change of ``area_prefixes``,
+    ``number_rules``, ``rate_plans`` and ``rates``, so the booking service can cache what it
+    derives from them and know, with one read, when to drop the cache."""
+    __tablename__ = "reference_generation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class BookingHorizon(Base):
+    """One row: the longest booking ever stored (seconds from start to end), raised by a
+    trigger on ``bookings``: the capacity check reads back only that far."""
+    __tablename__ = "booking_horizon"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    longest_s: Mapped[int] = mapped_column(BigInteger)
+
+
+# the credit check sums an account's not-yet-started bookings (covering: no table reads)
+Index("ix_bookings_account_state", Booking.account_id, Booking.state, Booking.expected_fen)
 
 
 # -- security (issue 14, migration 0010): guessing throttles and toll-fraud limits -------------

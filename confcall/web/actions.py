@@ -184,6 +184,22 @@ async def book(site: Any, who: str, values: dict[str, Any], tz: str) -> dict[str
                                   site.config.limits)
 
 
+async def book_as(site: Any, cred: sessions.Credentials, values: dict[str, Any], tz: str
+                  ) -> dict[str, Any]:
+    """``book`` with the session checked in the booking's own unit of work (the API)."""
+    start = values["start"]
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=ZoneInfo(tz))
+    return await site.bookings.submit(booking_port.book_as, cred, values.get("initiator"),
+                                      values["participants"], start, values["retry_count"],
+                                      values["retry_interval_s"], values["music"], site.now(),
+                                      site.config.limits)
+
+
+async def bookings_as(site: Any, cred: sessions.Credentials) -> list[dict[str, Any]]:
+    return await site.runner.call(booking_port.list_as, cred, site.now())
+
+
 async def quote(site: Any, who: str, participants: list[str],
                 initiator: str | None = None) -> list[dict[str, Any]]:
     return await site.runner.call(booking_port.classify, who, participants, initiator)

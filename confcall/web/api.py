@@ -51,16 +51,50 @@ def install(site: WebSite) -> None:
     def op(method: str, path: str, summary: str, who: str, *, body: Form | None = None,
            query: Form | None = None, answer: dict[str, Any] | None = None, status: int = 200,
            media: str = "application/json", tag: str = "",
-           path_params: dict[str, Any] | None = None) -> Any:
+           path_params: dict[str, Any] | None = None, fused: Any = None) -> Any:
+        """Declare an operation.  ``fused(request, credentials, values, **url_args)``: an
+        alternative for a well-formed request that checks the session inside its own unit of
+        work (one transaction, one trip to the DB pool: the booking path); a malformed one
+        takes the ordinary path, so the answers (401, 403, then 400) are the same."""
         def register(fn: Any) -> Any:
             operation = Operation(method, path, summary, who, fn, body, query, answer, status,
                                   media, tag, path_params or {})
             operations.append(operation)
+            write = method != "GET"
+
+            def parse(request: Any) -> tuple[dict[str, Any], list[Any]]:
+                values: dict[str, Any] = {}
+                errors: list[Any] = []
+                if body is not None:
+                    values, errors = body.parse(json_of(request), typed=True)
+                if query is not None and not errors:
+                    raw = {f.name: arg(request, f.name) for f in query.fields}
+                    qv, errors = query.parse(raw)
+                    values.update(qv)
+                return values, errors
 
             @functools.wraps(fn)
             async def handler(request: Any, **kwargs: Any) -> bytes:
+                if fused is not None:
+                    try:
+                        values, errors = parse(request)
+                    except WebError:  # unreadable body: the ordinary path answers it
+                        values, errors = {}, [None]
+                    if request.content is not None:
+                        request.content.seek(0)  # the ordinary path reads the body again
+                    if not errors:
+                        token = (request.getCookie(SESSION_COOKIE) or b"").decode("ascii",
+                                                                                 "replace")
+                        if not token:
+                            raise WebError(401, "error.login_needed")
+                        csrf = (request.getHeader("x-csrf-token") or "") if write else None
+                        cred = sessions.Credentials(token, who, csrf)
+                        try:
+                            result = await fused(request, cred, values, **kwargs)
+                        except refusals as e:
+                            raise site.api_refusal(request, e) from None
+                        return respond(request, result)
                 who_ = None
-                write = method != "GET"
                 if who != "anyone":
                     kind = "subscriber" if who == "subscriber" else "operator"
                     who_ = await site.need(request, kind, api=True)
@@ -68,21 +102,16 @@ def install(site: WebSite) -> None:
                         site.check_csrf(request, who_, api=True)
                     if who == "admin" and who_.role != "admin":
                         raise WebError(403, "error.forbidden")
-                values: dict[str, Any] = {}
-                if body is not None:
-                    values, errors = body.parse(json_of(request), typed=True)
-                    if errors:
-                        raise site.api_field_errors(request, errors)
-                if query is not None:
-                    raw = {f.name: arg(request, f.name) for f in query.fields}
-                    qv, errors = query.parse(raw)
-                    if errors:
-                        raise site.api_field_errors(request, errors)
-                    values.update(qv)
+                values, errors = parse(request)
+                if errors:
+                    raise site.api_field_errors(request, errors)
                 try:
                     result = await fn(request, who_, values, **kwargs)
                 except refusals as e:
                     raise site.api_refusal(request, e) from None
+                return respond(request, result)
+
+            def respond(request: Any, result: Any) -> bytes:
                 if status == 204:
                     request.setResponseCode(204)
                     return b""
@@ -169,16 +198,24 @@ def install(site: WebSite) -> None:
         if not booking_port.available():
             raise WebError(503, "booking.unavailable")
 
+    async def list_fused(request: Any, cred: Any, _v: dict[str, Any]) -> Any:
+        need_service()
+        return await actions.bookings_as(site, cred)
+
     @op("GET", "/api/v1/bookings", "My bookings with their dial attempts", "subscriber",
-        answer=arr(BOOKING), tag="bookings")
+        answer=arr(BOOKING), tag="bookings", fused=list_fused)
     async def list_bookings(request: Any, who: Any, _v: dict[str, Any]) -> Any:
         need_service()
         return await actions.bookings(site, who.name)
 
     book_form = getattr(site, "book_form", actions.BOOK)
 
+    async def book_fused(request: Any, cred: Any, v: dict[str, Any]) -> Any:
+        need_service()
+        return await actions.book_as(site, cred, v, v.get("timezone") or site.config.timezone)
+
     @op("POST", "/api/v1/bookings", "Book a conference call", "subscriber", body=book_form,
-        answer=BOOKING, status=201, tag="bookings")
+        answer=BOOKING, status=201, tag="bookings", fused=book_fused)
     async def create_booking(request: Any, who: Any, v: dict[str, Any]) -> Any:
         need_service()
         return await actions.book(site, who.name, v, v.get("timezone") or site.config.timezone)

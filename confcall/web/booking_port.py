@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session
 from confcall import booking as service
 from confcall.booking import BookingLimits, BookingRequest, BookingView
 
-__all__ = ["available", "book", "cancel", "classify", "get", "get_shared", "list_for", "view"]
+from .sessions import Credentials, resolve
+
+__all__ = ["available", "book", "book_as", "cancel", "classify", "get", "get_shared", "list_as",
+           "list_for", "view"]
 
 
 def available() -> bool:
@@ -49,6 +52,21 @@ def book(session: Session, account: str, initiator: str, participants: list[str]
     request = BookingRequest(account, initiator, tuple(participants), start.astimezone(UTC),
                              retry_count, retry_interval_s, music)
     return view(service.book(session, request, now=now, limits=limits))
+
+
+def book_as(session: Session, cred: Credentials, initiator: str | None,
+            participants: list[str], start: datetime, retry_count: int, retry_interval_s: int,
+            music: bool, now: datetime, limits: BookingLimits) -> dict[str, Any]:
+    """``book`` for the request's session, looked up in the same transaction (the API's
+    booking path: one unit of work per request, in the group commit)."""
+    who = resolve(session, cred, now)
+    return book(session, who, initiator or who, participants, start, retry_count,
+                retry_interval_s, music, now, limits)
+
+
+def list_as(session: Session, cred: Credentials, now: datetime) -> list[dict[str, Any]]:
+    """``list_for`` the request's session, looked up in the same transaction."""
+    return list_for(session, resolve(session, cred, now), now)
 
 
 def classify(session: Session, account: str, numbers: list[str],

@@ -17,13 +17,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from confcall.store.models import WebSession
 
-__all__ = ["ABSOLUTE", "IDLE", "Principal", "csrf_ok", "end", "expire_old", "hash_token",
-           "lookup", "start"]
+from .http import WebError
+
+__all__ = ["ABSOLUTE", "IDLE", "Credentials", "Principal", "csrf_ok", "end", "expire_old",
+           "hash_token", "lookup", "resolve", "start"]
 
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -65,15 +67,17 @@ def start(session: Session, kind: str, principal: str, now: datetime,
     return token, csrf
 
 
+_LOOKUP = select(WebSession.id, WebSession.kind, WebSession.principal, WebSession.csrf,
+                 WebSession.created_at, WebSession.seen_at, WebSession.expires_at).where(
+    WebSession.token_hash == bindparam("token_hash"))  # built once: every request runs it
+
+
 def lookup(session: Session, token: str | None, now: datetime) -> tuple[str, str, str] | None:
     """(kind, principal, csrf) of a live session, or None.  Extends the idle deadline at most
     once a minute (a read must not cost a write every time)."""
     if not token or len(token) > 128:
         return None
-    row = session.execute(select(WebSession.id, WebSession.kind, WebSession.principal,
-                                 WebSession.csrf, WebSession.created_at, WebSession.seen_at,
-                                 WebSession.expires_at)
-                          .where(WebSession.token_hash == hash_token(token))).first()
+    row = session.connection().execute(_LOOKUP, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     if row.expires_at <= now or row.created_at + ABSOLUTE <= now:
@@ -84,6 +88,26 @@ def lookup(session: Session, token: str | None, now: datetime) -> tuple[str, str
                         .values(seen_at=now, expires_at=min(now + IDLE,
                                                             row.created_at + ABSOLUTE)))
     return row.kind, row.principal, row.csrf
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents, to be checked inside the unit of work it asks for (one
+    transaction for the session lookup and the work: the booking write path)."""
+    token: str
+    kind: str  # the principal kind the operation needs
+    csrf: str | None  # the X-CSRF-Token of a write; None for a read (not checked)
+
+
+def resolve(session: Session, cred: Credentials, now: datetime) -> str:
+    """The principal's name, or the answers ``WebSite.need``/``check_csrf`` give: 401 without
+    a live session of that kind, 403 when a write's CSRF token does not match."""
+    found = lookup(session, cred.token, now)
+    if found is None or found[0] != cred.kind:
+        raise WebError(401, "error.login_needed")
+    if cred.csrf is not None and not csrf_ok(found[2], cred.csrf):
+        raise WebError(403, "error.csrf")
+    return found[1]
 
 
 def end(session: Session, token: str | None) -> None:

@@ -145,3 +145,116 @@ def test_api_booking_roundtrip(world):
     assert r.code == 200 and r.json()["state"] == "cancelled"
     r = c.request("POST", f"/api/v1/bookings/{made['id']}/cancel", headers=h)
     assert r.code == 200 and r.json()["state"] == "cancelled", "a repeated cancel is a no-op"
+
+
+def test_api_booking_checks_the_session_in_its_own_unit_with_the_usual_answers(world):
+    """The API books and lists with the session looked up inside the booking's own unit of
+    work: no session, a wrong CSRF token, an operator's session, a logged-out session and a
+    malformed body still get the answers every other write gets, and nothing is stored."""
+    body = {"participants": ["13900139000"], "start": (world.clock.now + timedelta(hours=2))
+            .isoformat()}
+    anon = world.client()
+    r = anon.request("POST", "/api/v1/bookings", json_body=body)
+    assert r.code == 401 and r.json()["error"]["code"] == "error.login_needed"
+    assert anon.get("/api/v1/bookings").code == 401
+    c = world.client()
+    csrf = c.request("POST", "/api/v1/session", json_body={
+        "number": "13800138000", "password": PIN}).json()["csrf"]
+    r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": "x"})
+    assert r.code == 403 and r.json()["error"]["code"] == "error.csrf"
+    r = c.request("POST", "/api/v1/bookings", json_body=body)
+    assert r.code == 403 and r.json()["error"]["code"] == "error.csrf"
+    ops = world.client()
+    ops_csrf = ops.request("POST", "/api/v1/ops/session", json_body={
+        "name": "alice", "password": "operator-pass-1"}).json()["csrf"]
+    r = ops.request("POST", "/api/v1/bookings", json_body=body,
+                    headers={"X-CSRF-Token": ops_csrf})
+    assert r.code == 401, "an operator is not a subscriber"
+    assert rows(world) == []
+    # malformed: the same precedence as everywhere (session, CSRF, then the fields)
+    r = anon.request("POST", "/api/v1/bookings", json_body={"participants": []})
+    assert r.code == 401
+    r = c.request("POST", "/api/v1/bookings", json_body={"participants": []},
+                  headers={"X-CSRF-Token": csrf})
+    assert r.code == 400 and r.json()["error"]["field"] == "participants"
+    r = c.request("POST", "/api/v1/bookings", headers={"X-CSRF-Token": csrf,
+                                                       "Content-Type": "application/json"},
+                  raw=b"{not json")
+    assert r.code == 400 and r.json()["error"]["code"] == "error.bad_json"
+    r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": csrf})
+    assert r.code == 201 and [b["id"] for b in c.get("/api/v1/bookings").json()] == \
+        [r.json()["id"]]
+    assert c.request("DELETE", "/api/v1/session", headers={"X-CSRF-Token": csrf}).code == 204
+    r = c.request("POST", "/api/v1/bookings", json_body=body, headers={"X-CSRF-Token": csrf})
+    assert r.code == 401 and len(rows(world)) == 1
+
+
+def test_every_dial_attempt_is_shown_with_time_number_result_and_cause(world):
+    """Once a booking has run, its page and the API list every dial (the scheduler's rows,
+    written here as a box would): local time, the number dialled, the try, the result in the
+    page's language and the network's cause."""
+    from datetime import UTC, datetime
+
+    from confcall.store.models import BookingAttempt
+    c = world.client()
+    c.login("13800138000", PIN)
+    path = book(c).header("location").split("?")[0]
+    booking_id = int(path.rsplit("/", 1)[1])
+    at = datetime(2026, 11, 25, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
+    with world.store.transaction() as s:
+        s.get(Booking, booking_id).state = "done"
+        for i, (pos, number, no, result, cause) in enumerate((
+                (0, "13800138000", 1, "answered", 16), (1, "13900139000", 1, "busy", 17),
+                (1, "13900139000", 2, "answered", 16), (2, "13700137000", 1, "no_answer", 19))):
+            s.add(BookingAttempt(reference=f"t-{i}", booking_id=booking_id, position=pos,
+                                 attempt_no=no, number=number, box="box1",
+                                 started_at=at + timedelta(seconds=70 * i), answered_at=None,
+                                 ended_at=at + timedelta(seconds=70 * i + 30), result=result,
+                                 cause=cause))
+    page = c.get(path).text
+    table = page.split('id="attempts"')[1].split("</table>")[0]
+    rows_ = table.split("<tr>")[2:]
+    assert len(rows_) == 4
+    assert "15:31" in rows_[1] and "13900139000" in rows_[1] and "忙" in rows_[1] and \
+        "17" in rows_[1]
+    assert "无人接听" in rows_[3] and "13700137000" in rows_[3]
+    c.get("/lang/en?next=/")
+    assert "no answer" in c.get(path).text.split('id="attempts"')[1]
+    api = c.get(f"/api/v1/bookings/{booking_id}").json()
+    assert [(a["number"], a["attempt"], a["result"], a["cause"]) for a in api["attempts"]] == [
+        ("13800138000", 1, "answered", 16), ("13900139000", 1, "busy", 17),
+        ("13900139000", 2, "answered", 16), ("13700137000", 1, "no_answer", 19)]
+    assert api["state"] == "done" and api["attempts"][1]["time"] == "2026-11-25T07:31:10Z"
+
+
+def test_a_booking_that_cannot_be_served_is_refused_with_the_reason(world):
+    """No credit for the expected length, too many participants, no channels left at that
+    time: each refused with its reason on the page and in the API, nothing stored."""
+    from confcall.booking import BookingLimits
+    from confcall.store.inline import InlineRunner
+    from confcall.web import WebConfig, WebSite
+
+    from .webclient import WebClient
+    site = WebSite(InlineRunner(world.store), now=world.clock,
+                   config=WebConfig(limits=BookingLimits(max_participants=3, channels=5)))
+    b = WebClient(site)
+    b.login("13900139000", PIN_B)  # 10 yuan: not 30 minutes with two others
+    r = book(b, participants="13800138000\n13700137000")
+    assert r.code == 422 and "余额不足以支持全体通话 30 分钟" in r.text
+    a = WebClient(site)
+    a.login("13800138000", PIN)
+    r = book(a, participants="13900139000\n13700137000\n13600136000\n13500135000")
+    assert r.code == 400 and "最多 3 项" in r.text
+    assert rows(world) == []
+    assert book(a).code == 303  # 3 channels of 5
+    r = book(a, participants="13900139000\n13600136000")
+    assert r.code == 422 and "时线路不足：需要 3 条，空闲 2 条" in r.text
+    csrf = a.request("POST", "/api/v1/session", json_body={
+        "number": "13800138000", "password": PIN}).json()["csrf"]
+    r = a.request("POST", "/api/v1/bookings", headers={"X-CSRF-Token": csrf}, json_body={
+        "participants": ["13900139000", "13600136000"], "start": "2026-11-25T15:45:00+08:00"})
+    assert r.code == 409 and r.json()["error"]["code"] == "booking.capacity"
+    a.get("/lang/en?next=/")
+    r = book(a, participants="13900139000\n13600136000")
+    assert r.code == 422 and "not enough lines at" in r.text
+    assert len(rows(world)) == 1

@@ -143,3 +143,35 @@ def test_void_batch_makes_its_cards_unusable(world):
     with pytest.raises(MoneyError) as e:
         ops.recharge_by_card(world.store, A, serial, pin, source="cli")
     assert e.value.key == "card.state"
+
+
+def test_operator_opens_an_account_that_can_then_log_in_audited(world):
+    c = world.client()
+    op_login(c)
+    r = c.submit("/ops/accounts", "/ops/accounts", {"action": "create",
+                                                     "number": "13600136000", "pin": "739182",
+                                                     "area": "", "plan": ""})
+    assert r.code == 200 and "+8613600136000" in r.text
+    assert ops.balance(world.store, "+8613600136000").balance_fen == 0
+    home = world.client().login("13600136000", "739182")
+    assert home.code == 200 and "0.00" in home.text, "the new subscriber logs in"
+    r = c.submit("/ops/accounts", "/ops/accounts", {"action": "create",
+                                                     "number": "13600136000", "pin": "739182"})
+    assert r.code == 422, "an account exists once"
+    r = c.submit("/ops/accounts", "/ops/accounts", {"action": "create", "number": "1360013",
+                                                     "pin": "12"})
+    assert r.code == 400
+    csrf = c.hidden(c.get("/ops/rates").text, "csrf")
+    r = c.request("POST", "/api/v1/ops/accounts", headers={"X-CSRF-Token": csrf},
+                  json_body={"number": "13500135000", "pin": "529174"})
+    assert r.code == 201 and r.json() == {"number": "+8613500135000"}
+    audit = c.get("/api/v1/ops/audit").json()
+    assert [(e["action"], e["target"], e["outcome"]) for e in audit[:3]] == [
+        ("account.create", "13500135000", "ok"), ("account.create", "13600136000", "refused"),
+        ("account.create", "13600136000", "ok")]
+    viewer = world.client()
+    op_login(viewer, "victor", "viewer-pass-12")
+    r = viewer.request("POST", "/api/v1/ops/accounts", json_body={
+        "number": "13300133000", "pin": "529174"},
+        headers={"X-CSRF-Token": viewer.hidden(viewer.get("/ops/rates").text, "csrf")})
+    assert r.code == 403
