@@ -92,7 +92,17 @@ def main() -> None:
     ap.add_argument("--nchan", type=int, default=960)
     ap.add_argument("--ticks", type=int, default=200)
     ap.add_argument("--echo-ticks", type=int, default=10)
+    ap.add_argument("--mix-ticks", type=int, default=150)
+    ap.add_argument("--mix-warm", type=int, default=500,
+                    help="ticks before timing the mix: all calls start at once, 10 s lets "
+                         "that cohort settle to the steady state of arrivals")
+    ap.add_argument("--keys", type=int, default=300,
+                    help="key presses over speech (issue 19 item 3); 0 = skip")
+    ap.add_argument("--short", action="store_true",
+                    help="a quick run (the test suite's): 48 channels, few ticks")
     a = ap.parse_args()
+    if a.short:
+        a.nchan, a.ticks, a.echo_ticks, a.mix_ticks, a.mix_warm = 48, 5, 3, 5, 20
     rng = np.random.default_rng(1)
     n = a.nchan
     codes = _input(n, max(a.ticks, a.echo_ticks) + 5, rng)
@@ -137,6 +147,30 @@ def main() -> None:
             print(f"   {name:12s} {per * 1e6:10.1f} µs/tick  {per / n * 1e6:8.3f} µs/channel-tick"
                   f"  -> {n * TICK_S / per:>12,.0f} channels/core for this stage")
 
+    r = bench_mix(n, a.mix_warm, a.mix_ticks, rng)
+    print(f"\n== whole chain, cancellers on, realistic mix (70 % echo-free, 30 % hybrid echo "
+          f"6 dB ERL, {r['new_calls']} new calls while timed, "
+          f"{'corpus speech' if r['speech'] else 'syllabic noise'}): {r['median'] * 1e3:.2f} ms "
+          f"per tick for {n} channels (median of {a.mix_ticks} after {a.mix_warm} warm-up; "
+          f"mean {r['mean'] * 1e3:.2f}) -> {r['chan_per_core']:,.0f} channels per core "
+          f"in real time")
+    print(f"   the same in this thread's CPU time (what other tenants of this VM steal is not "
+          f"counted): {r['cpu_median'] * 1e3:.2f} ms per tick -> {r['cpu_chan_per_core']:,.0f} "
+          f"channels per core")
+    print(f"   cancellers: {r['probing']} probing (echo-free), {r['sparse']} converged (sparse), "
+          f"{r['middle']} converging on a {echo.MID}-tap window, {r['full_tail']} on the whole "
+          f"tail; echo lines {r['echo_lines']} "
+          f"({r['echo_lines_probing']} probing, median ERLE est. {r['median_erle_echo']:.0f} dB "
+          f"on the others); echo-free lines on the whole tail: {r['echo_free_full']}")
+    if a.short:
+        return
+    if a.keys:
+        k = bench_keys_over_speech(a.keys, rng)
+        print(f"\n== keys at -10 dBm0/tone over the line's own speech at -16 dBm0 "
+              f"({k['presses']} presses, engine): {k['detected'] * 100:.1f} % detected, "
+              f"{k['extra']} extra digits, leak p95 {k['leak_p95']:.1f} ms, max "
+              f"{k['leak_max']:.1f} ms; {k['false_mutes_per_min']:.2f} false mutes/min of "
+              f"speech alone")
     m = 96
     conv, steady, sparse, erle_db = bench_echo_converged(m, rng)
     print(f"\n== echo canceller on {m} trunk channels with hybrid echo (6 dB ERL):")
@@ -146,6 +180,163 @@ def main() -> None:
           f"{steady * 1e6:8.1f} µs/channel-tick -> {TICK_S / steady:8,.0f} channels/core")
     print(f"   whole chain with converged cancellers: "
           f"{TICK_S / (steady + chain_no_ec):,.0f} channels per core in real time")
+
+def bench_mix(nchan: int, warm: int, ticks: int, rng) -> dict:
+    """The whole chain (``MediaEngine.process_tick``) with every canceller on, on a realistic
+    mix of lines: 70 % echo-free (digital/mobile), 30 % behind a hybrid (6 dB ERL, bulk delay
+    5-100 ms, 8 ms dispersion) that echoes what the engine sent it the tick before. In each
+    conference of 3-8 one member talks at a time (speech from the test corpus if cached, else
+    syllabic noise, -16 to -24 dBm0), the talker changing every 3 s; the others send line
+    noise (-65 dBm0) plus their echo. New calls arrive all the time (a 2 min holding time: each
+    tick a channel is reset with probability 1/6000), so some cancellers are always starting
+    over. ``warm`` ticks let the lines settle (probing, converged) before ``ticks`` are timed."""
+    from tests.dsp.line_model import echo_path
+
+    speech = None
+    try:
+        from tests.dsp import corpus
+        if corpus.available() and corpus.CACHE.exists():
+            audio = corpus.load()
+            speech = [a for k, a in sorted(audio.items()) if k.startswith("speech")]
+    except (ImportError, OSError):
+        speech = None
+    eng = _engine(nchan, True, rng)
+    eng.process_tick(np.full((nchan, BLOCK), 0xD5, np.uint8), np.zeros((nchan, BLOCK), np.uint8))
+    conf = eng.mix.conf.copy()
+    members = {k: np.flatnonzero(conf == k) for k in np.unique(conf[conf >= 0])}
+    has_echo = rng.random(nchan) < 0.3
+    bench_mix.has_echo = has_echo
+    ech = np.flatnonzero(has_echo)
+    cores, delays = [], []
+    for k in range(ech.size):
+        h = echo_path(6.0, float(rng.uniform(5, 100)), seed=1000 + k)
+        d = int(np.flatnonzero(h)[0])
+        cores.append(h[d:][::-1].copy())  # reversed: a dot product with the history
+        delays.append(d)
+    hist = np.zeros((ech.size, 1024 + BLOCK), np.float64)  # what the hybrids were sent
+    law = eng.law
+    total = warm + ticks
+    # talk: per conference the talker of each 3 s slot, and each talker's signal
+    amp = 10 ** (rng.uniform(-24, -16, nchan) / 20)
+    lin = np.zeros((nchan, BLOCK))
+    tx = np.zeros((nchan, BLOCK), np.uint8)
+    rx = np.zeros((nchan, BLOCK), np.uint8)
+    noise_amp = dtmf.dbm0_amplitude(-65.0) / np.sqrt(2)
+    times, cpu, new_calls = [], [], 0
+    for t in range(total):
+        slot = t // 150
+        lin[:] = rng.normal(0, noise_amp, lin.shape)
+        for k, mem in members.items():
+            c = mem[(slot + k) % mem.size]
+            if speech is not None:
+                src = speech[(c + slot) % len(speech)]
+                o = (c * 7919 + t * BLOCK) % (src.size - BLOCK)
+                lin[c] += src[o : o + BLOCK] * amp[c] * 10 ** (12 / 20)  # corpus at -12 dBm0
+            else:
+                env = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * (t * BLOCK + np.arange(BLOCK)) / 8000)
+                lin[c] += rng.normal(0, dtmf.DBM0_PEAK / np.sqrt(2), BLOCK) * amp[c] * env
+        sent = np.where(law[ech, None] == g711.LAW_ALAW, g711.alaw_decode(tx[ech]),
+                        g711.ulaw_decode(tx[ech])).astype(np.float64)
+        hist[:, :-BLOCK] = hist[:, BLOCK:]
+        hist[:, -BLOCK:] = sent
+        for j, c in enumerate(ech):
+            d, h = delays[j], cores[j]
+            end = hist.shape[1] - d
+            seg = hist[j, end - BLOCK - h.size + 1 : end]
+            lin[c] += np.convolve(seg, h[::-1], "valid")
+        x = np.clip(np.round(lin), -32768, 32767).astype(np.int16)
+        rx[:] = np.where(law[:, None] == g711.LAW_ALAW, g711.alaw_encode(x), g711.ulaw_encode(x))
+        arrivals = np.flatnonzero(rng.random(nchan) < 1 / 6000)
+        for c in arrivals:  # a new call on the channel, in the same conference
+            eng.reset_channel(int(c))
+            eng.join(int(c), int(conf[c]))
+        new_calls += arrivals.size if t >= warm else 0
+        t0, c0 = time.perf_counter(), time.thread_time()
+        eng.process_tick(rx, tx)
+        if t >= warm:
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
+    e = eng.echo
+    full = e.mode == 0
+    width = e.lo_hi[:, 1] - e.lo_hi[:, 0]
+    sparse = full & (width <= echo.WIN)
+    middle = full & (width == echo.MID)
+    med = float(np.median(times))
+    cmed = float(np.median(cpu))
+    return {"median": med, "mean": float(np.mean(times)), "chan_per_core": nchan * TICK_S / med,
+            "cpu_median": cmed, "cpu_chan_per_core": nchan * TICK_S / cmed,
+            "probing": int(np.sum(e.mode == 1)), "sparse": int(np.sum(sparse)),
+            "middle": int(np.sum(middle)), "full_tail": int(np.sum(full & (width == echo.TAPS))),
+            "echo_lines": int(ech.size),
+            "echo_lines_probing": int(np.sum(e.mode[ech] == 1)),
+            "echo_free_full": int(np.sum(full & ~has_echo)),
+            "median_erle_echo": float(np.median(e.erle[ech][e.mode[ech] == 0]))
+            if np.any(e.mode[ech] == 0) else float("nan"),
+            "new_calls": new_calls, "speech": speech is not None}
+
+
+def bench_keys_over_speech(presses: int, rng) -> dict:
+    """Issue 19 item 3 on the real engine: keys at -10 dBm0 per tone (60-120 ms, random digit
+    and phases) pressed over the same line's speech at -16 dBm0 (the test corpus, 12 voices),
+    a silent listener in each 2-member conference. Detected share, extra digits, the leak
+    (ms of tone the listener hears unmuted, per press) and the false mutes per minute of the
+    same speech without keys."""
+    from confcall.dsp import keysuppress
+    from tests.dsp import corpus
+
+    speech = [a for k, a in sorted(corpus.load().items()) if k.startswith("speech")]
+    look = keysuppress.LOOKAHEAD
+    per = max(1, presses // len(speech))
+    sigs, where = [], []
+    for sp in speech:
+        s = sp[: per * 4000 + 8000].astype(np.float64) * 10 ** (-4 / 20)  # corpus -12 -> -16
+        ps = []
+        for j in range(per):
+            d = dtmf.DIGITS[int(rng.integers(16))]
+            on = int(rng.uniform(60, 120) * 8)
+            i = dtmf.DIGITS.index(d)
+            a = 4000 * (j + 1)
+            s[a : a + on] += dtmf.tones(dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4], on, -10, -10,
+                                        tuple(rng.uniform(0, 2 * np.pi, 2)))
+            ps.append((d, a, a + on))
+        sigs.append(s)
+        where.append(ps)
+
+    def run(signals):
+        n = min(x.size for x in signals) // BLOCK * BLOCK
+        got: list = []
+        eng = MediaEngine(2 * len(signals), g711.LAW_ALAW, echo_cancel=False,
+                          on_event=got.append)
+        codes = np.full((2 * len(signals), n), 0xD5, np.uint8)
+        for k, x in enumerate(signals):
+            eng.join(2 * k, k)
+            eng.join(2 * k + 1, k)
+            codes[2 * k] = g711.alaw_encode(np.clip(np.round(x[:n]), -32768, 32767)
+                                            .astype(np.int16))
+        out = np.zeros_like(codes)
+        tx = np.zeros((2 * len(signals), BLOCK), np.uint8)
+        for i in range(0, n, BLOCK):
+            eng.process_tick(np.ascontiguousarray(codes[:, i : i + BLOCK]), tx)
+            out[:, i : i + BLOCK] = tx
+        return eng, got, g711.alaw_decode(codes).astype(float), g711.alaw_decode(out).astype(float)
+
+    _eng, got, sent, heard = run(sigs)
+    det = extra = 0
+    leaks = []
+    for k, ps in enumerate(where):
+        starts = [(e.digit, e.sample) for e in got if e.chan == 2 * k and e.start]
+        ok = [any(d == g and a - 400 <= t <= b for g, t in starts) for d, a, b in ps]
+        det += sum(ok)
+        extra += len(starts) - sum(ok)
+        for _d, a, b in ps:
+            leaks.append(np.count_nonzero(np.abs(heard[2 * k + 1, a + look : b + look]
+                                                 - sent[2 * k, a:b]) <= 16) / 8.0)
+    eng2, _got, _s, _h = run([sp.astype(np.float64) * 10 ** (-4 / 20) for sp in speech])
+    minutes = len(speech) * (min(sp.size for sp in speech) // BLOCK * BLOCK) / 8000 / 60
+    return {"presses": len(leaks), "detected": det / len(leaks), "extra": extra,
+            "leak_p95": float(np.percentile(leaks, 95)), "leak_max": float(np.max(leaks)),
+            "false_mutes_per_min": int(eng2.ks.episodes.sum()) / minutes}
+
 
 def bench_echo_converged(nchan: int, rng) -> tuple:
     """Echo canceller alone on trunk channels with a hybrid echo (6 dB ERL, bulk delay 5-100 ms,

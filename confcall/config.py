@@ -62,6 +62,8 @@ Example (every key optional; these are the defaults)::
     [media]
     echo_canceller = true              # confcall's own G.168 canceller on every B-channel (set
                                        # false when the card's hardware canceller does the job)
+    level_control = false              # conference levelling: slow bounded automatic gain per
+                                       # member and a noise gate for members not talking
 
     [web]                              # present: `serve` starts the web site (docs/web.md)
     enabled = true
@@ -194,6 +196,7 @@ class Config:
     language: str = "zh"
     prompt_directory: str = ""
     echo_canceller: bool = True
+    level_control: bool = False  # [media] level_control: per-member AGC + noise gate (mixer)
     control_socket: str = "var/confcall.sock"
     web_enabled: bool = False
     web_bind: str = "127.0.0.1"
@@ -249,7 +252,8 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                    "entry_timeout_s": ("entry_timeout_s", float),
                    "finish_timeout_s": ("finish_timeout_s", float)},
     "prompts": {"language": ("language", str), "directory": ("prompt_directory", str)},
-    "media": {"echo_canceller": ("echo_canceller", bool)},
+    "media": {"echo_canceller": ("echo_canceller", bool),
+              "level_control": ("level_control", bool)},
     "control": {"socket": ("control_socket", str)},
     "web": {"enabled": ("web_enabled", bool), "bind": ("web_bind", str),
             "port": ("web_port", int), "tls_cert": ("web_tls_cert", str),

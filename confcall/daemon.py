@@ -95,6 +95,7 @@ class Daemon:
         self._open_spans()
         self._start_media()
         self._call_control()
+        self._recover()
         self._loops: list[Any] = []
         self._start_billing()
         # A real reactor reads the D-channels when they are readable; a virtual one (tests)
@@ -243,7 +244,8 @@ class Daemon:
                 trunk.attach_media(self.batch)
         deliver = self.reactor.callFromThread if self.media_in_thread else None
         self.media = MediaService(self.batch, deliver=deliver,
-                                  echo_cancel=self.config.echo_canceller)
+                                  echo_cancel=self.config.echo_canceller,
+                                  level_control=self.config.level_control)
         sounds = self.sounds if self.sounds is not None else prompt_sounds(
             self.config.language, self.config.prompt_directory)
         for name, audio in sounds.items():
@@ -264,7 +266,11 @@ class Daemon:
         cfg = self.config
         lang = cfg.language
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
-        self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch)
+        from confcall.store.writes import OrderedWrites
+        # one ordered, retried write queue per conference, shared by money and records
+        self.writes = OrderedWrites(self.runner, self.reactor)
+        self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
+                                 writes=self.writes)
         self.records = self._records()
         self.group = TrunkGroup(self.trunks)
         self.callbacks = CallbackService(
@@ -290,13 +296,28 @@ class Daemon:
         for trunk in self.trunks:
             trunk.on_incoming = self._incoming
 
+    def _recover(self) -> None:
+        """Close what this box's previous run left open (``conference.recovery``), in the
+        pool, retried while the DB is away; legs seized from now on are not touched."""
+        from confcall.conference.recovery import recover_box
+        from confcall.ids import box_id
+        d = self.writes.call_plain("box-restart", recover_box, box_id(), self.money.now())
+
+        def done(result: Any) -> None:
+            self.recovered = result
+            if result.legs_closed or result.holds_released or result.conferences_closed:
+                self._say(f"box restart: {result}")
+
+        d.addCallbacks(done, lambda f: log.error("box restart recovery failed: %s",
+                                                 f.getErrorMessage()))
+
     def _records(self) -> Any:
         try:
             from confcall.conference.records import StoreRecords
         except ImportError:
             return MemoryRecords()
         return StoreRecords(self.runner, self.money.to_dt, clock=self.reactor,
-                            interim_s=self.config.acct_interim_s)
+                            interim_s=self.config.acct_interim_s, writes=self.writes)
 
     def _start_billing(self) -> None:
         """The carrier's billing hand-off: RADIUS accounting from the outbox (its own thread)
@@ -449,11 +470,16 @@ class Daemon:
         def check() -> None:
             busy = sum(1 for t in self.trunks for leg in t.legs.values()
                        if leg.state is not LegState.CLEARED)
-            if busy and float(self.reactor.seconds()) < deadline:
+            writes = getattr(self, "writes", None)
+            waiting = writes.pending() if writes is not None else 0  # records of those calls
+            if (busy or waiting) and float(self.reactor.seconds()) < deadline:
                 self.reactor.callLater(0.1, check)
                 return
             if busy:
                 self._say(f"shutdown: {busy} call(s) did not finish releasing in {grace_s} s")
+            if waiting:  # the next start's recovery closes those legs at their interim time
+                self._say(f"shutdown: {waiting} money/record write(s) still waiting for the "
+                          "database")
             self._release()
             self._stopping.callback(None)
 

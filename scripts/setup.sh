@@ -17,6 +17,7 @@ APT_PKGS=(gcc make pkg-config python3 python3-venv python3-dev libffi-dev
           dahdi-source libpri-dev libopenr2-dev espeak-ng sox postgresql
           chromium fonts-wqy-microhei
           freeradius
+          libspeexdsp1  # speexdsp's echo canceller (MDF): the reference of tests/dsp/test_echo.py
 )
 
 missing=()

@@ -71,12 +71,29 @@ class PgCluster:
                 f"-c unix_socket_directories={self.dir} -c max_connections=60")
         if not self.durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._opts = opts
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self) -> None:
         res = subprocess.run(self._cmd("pg_ctl", "start", "-w", "-D", str(self.data), "-l",
-                                       str(self.dir / "log"), "-o", opts),
+                                       str(self.dir / "log"), "-o", self._opts),
                              capture_output=True, text=True, check=False)
         if res.returncode:
             log = (self.dir / "log").read_text() if (self.dir / "log").exists() else ""
             pytest.fail(f"pg_ctl start failed: {res.stderr}\n{log}", pytrace=False)
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (a database outage; ``resume`` ends it). Use a
+        private cluster for this: the shared one serves every test of the worker."""
+        res = subprocess.run(self._cmd("pg_ctl", "stop", "-w", "-m", "fast", "-D",
+                                       str(self.data)), capture_output=True, text=True,
+                             check=False)
+        if res.returncode:
+            pytest.fail(f"pg_ctl stop failed: {res.stderr}", pytrace=False)
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port and data."""
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         subprocess.run(self._cmd("pg_ctl", "stop", "-m", "immediate", "-D", str(self.data)),
@@ -207,7 +224,7 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
 RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", "reservations",
                 "ledger", "conferences", "cards", "card_batches", "accounts", "rates",
                 "rate_plans", "number_rules", "acct_outbox", "billed_legs", "cdr_files",
-                "web_sessions", "operators", "audit_log")
+                "web_sessions", "operators", "audit_log", "call_legs")
 RESET_KEYED_TABLES = ("account_limits", "auth_throttles")  # issue 14: no id sequence
 
 

@@ -20,10 +20,11 @@ __all__ = ["MediaService"]
 
 class MediaService:
     def __init__(self, batch: BChannelBatch, *, deliver: Callable[..., Any] | None = None,
-                 echo_cancel: bool = True) -> None:
+                 echo_cancel: bool = True, level_control: bool = False) -> None:
         self.batch = batch
         self.row = {ch.channo: i for i, ch in enumerate(batch.channels)}
-        kwargs: dict[str, Any] = {"on_event": self._on_event, "echo_cancel": echo_cancel}
+        kwargs: dict[str, Any] = {"on_event": self._on_event, "echo_cancel": echo_cancel,
+                                  "level_control": level_control}
         if deliver is not None:
             kwargs["deliver"] = deliver
         self.engine = MediaEngine(len(batch), batch.laws, **kwargs)

@@ -6,6 +6,7 @@ and ``MoneyError`` keys. This class translates both ways — a refused leg becom
 """
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
@@ -13,8 +14,11 @@ from twisted.internet.defer import Deferred, succeed
 
 from confcall.rating import MoneyError, ops
 from confcall.rating.leg_credit import LegCredit
+from confcall.store.writes import OrderedWrites
 
 from .ports import Refusal
+
+log = logging.getLogger("confcall.money")
 
 __all__ = ["RatingMoney", "AccessScreen", "PROMPT_FOR_ERROR"]
 
@@ -30,7 +34,11 @@ PROMPT_FOR_ERROR = {
 
 
 class _Leg:
-    """A ``LegCredit`` spoken to in reactor seconds."""
+    """A ``LegCredit`` spoken to in reactor seconds.
+
+    ``ended``/``failed`` run in the call's ordered queue (retried while the DB is away) and
+    their Deferreds end in an errback that logs: a caller may drop them without losing a failure.
+    """
 
     def __init__(self, credit: LegCredit, to_dt: Callable[[float | None], datetime | None]):
         self.credit = credit
@@ -40,18 +48,27 @@ class _Leg:
         self.credit.answered()
 
     def ended(self, started: float, answered: float | None, ended: float | None) -> Deferred[Any]:
-        return self.credit.ended(self.to_dt(started), self.to_dt(answered), self.to_dt(ended))
+        d = self.credit.ended(self.to_dt(started), self.to_dt(answered), self.to_dt(ended))
+        return d.addErrback(_log_money_failure, "rating", self.credit.leg_ref)
 
     def failed(self) -> Deferred[Any]:
-        return self.credit.failed()
+        d = self.credit.failed()
+        return d.addErrback(_log_money_failure, "releasing the credit of", self.credit.leg_ref)
+
+
+def _log_money_failure(failure: Any, what: str, leg_ref: str) -> None:
+    log.error("%s leg %s failed: %s", what, leg_ref, failure.getErrorMessage())
 
 
 class RatingMoney:
     def __init__(self, reactor: Any, runner: Any, *, epoch: datetime | None = None,
-                 quota_s: int = 120, warnings_s: tuple[int, ...] = (60, 30)) -> None:
-        """``epoch``: the UTC time of reactor second 0 (virtual clocks); None = wall clock."""
+                 quota_s: int = 120, warnings_s: tuple[int, ...] = (60, 30),
+                 writes: OrderedWrites | None = None) -> None:
+        """``epoch``: the UTC time of reactor second 0 (virtual clocks); None = wall clock.
+        ``writes``: the box's ordered write queues, shared with the call log (default: own)."""
         self.reactor = reactor
         self.runner = runner
+        self.writes = writes or OrderedWrites(runner, reactor)
         self.epoch = epoch
         self.quota_s = quota_s
         self.warnings_s = warnings_s
@@ -73,7 +90,11 @@ class RatingMoney:
                   on_exhausted: Callable[[str], None]) -> Deferred[_Leg]:
         credit = LegCredit(self.reactor, self.runner, payer, conference_ref, leg_ref, dialled,
                            on_warning=on_warning, on_exhausted=on_exhausted,
-                           quota_s=self.quota_s, warnings_s=self.warnings_s, now=self.now)
+                           quota_s=self.quota_s, warnings_s=self.warnings_s, now=self.now,
+                           settle=lambda fn, *args: self.writes.call_plain(conference_ref, fn,
+                                                                           *args),
+                           extend=lambda fn, *args: self.writes.call_plain_once(
+                               conference_ref, fn, *args))
 
         def refused(f: Any) -> Any:
             if f.check(MoneyError):
@@ -87,8 +108,9 @@ class RatingMoney:
 
     def close_conference(self, payer: str, conference_ref: str, started: float,
                          ended: float) -> Deferred[Any]:
-        return self.runner.call_plain(ops.close_conference, payer, conference_ref,
-                                      self.to_dt(started), self.to_dt(ended))
+        """After every write already queued for the conference (its legs' rating)."""
+        return self.writes.call_plain(conference_ref, ops.close_conference, payer,
+                                      conference_ref, self.to_dt(started), self.to_dt(ended))
 
     def account_status(self, number: str) -> Deferred[ops.Balance]:
         return self.runner.call_plain(ops.balance, number)

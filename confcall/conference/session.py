@@ -191,7 +191,9 @@ class ConferenceSession:
         elif ev.kind == "cleared":
             self.settlement.leg_done(self.initiator)
             self.end("initiator leg cleared")
-            self.settlement.maybe_close()  # the initiator's leg may be the last to clear
+            # end() did nothing if the hang-up already ended the conference: the record is
+            # closed once every leg has cleared, which may be only now
+            self.settlement.maybe_close()
 
     def _digit(self, ev: DigitEvent) -> None:
         if not ev.start or self.ended:

@@ -2,7 +2,9 @@
 
 When a leg clears: its channel leaves the media engine, its call-log row is completed, and its
 credit is either rated and debited (answered) or given back (never answered). When the
-conference has ended and every leg has cleared, the conference record is closed once.
+conference has ended and every leg has cleared, the conference record is closed once: its end
+and total (the sum of its rated legs), written after every leg's rating (the money port queues
+a conference's writes in order).
 """
 from __future__ import annotations
 
@@ -39,12 +41,15 @@ class Settlement:
         m.done = True
         if leg.channo is not None:
             self.ctx.media.release(leg.channo)
+        # the call log's end, then the rating (or the release of the hold): queued in this
+        # order on the conference's write queue, before the conference record is closed
         self.records.leg_ended(m.ref, leg)
         if m.money is not None:
             if leg.answered:
-                m.money.ended(leg.seized_at, leg.answered_at, leg.ended_at)
+                d = m.money.ended(leg.seized_at, leg.answered_at, leg.ended_at)
             else:
-                m.money.failed()
+                d = m.money.failed()
+            d.addErrback(_log_leg_failure, m.ref)
 
     def maybe_close(self) -> None:
         """Rate the conference once every leg has cleared and been settled."""
@@ -61,6 +66,10 @@ class Settlement:
                                         ctx.ended_at or ctx.now())
         d.addErrback(_log_close_failure, ctx.reference)
         self.on_closed()
+
+
+def _log_leg_failure(failure: Any, leg_ref: str) -> None:
+    log.error("%s: settling the leg failed: %s", leg_ref, failure.getErrorMessage())
 
 
 def _log_close_failure(failure: Any, reference: str) -> None:

@@ -53,8 +53,11 @@ the two tones' power steady within 1.5 dB (each within 3 dB): a 40 ms tone alway
 entirely inside it, a 20 ms tone can never produce 3 equal windows (the outer ones are at most
 78 % covered).
 A digit ends after 2 consecutive windows in which its tones are no longer present (above
--50 dBm0, within 20 dB of the digit's peak, half the energy): windows overlapping a ≤ 10 ms
-dropout are still ≥ 48 % covered, a 40 ms pause holds ≥ 3 empty windows.
+-50 dBm0, within 20 dB of the digit's peak, 30 % of the energy): windows overlapping a ≤ 10 ms
+dropout are still ≥ 48 % covered, a 40 ms pause holds ≥ 3 empty windows. Presence takes each
+tone's power over the whole window or, if larger, summed over its 3 half-blocks one by one: a
+phase jump inside a press (a 180° reversal, a break after which the tones come back with any
+phase) cancels the window's coherent sum but leaves at least one half-block whole.
 
 How to use it
 -------------
@@ -405,7 +408,7 @@ def _hit(P, e):
 
 @njit(nogil=True, cache=True, _nrt=False)
 def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpres,
-            ev_chan, ev_kind, ev_digit, ev_time, nev):
+            ev_chan, ev_kind, ev_digit, ev_time, nev, re, im, s3):
     d = _hit(P, e) if evid else -1
     hist[c, 0] = hist[c, 1]
     hist[c, 1] = hist[c, 2]
@@ -422,15 +425,28 @@ def _detect(c, t_end, evid, P, e, hist, hpr, hpc, digit, dpr, dpc, miss, lastpre
     if cur >= 0:
         r = cur // 4
         k = cur % 4
-        pr = P[r]
-        pc = P[4 + k]
+        # the tones' power summed over the window's 3 half-blocks one by one (incoherently)
+        # as well as over the whole window: a phase jump (a 180° reversal, a break after
+        # which the tones come back with any phase) cancels the whole window's DFT but
+        # leaves at least 2 of its 3 half-blocks (a break of up to 10 ms: 1) whole
+        pri = np.float32(0.0)
+        pci = np.float32(0.0)
+        for j in range(3):
+            sj = s3 + j
+            if sj >= 3:
+                sj -= 3
+            o = sj * NT
+            pri += re[o + r] * re[o + r] + im[o + r] * im[o + r]
+            pci += re[o + 4 + k] * re[o + 4 + k] + im[o + 4 + k] * im[o + 4 + k]
+        pr = max(P[r], pri * np.float32(2.0 / (3.0 * HB * HB)))
+        pc = max(P[4 + k], pci * np.float32(2.0 / (3.0 * HB * HB)))
         present = (pr >= END_MIN and pc >= END_MIN and pr >= END_REL * dpr[c]
                    and pc >= END_REL * dpc[c] and pr + pc >= END_RATIO * e)
         if present:
             miss[c] = 0
             lastpres[c] = t_end
-            dpr[c] = max(dpr[c], pr)
-            dpc[c] = max(dpc[c], pc)
+            dpr[c] = max(dpr[c], P[r])
+            dpc[c] = max(dpc[c], P[4 + k])
         else:
             miss[c] += 1
             if miss[c] >= END_MISSES:
@@ -552,7 +568,8 @@ def chan(c, xr, S, E, nev):
                     _need(raw, gr, gi, gk, s3, 3, GUARD_T, NG, 0)
                     _powers(gr, gi, en, s3, 3, P, NT, NB, NG, NT)
                 nev = _detect(c, nsamp[c] + i, evid, P, e, hist, hpr, hpc, digit, dpr, dpc,
-                              miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev)
+                              miss, lastpres, ev_chan, ev_kind, ev_digit, ev_time, nev, re,
+                              im, s3)
             else:  # no evidence, no digit: a miss, the window need not be analysed
                 hist[c, 0] = hist[c, 1]
                 hist[c, 1] = hist[c, 2]

@@ -129,7 +129,8 @@ class MediaEngine:
     """Owns the DSP state of ``nchan`` channels and runs the per-tick pipeline."""
 
     def __init__(self, nchan: int, laws, deliver: Callable = _direct,
-                 on_event: Callable | None = None, echo_cancel: bool = True):
+                 on_event: Callable | None = None, echo_cancel: bool = True,
+                 level_control: bool = False):
         if nchan <= 0:
             raise ValueError("nchan must be positive")
         self.nchan = nchan
@@ -145,6 +146,8 @@ class MediaEngine:
         self._echo_any = echo_cancel  # some channel's canceller is on (else the stage is skipped)
         self.ks = keysuppress.init(nchan)
         self.mix = mixer.init(nchan, BLOCK)
+        self._level_default = 1 if level_control else 0  # every new call's levelling
+        self.mix.level_on[:] = self._level_default
         self.bank = mixer.Bank()
         shape = (nchan, BLOCK)
         self.lin = np.zeros(shape, np.float32)  # decoded input (echo canceller on)
@@ -368,6 +371,13 @@ class MediaEngine:
             self._echo_any = bool(self.echo.enabled.any())
         self._post(f)
 
+    def level_control(self, chan: int, on: bool = True) -> None:
+        """Conference levelling for ``chan``'s contribution: a slow, bounded automatic gain
+        towards a common speech level and a noise gate while it does not talk (see
+        ``mixer``); off by default."""
+        c = self._chan(chan)
+        self._post(lambda: self.mix.level_on.__setitem__(c, 1 if on else 0))
+
     def key_suppression(self, chan: int, on: bool = True) -> None:
         c = self._chan(chan)
         self._post(lambda: self.ks.enabled.__setitem__(c, 1 if on else 0))
@@ -386,6 +396,7 @@ class MediaEngine:
             for mod, st in ((dtmf, self.dtmf), (echo, self.echo), (keysuppress, self.ks),
                             (mixer, self.mix)):
                 mod.reset(st, [c])
+            self.mix.level_on[c] = self._level_default
             self.sent[c] = 0.0
         self._post(f)
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from confcall.ids import box_id
 from confcall.store.engine import rowcount as _count
 from confcall.store.models import Account, Reservation, table_of
 
@@ -119,7 +120,7 @@ def authorize_leg(session: Session, number: str, conference_ref: str, leg_ref: s
     fraud.check_new_leg(session, account, conference_ref, c.number, amount, granted, now)
     res = Reservation(reference=leg_ref, account_id=account.id, conference_ref=conference_ref,
                       destination=c.number, amount_fen=amount, granted_s=granted,
-                      state="held", created_at=now)
+                      state="held", created_at=now, box=box_id())
     session.add(res)
     session.flush()
     return _grant(res, c.cls, granted >= max_s and granted < MAX_CALL_S, warnings_s)

@@ -37,8 +37,16 @@ class LegCredit:
                  leg_ref: str, dialled: str, on_warning: Callable[[str, int], None],
                  on_exhausted: Callable[[str], None], quota_s: int = DEFAULT_QUOTA_S,
                  warnings_s: tuple[int, ...] = DEFAULT_WARNINGS_S, margin_s: int = 30,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None,
+                 settle: Callable[..., Deferred[Any]] | None = None,
+                 extend: Callable[..., Deferred[Any]] | None = None) -> None:
+        """``settle(fn, *args)``: how the leg's final write (rating or release) is run, e.g.
+        in the call's ordered, retried queue (``confcall.store.writes``); ``extend``: how an
+        extension of its credit is, in the same order but not retried (a failure makes the
+        grant final); default the pool for both."""
         self.clock, self.runner = clock, runner
+        self.settle = settle or runner.call_plain
+        self.extend = extend or runner.call_plain
         self.payer, self.conference_ref, self.leg_ref = payer, conference_ref, leg_ref
         self.dialled = dialled
         self.on_warning, self.on_exhausted = on_warning, on_exhausted
@@ -47,6 +55,7 @@ class LegCredit:
         self.grant: Grant | None = None
         self.answered_at: float | None = None
         self.exhausted = False
+        self.done = False  # ended or failed: no more timers
         self._timers: list[Any] = []
 
     def authorize(self) -> Deferred[Grant]:
@@ -58,7 +67,7 @@ class LegCredit:
 
     def _granted(self, grant: Grant) -> Grant:
         self.grant = grant
-        if self.answered_at is not None:
+        if self.answered_at is not None and not self.done:
             self._schedule()
         return grant
 
@@ -91,11 +100,18 @@ class LegCredit:
                 max(0.0, grant.granted_s - self.margin_s - elapsed), self._extend))
 
     def _extend(self) -> None:
-        d = self.runner.call_plain(ops.extend_leg, self.leg_ref, self.quota_s, self.warnings_s,
-                                   self.now() if self.now else None)
+        # until the answer comes (it may wait behind the call's queued writes while the DB is
+        # away), the leg may run only on the credit it holds: clear it at granted_s
+        assert self.grant is not None
+        self._timers.append(self.clock.callLater(
+            max(0.0, self.grant.granted_s - self._elapsed()), self._exhaust))
+        d = self.extend(ops.extend_leg, self.leg_ref, self.quota_s, self.warnings_s,
+                        self.now() if self.now else None)
 
         def failed(f: Any) -> None:  # DB trouble: keep the credit held, end on time
             assert self.grant is not None
+            if self.done:
+                return
             self.grant = Grant(**{**self.grant.__dict__, "final": True})
             self._schedule()
         d.addCallbacks(self._granted, failed)
@@ -106,11 +122,13 @@ class LegCredit:
 
     def ended(self, started_at: datetime, answered_at: datetime | None,
               ended_at: datetime) -> Deferred[LegBill]:
+        self.done = True
         self._cancel()
         record = LegRecord(self.leg_ref, self.dialled, started_at, ended_at, answered_at)
-        return self.runner.call_plain(ops.settle_leg, self.payer, self.conference_ref, record,
-                                      self.now() if self.now else None)
+        return self.settle(ops.settle_leg, self.payer, self.conference_ref, record,
+                           self.now() if self.now else None)
 
     def failed(self) -> Deferred[None]:
+        self.done = True
         self._cancel()
-        return self.runner.call_plain(ops.release_leg, self.leg_ref)
+        return self.settle(ops.release_leg, self.leg_ref)

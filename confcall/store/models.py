@@ -234,6 +234,7 @@ class Reservation(Base):
     __table_args__ = (
         CheckConstraint("state IN ('held', 'settled', 'released')", name="state"),
         CheckConstraint("amount_fen >= 0", name="amount_nonneg"),
+        Index("ix_reservations_box_state", "box", "state"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(120), unique=True)
@@ -244,6 +245,8 @@ class Reservation(Base):
     granted_s: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(10), default="held")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the box that holds it (``[box] id``): at restart a box releases its own leftover holds
+    box: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class CallLog(Base):
@@ -254,6 +257,7 @@ class CallLog(Base):
         CheckConstraint("role IN ('access', 'callback', 'participant', 'service')",
                         name="role"),
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        Index("ix_call_legs_box_open", "box", "ended_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(120), unique=True)
@@ -268,6 +272,11 @@ class CallLog(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # records that survive the box (confcall/conference/recovery.py): whose leg it is, when it
+    # was last known alive (interim records), and "box restart" when closed by that recovery
+    box: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    alive_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 # -- bookings --

@@ -17,8 +17,9 @@ from confcall.daemon import Daemon
 from confcall.dsp import g711
 from confcall.rating import ops
 from confcall.store import Store
-from confcall.store.inline import InlineRunner
+from confcall.store.runner import DbRunner
 from confcall.sim import SimCard, SimPhone, SimSwitch, VirtualMediaClock
+from confcall.sim.threads import CountingPool, ThreadedClock
 from confcall.sim.r2switch import SimR2Switch
 from confcall.sim.voice import decode, level_db
 from tests.pgcluster import template
@@ -71,26 +72,31 @@ class Box:
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
                  span_kinds=None, trunks=(), config: dict | None = None,
                  config_overrides: dict | None = None, epoch: datetime = NOW,
-                 database=None) -> None:
+                 database=None, db_url: str | None = None) -> None:
         """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
         ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
         ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files);
-        ``config_overrides``: the same, merged over ``config`` (e.g. ``web_enabled``, the
-        [booking] keys); ``epoch``: the UTC time of virtual second 0 (a box coming back
+        ``db_url``: another migrated database (e.g. PostgreSQL) instead of a SQLite copy;
+        ``config_overrides``: the same as ``config``, merged over it (e.g. ``web_enabled``,
+        the [booking] keys); ``epoch``: the UTC time of virtual second 0 (a box coming back
         later); ``database``: an existing SQLite file to use (a restart) instead of a fresh
         copy of the seeded template."""
         config = {**(config or {}), **(config_overrides or {})}
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
         self.card = SimCard(kinds).install()
-        self.clock = VirtualMediaClock()  # the daemon ticks the card itself
+        # the daemon ticks the card itself; DB work runs in the daemon's kind of thread pool
+        # (taking no virtual time: the clock waits for it, see confcall.sim.threads)
+        self.pool = CountingPool(1, 4)
+        self.clock = VirtualMediaClock(reactor=ThreadedClock(self.pool))
         self.reactor = self.clock.reactor
         self.epoch = epoch
         db = database or tmp_path / "confcall.db"
         if database is None:
             shutil.copyfile(template("sqlite", None), db)
         self.db_path = db
-        self.store = Store(f"sqlite:///{db}")
-        self.runner = InlineRunner(self.store)
+        self.store = Store(db_url or f"sqlite:///{db}")
+        self.runner = DbRunner(self.store, self.reactor, pool=self.pool)
+        self.pool.start()
         cb = callback or CallbackPolicy(delay_s=2.0, retries=2, retry_interval_s=20.0,
                                         caller_id=CALLER_ID)
         sc = session or SessionConfig()
@@ -163,6 +169,8 @@ class Box:
         for s in self.switches:
             s.stop() if isinstance(s, SimR2Switch) else s.link.stop()
         self.card.uninstall()
+        self.reactor.settle()
+        self.pool.stop()
         self.store.dispose()
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from confcall.dahdi.legs import LegState
 from confcall.dsp import g711
 from confcall.rating import ops
+from confcall.rating.cdr import conference_bill
 from confcall.sim.voice import digits_heard, dtmf_energy_db
 
 from box_harness import MUSIC_HZ, audio, heard_prompt, voice_level
@@ -103,4 +104,10 @@ def conference_of_three(bx, payer: str, a, b, c, *, law: int = g711.LAW_ALAW,
     assert s.initiator_leg.state is LegState.CLEARED
     balance = ops.balance(bx.store, payer)
     assert balance.reserved_fen == 0 and balance.balance_fen < 10_000
+    # the conference record is closed: its end, and the total of its three rated legs
+    assert bx.run_until(lambda: bx.daemon.writes.idle(), 5)
+    conf = bx.store.run(conference_bill, s.reference)
+    assert conf.ended_at == bx.money.to_dt(s.ended_at) and len(conf.legs) == 3
+    assert conf.total_fen == sum(leg.amount_fen for leg in conf.legs) > 0
+    assert ops.balance(bx.store, payer).balance_fen == 10_000 - conf.total_fen
     return Outcome(s, cb, b.last, c.last)

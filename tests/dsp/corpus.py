@@ -3,7 +3,15 @@
 Nothing here is committed audio: the first run synthesises ~24 minutes of Mandarin and English
 speech with several voices (male, female, high-pitched) and ~8 minutes of synthetic music
 (plucked melodies and chords from sox), stores them as 8 kHz float32 ``.npy`` files in the
-gitignored cache, and later runs load them.
+gitignored cache, and later runs load them (``load``).
+
+``load_wide`` adds a broader talk-off corpus (.cache/dsp_corpus_wide/, int16 files, ~2 h 20
+min; about 3 minutes of CPU to make): 72 espeak-ng voice variants (19 languages, 24 variants
+from the ``!v`` set: klatt, croak, whisper, named voices) at pitches 0-99 and 80-220 words a
+minute, chant-like "sung" lines (long vowels, slow, high pitch), and sox music beyond the
+plucks of ``load``: sustained chords of sawtooth, triangle and trapezium voices with pluck
+melodies, arpeggios and pitch sweeps. Voices, texts and instruments are drawn from seeded
+generators, so the corpus is the same on every machine.
 """
 from __future__ import annotations
 
@@ -138,4 +146,131 @@ def load() -> dict:
                 np.save(f.with_suffix(".tmp.npy"), x)
                 f.with_suffix(".tmp.npy").rename(f)
             out[name] = np.load(f)
+    return out
+
+
+# ------------------------------------------------------------------ the wide talk-off corpus
+
+WIDE_CACHE = CACHE.parent / "dsp_corpus_wide"
+WIDE_LANGS = [("en-us", "en"), ("en-gb", "en"), ("en-gb-scotland", "en"), ("cmn", "zh"),
+              ("yue", "zh"), ("es", "en"), ("fr-fr", "en"), ("de", "en"), ("it", "en"),
+              ("pt-br", "en"), ("id", "en"), ("sw", "en"), ("tr", "en"), ("vi", "zh_latn"),
+              ("ru", "ru"), ("ja", "ja"), ("ko", "ko"), ("hi", "hi"), ("ar", "ar")]
+WIDE_VARIANTS = ["", "f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m5", "m6", "m7",
+                 "klatt", "klatt2", "klatt4", "croak", "whisper", "Annie", "Alicia", "Andy",
+                 "belinda", "linda", "Tweaky"]
+OTHER_TEXTS = {
+    "ru": ["Здравствуйте, конференция начнётся, когда организатор присоединится.",
+           "Мы говорили о погоде в Москве и о ценах на билеты на прошлой неделе.",
+           "Повторите, пожалуйста, последнюю цифру, связь на секунду пропала."],
+    "ja": ["会議は主催者が参加すると始まります。",
+           "先週、東京の天気と切符の値段について話しました。",
+           "最後の数字をもう一度言っていただけますか。"],
+    "ko": ["회의는 주최자가 참여하면 시작됩니다.",
+           "지난주에 서울 날씨와 표 가격에 대해 이야기했습니다.",
+           "마지막 숫자를 다시 말씀해 주시겠어요?"],
+    "hi": ["जब आयोजक कॉल में शामिल होंगे तब सम्मेलन शुरू होगा।",
+           "हमने पिछले सप्ताह दिल्ली के मौसम और टिकट की कीमतों के बारे में बात की।"],
+    "ar": ["سيبدأ المؤتمر عندما ينضم المنظم إلى المكالمة.",
+           "تحدثنا الأسبوع الماضي عن الطقس في القاهرة وأسعار التذاكر."],
+    "zh_latn": ["Xin chào, cuộc họp sẽ bắt đầu khi người tổ chức tham gia.",
+                "Chúng tôi đã nói về thời tiết ở Hà Nội và giá vé tuần trước."],
+}
+SUNG = ["laaa laaa laaa, laa laa laaaa", "oooh oooh, aaah, oooooh", "na na na naaa, na na naaa",
+        "miii miii miii, maaa maaa", "heeey yeeeah, ooh yeeeah"]
+WIDE_SPEECH_SECONDS = 100.0  # per voice: 72 voices, 2 h
+WIDE_MUSIC_PIECES = 16  # of about 90 s each
+
+
+def _wide_voices() -> list:
+    """(voice, pitch, wpm, text set, sung) for 72 voices, from a seeded generator."""
+    rng = np.random.default_rng(1919)
+    out = []
+    for i in range(72):
+        lang, texts = WIDE_LANGS[i % len(WIDE_LANGS)]
+        var = WIDE_VARIANTS[int(rng.integers(len(WIDE_VARIANTS)))]
+        voice = f"{lang}+{var}" if var else lang
+        pitch = int(rng.integers(0, 100)) if i % 3 else int(rng.integers(75, 100))
+        out.append((voice, pitch, int(rng.integers(80, 221)), texts, i % 8 == 7))
+    return out
+
+
+def _wide_speech(voice: str, pitch: int, wpm: int, texts: str, sung: bool, seed: int,
+                 tmp: Path) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    src = {"en": EN, "zh": ZH}.get(texts) or OTHER_TEXTS[texts]
+    parts, total = [], 0.0
+    while total < WIDE_SPEECH_SECONDS * 8000:
+        if sung and rng.random() < 0.6:  # chant: long vowels, slow, high
+            text, p, s = str(rng.choice(SUNG)), min(99, pitch + 30), 80
+        else:
+            text, p, s = " ".join(rng.choice(src, 6)), pitch, wpm
+        out = tmp / f"w{seed}_{len(parts)}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-p", str(p), "-s", str(s), "-w", str(out),
+                        text], check=True, capture_output=True)
+        x = _read_wav(out)
+        out.unlink()
+        parts.append(x)
+        total += x.size
+    return _norm(np.concatenate(parts)[: int(WIDE_SPEECH_SECONDS * 8000)])
+
+
+def _wide_music(seed: int, tmp: Path) -> np.ndarray:
+    """Sustained chords (sawtooth/triangle/trapezium) under pluck melodies, arpeggios, sweeps."""
+    rng = np.random.default_rng(seed)
+    notes = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+    kinds = ["sawtooth", "triangle", "trapezium"]
+    bars = []
+    for k in range(45):  # bars of 2 s
+        octv = int(rng.integers(3, 6))
+        chord = [f"{notes[int(i) % 12]}{octv + int(i) // 12}"
+                 for i in rng.choice(20, int(rng.integers(2, 5)), False)]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        f = tmp / f"wm{seed}_{k}.wav"
+        style = k % 3
+        if style == 0:  # sustained chord + melody on top
+            synth = ["synth", "2.0"] + [a for n in chord for a in (kind, n)]
+            mel = [f"{notes[int(rng.integers(12))]}{octv + 1}" for _ in range(4)]
+            subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", "1", str(f)] + synth
+                           + ["remix", "-", "gain", "-n", "-6"], check=True, capture_output=True)
+            g = tmp / f"wm{seed}_{k}_m.wav"
+            subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", "1", str(g), "synth",
+                            "0.5", "pluck", mel[0], "pluck", mel[1], "remix", "-", "repeat", "3",
+                            "gain", "-n", "-6"], check=True, capture_output=True)
+            h = tmp / f"wm{seed}_{k}_x.wav"
+            subprocess.run(["sox", "-m", str(f), str(g), str(h)], check=True, capture_output=True)
+            f = h
+        elif style == 1:  # arpeggio
+            seq = [tmp / f"wm{seed}_{k}_{j}.wav" for j in range(8)]
+            for j, q in enumerate(seq):
+                subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", "1", str(q),
+                                "synth", "0.25", kind, chord[j % len(chord)], "gain", "-n",
+                                "-3"], check=True, capture_output=True)
+            subprocess.run(["sox"] + [str(q) for q in seq] + [str(f)], check=True,
+                           capture_output=True)
+        else:  # a sweep between two chord notes over a held bass
+            subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", "1", str(f), "synth",
+                            "2.0", kind, f"{chord[0]}-{chord[-1]}", "pluck", f"{notes[0]}2",
+                            "remix", "-", "gain", "-n", "-6"], check=True, capture_output=True)
+        bars.append(_read_wav(f))
+    return _norm(np.concatenate(bars))
+
+
+def load_wide() -> dict:
+    """{name: float32 8 kHz audio} of the wide corpus, synthesised on first use (int16 files)."""
+    WIDE_CACHE.mkdir(parents=True, exist_ok=True)
+    want = {f"wspeech_{i:02d}_{v[0]}_{v[1]}": ("speech", i, v)
+            for i, v in enumerate(_wide_voices())}
+    want.update({f"wmusic_{i:02d}": ("music", i, None) for i in range(WIDE_MUSIC_PIECES)})
+    out = {}
+    with tempfile.TemporaryDirectory() as td:
+        for name, (kind, i, v) in want.items():
+            f = WIDE_CACHE / f"{name}.npy"
+            if not f.exists():
+                x = _wide_speech(*v, seed=300 + i, tmp=Path(td)) if kind == "speech" \
+                    else _wide_music(400 + i, Path(td))
+                x16 = np.clip(np.round(x), -32768, 32767).astype(np.int16)
+                np.save(f.with_suffix(".tmp.npy"), x16)
+                f.with_suffix(".tmp.npy").rename(f)
+            out[name] = np.load(f).astype(np.float32)
     return out

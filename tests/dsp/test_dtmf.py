@@ -104,6 +104,40 @@ def test_07_dropout_10ms():
     assert [digits_of(e) for e in detect(sigs)] == [dtmf.DIGITS[i % 16] for i in range(64)]
 
 
+def _jump(digit: str, n_before: int, gap: int, n_after: int, jump) -> np.ndarray:
+    """A key press whose tones break for ``gap`` samples after ``n_before`` and come back with
+    their phases moved by ``jump`` (radians, per tone) from where they would have been."""
+    i = dtmf.DIGITS.index(digit)
+    fr, fc = dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4]
+    ph = tuple(RNG.uniform(0, 2 * np.pi, 2))
+    a = dtmf.tones(fr, fc, n_before + gap + n_after, -10.0, -10.0, ph)
+    b = dtmf.tones(fr, fc, n_before + gap + n_after, -10.0, -10.0,
+                   (ph[0] + jump[0], ph[1] + jump[1]))
+    s = np.concatenate([a[:n_before], np.zeros(gap), b[n_before + gap :]])
+    return np.concatenate([np.zeros(int(RNG.integers(0, 200))), s, np.zeros(400)])
+
+
+# 7b. a phase jump inside a key press stays one digit, whatever the phase after the break:
+#     a 180° reversal of both tones with no gap, at every offset inside the detector's
+#     half-blocks (the worst case splits at half-block edges), and random phases after breaks
+#     of 0-6 ms and of 10 ms
+def test_07b_phase_jumps_bridged():
+    sigs, want = [], []
+    for i in range(64):
+        d = dtmf.DIGITS[i % 16]
+        sigs.append(_jump(d, 300 + i, 0, 500, (np.pi, np.pi)))  # reversal: no gap
+        want.append(d)
+    for i in range(96):
+        d = dtmf.DIGITS[i % 16]
+        gap = int(RNG.integers(0, 49)) if i < 80 else 80  # 0-6 ms, and 10 ms
+        sigs.append(_jump(d, int(RNG.integers(200, 500)), gap, 500,
+                          tuple(RNG.uniform(0, 2 * np.pi, 2))))
+        want.append(d)
+    got = [digits_of(e) for e in detect(sigs)]
+    bad = [(k, g) for k, (g, w) in enumerate(zip(got, want, strict=True)) if g != w]
+    assert not bad, f"{len(bad)} of {len(sigs)} presses wrong: {bad[:8]}"
+
+
 # 8. noise: ≥ 99 % detection at 12 dB SNR (each tone vs white noise), no false digits
 def test_08_snr_12db():
     n_digits = 20
@@ -155,3 +189,26 @@ def test_11_talk_off():
     events = detect(list(audio.values()))
     false = sum(len(digits_of(e)) for e in events)
     assert false <= 2 * minutes / 60, f"{false} false digits in {minutes:.0f} min"
+
+
+# 11b. talk-off on the wide corpus (tests/dsp/corpus.py load_wide: ≥ 2 h of 72 espeak-ng voice
+#      variants in 19 languages at pitches 0-99, chant-like singing, sustained chords,
+#      arpeggios and sweeps): at most 1 false digit per hour
+@pytest.mark.slow
+def test_11b_talk_off_wide_corpus():
+    from . import corpus
+
+    if not corpus.available():
+        pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
+    audio = corpus.load_wide()
+    minutes = sum(a.size for a in audio.values()) / FS / 60
+    assert minutes >= 120
+    names = sorted(audio)
+    false = {}
+    for i in range(0, len(names), 12):  # in batches: one array of 2 h would take 300 MB
+        batch = names[i : i + 12]
+        for name, ev in zip(batch, detect([audio[k] for k in batch]), strict=True):
+            if digits_of(ev):
+                false[name] = digits_of(ev)
+    n = sum(len(d) for d in false.values())
+    assert n <= minutes / 60, f"{n} false digits in {minutes:.0f} min: {false}"

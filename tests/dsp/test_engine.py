@@ -297,3 +297,67 @@ def test_11_echo_stage_skipped_while_no_canceller_is_on(monkeypatch):
     eng.echo_canceller(1, True)
     _run(eng, rx)
     assert len(calls) == 4
+
+
+def _levelled_conference(lines: list, level: bool) -> np.ndarray:
+    """One conference of len(lines) members through the engine (A-law); returns what member 0
+    hears (linear)."""
+    n = min(x.size for x in lines) // BLOCK * BLOCK
+    eng = MediaEngine(len(lines), g711.LAW_ALAW, echo_cancel=False)
+    for c in range(len(lines)):
+        eng.join(c, 0)
+        eng.level_control(c, level)
+    rx = np.stack([_codes(x[:n], 2) for x in lines])
+    return _decode(_run(eng, rx)[0], 2)
+
+
+# 12. conference levelling: with the noise gate the line noise heard in an 8-member conference
+#     is no higher than in a 3-member one (without it: +5.4 dB); a member 12 dB quieter than
+#     the others is heard within 3 dB of them once the automatic gain has settled
+def test_12_conference_levelling_noise_floor_and_quiet_member():
+    from . import corpus
+    from .line_model import noise, rms_dbm0
+
+    n = 8 * 8000
+    floors = {}
+    for level in (False, True):
+        for size in (3, 8):
+            lines = [noise(n, -50.0 + (c % 3), seed=c) for c in range(size)]
+            heard = _levelled_conference(lines, level)
+            floors[level, size] = rms_dbm0(heard[4 * 8000 :])
+    assert floors[False, 8] > floors[False, 3] + 3.0  # N-1 noise adds up
+    assert floors[True, 8] <= floors[True, 3] + 0.2, floors
+
+    if not corpus.available():
+        pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
+    speech = [a for k, a in sorted(corpus.load().items()) if k.startswith("speech")]
+    turn, rounds, talkers = 3 * 8000, 4, 3  # members 1-3 talk in turn, member 0 listens
+    n = turn * talkers * rounds
+    lines = [noise(n, -60.0, seed=9)]
+    for m in range(talkers):
+        x = noise(n, -60.0, seed=10 + m)
+        gain = 10 ** ((-16.0 + 12.0 - (12.0 if m == 2 else 0.0)) / 20)  # corpus: -12 dBm0
+        for r in range(rounds):
+            a = (r * talkers + m) * turn
+            x[a : a + turn] += speech[m][r * turn : (r + 1) * turn] * gain
+        lines.append(x)
+    for level, within in ((False, None), (True, 3.0)):
+        heard = _levelled_conference(lines, level)
+        last = [(rounds - 1) * talkers * turn + m * turn for m in range(talkers)]
+        lv = [rms_dbm0(heard[a : a + turn]) for a in last]
+        gap = max(lv[0], lv[1]) - lv[2]
+        if within is None:
+            assert gap > 9.0, lv  # as they come: the quiet member 12 dB down
+        else:
+            assert gap <= within, lv
+
+
+# 13. level control from the engine's constructor (the [media] level_control key) is on for
+#     every channel, and a new call on a channel keeps it
+def test_13_level_control_default_survives_a_new_call():
+    eng = MediaEngine(3, g711.LAW_ALAW, echo_cancel=False, level_control=True)
+    assert eng.mix.level_on.tolist() == [1, 1, 1]
+    eng.level_control(1, False)
+    eng.reset_channel(2)
+    _run(eng, np.full((3, BLOCK), g711.IDLE_ALAW, np.uint8))
+    assert eng.mix.level_on.tolist() == [1, 0, 1]

@@ -27,7 +27,7 @@ def bx(tmp_path, cheap_argon2):  # noqa: F811
 
 def test_live_view_shows_alarms_and_calls(bx):
     create_operator(bx.store, "alice", "operator-pass-1", "admin", datetime.now(UTC))
-    web = WebClient(bx.web)
+    web = WebClient(bx.web, flush=bx.reactor.settle)  # the box runs the real DB pool
     op_login(web)
     live = web.get("/api/v1/ops/live").json()
     assert live["box"] is True and live["spans"][0]["ok"] is True
@@ -49,7 +49,7 @@ def test_live_view_shows_alarms_and_calls(bx):
 
 def test_live_view_shows_a_conference_with_each_seat_on_its_timeslot(bx):
     create_operator(bx.store, "alice", "operator-pass-1", "admin", datetime.now(UTC))
-    web = WebClient(bx.web)
+    web = WebClient(bx.web, flush=bx.reactor.settle)  # the box runs the real DB pool
     op_login(web)
     a_num, b_num = "13800138000", "13900139000"
     bx.account(a_num)
