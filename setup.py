@@ -13,7 +13,7 @@ setup(
     packages=packages,
     package_dir={"confcall.sim": "tests/fake_span"},
     package_data={"confcall": ["prompts/**/*", "migrations/**/*", "alembic.ini",
-                               "billing/radius/dictionary*"],
+                               "billing/radius/dictionary*", "service/*.service"],
                   "confcall.web": ["templates/*.html", "static/*"]},
     cffi_modules=["native/build_shim.py:ffibuilder"],
 )

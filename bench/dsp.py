@@ -346,7 +346,7 @@ def bench_echo_converged(nchan: int, rng) -> tuple:
 
     st = echo.init(nchan)
     hs = []
-    for c in range(nchan):
+    for _c in range(nchan):
         h = np.zeros(int(rng.uniform(40, 800)) + 64)
         h[-64:] = rng.normal(0, 1, 64) * np.exp(-np.arange(64) / 12.0)
         hs.append(h * 0.5 / np.sqrt(np.sum(h**2)))

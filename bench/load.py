@@ -448,6 +448,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> bool:
           f"{media(hold[3]) / hold[1]:.4f}  (dsp {hold[3].get('media.dsp', 0) / hold[1]:.4f}"
           f" + channel I/O {hold[3].get('media.io', 0) / hold[1]:.4f}); whole run "
           f"{media(tot) / vt:.4f}")
+    print(_rss_line())  # memory beside CPU: the whole process (box + simulator), now and peak
     print(f"call control + signalling (+DB) CPU per virtual second: whole run "
           f"{ctl(tot) / vt:.4f} (DB {tot.get('control.db', 0) / vt:.4f}); ramp with 30 "
           f"set-ups {ctl(ramp[3]) / ramp[1]:.4f} (DB {ramp[3].get('control.db', 0) / ramp[1]:.4f});"
@@ -524,6 +525,16 @@ def main() -> int:
         ok = report(run(args, echo), args) and ok
     print("RESULT:", "OK (30/30 conferences of 4 formed, held and cleared)" if ok else "FAILED")
     return 0 if ok else 1
+
+
+def _rss_line() -> str:
+    """This process's resident memory now and at its peak (/proc/self/status), in MB."""
+    from pathlib import Path
+    st = {k: int(v.split()[0]) / 1024 for k, _, v in
+          (line.partition(":") for line in Path("/proc/self/status").read_text().splitlines())
+          if k in ("VmRSS", "VmHWM")}
+    return (f"RSS: {st.get('VmRSS', 0):.0f} MB now, {st.get('VmHWM', 0):.0f} MB peak (box and "
+            "simulator in one process; bench/memory.py measures a box alone)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Example (every key optional; these are the defaults)::
                                        # boxes share one database); "" = the host name
 
     [database]
-    url = "sqlite:///var/confcall.db"
+    url = "sqlite:///var/confcall.db"  # or postgresql://user:password@host/db (psycopg 3)
 
     [hardware]
     simulated = false                  # true: the simulated card (demo, tests)
@@ -19,7 +19,7 @@ Example (every key optional; these are the defaults)::
     span_config = "/etc/confcall/spans.toml"   # from `confcall hw genconf` (real cards)
 
     [[trunk]]                          # one per span; spans not listed are not used
-    span = 1
+    span = 1                           # the DAHDI span number this entry is about
     signalling = ""                    # "" = as the span is configured | pri | r2 (a check)
     switchtype = "euroisdn_e1"         # PRI: euroisdn_e1 | euroisdn_t1 | ni2 | 5ess | dms100 ...
     reject_cause = 16                  # PRI: the on-hook rejection's cause: 16, 17 or 21
@@ -38,19 +38,19 @@ Example (every key optional; these are the defaults)::
     caller_id = "95000"                # shown on callbacks and invitations
 
     [access]
-    min_balance_fen = 100
+    min_balance_fen = 100              # a caller with less gets no callback (low_balance)
     rate_limit = 3                     # callbacks per calling number ...
     rate_window_s = 600                # ... per this many seconds
 
     [callback]
-    delay_s = 5.0
-    retries = 2
-    retry_interval_s = 30.0
+    delay_s = 5.0                      # seconds from the on-hook request to the callback
+    retries = 2                        # redials when the callback is not answered ...
+    retry_interval_s = 30.0            # ... this many seconds apart
 
     [conference]
-    max_participants = 8
-    entry_timeout_s = 10.0
-    finish_timeout_s = 6.0
+    max_participants = 8               # seats per conference, the initiator included
+    entry_timeout_s = 10.0             # keypad: a number not ended with # is taken after this
+    finish_timeout_s = 6.0             # keypad: silence after the last # that ends inviting
 
     [prompts]
     language = "zh"                    # zh | en
@@ -66,16 +66,16 @@ Example (every key optional; these are the defaults)::
                                        # member and a noise gate for members not talking
 
     [web]                              # present: `serve` starts the web site (docs/web.md)
-    enabled = true
+    enabled = true                     # false keeps the section but serves no site
     bind = "127.0.0.1"                 # "0.0.0.0" to serve every interface
-    port = 8080
+    port = 8080                        # TCP port of the site (0 = any free port)
     tls_cert = ""                      # PEM files: both set = HTTPS and Secure cookies
-    tls_key = ""
+    tls_key = ""                       # the private key of tls_cert
     timezone = "Asia/Shanghai"         # subscribers' default time zone for bookings
 
     [[radius]]                         # the carrier's billing servers (RADIUS accounting, RFC
     host = "192.0.2.10"                # 2866), in order of preference; none = no accounting
-    port = 1813
+    port = 1813                        # the server's accounting port (UDP)
     secret_file = "/etc/confcall/radius.secret"  # the shared secret (first line), or:
     # secret = "..."                   # in this file (keep it mode 0600 then)
 
@@ -113,13 +113,21 @@ Example (every key optional; these are the defaults)::
     retries_default = 2                # the booking form's defaults and bounds: redials of an
     retries_max = 5                    # unanswered party (0..retries_max) ...
     retry_interval_default_s = 60      # ... and seconds between them
-    retry_interval_min_s = 30
-    retry_interval_max_s = 600
+    retry_interval_min_s = 30          # ... at least ...
+    retry_interval_max_s = 600         # ... and at most
     max_days_ahead = 90                # how far ahead a conference may be booked
     expected_minutes = 30              # assumed length: credit and channels are checked for it
-    expected_minutes_max = 240
+    expected_minutes_max = 240         # the longest length a booking may state
     channels = 0                       # channels booked conferences may hold at once, all
                                        # boxes together (0 = this box's B-channels)
+
+    [log]                              # stderr, one event per line (journald keeps it)
+    level = "info"                     # debug | info | warning | error
+    format = "keyvalue"                # keyvalue (ts=... level=... msg=... call=L17) | json
+
+    [metrics]                          # Prometheus exposition on http://BIND:PORT/metrics
+    port = 9464                        # 0 = no metrics endpoint
+    bind = "127.0.0.1"                 # "0.0.0.0" when Prometheus scrapes from another host
 """
 from __future__ import annotations
 
@@ -228,6 +236,10 @@ class Config:
     booking_expected_minutes: int = 30
     booking_expected_minutes_max: int = 240
     booking_channels: int = 0
+    log_level: str = "info"
+    log_format: str = "keyvalue"
+    metrics_port: int = 9464
+    metrics_bind: str = "127.0.0.1"
     fraud_max_conferences: int = 5  # issue 14: confcall.rating.fraud's box defaults
     fraud_spend_per_hour_fen: int = 300_000
     fraud_callbacks_per_number: int = 30
@@ -273,6 +285,24 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "fraud": {k: (f"fraud_{k}", int) for k in ("max_conferences", "spend_per_hour_fen",
                                                "callbacks_per_number")},
 }
+
+# [log] and [metrics]: what the NOC sees of a running box (docs/operations.md)
+_SECTIONS["log"] = {"level": ("log_level", str), "format": ("log_format", str)}
+_SECTIONS["metrics"] = {"port": ("metrics_port", int), "bind": ("metrics_bind", str)}
+
+
+def _check_noc(values: dict[str, Any], source: str) -> None:
+    from confcall.logsetup import FORMATS, LEVELS
+    if values.get("log_level", "info") not in LEVELS:
+        raise ConfigError(source, "log.level", f"{values['log_level']!r}; allowed: "
+                          f"{', '.join(LEVELS)}")
+    if values.get("log_format", "keyvalue") not in FORMATS:
+        raise ConfigError(source, "log.format", f"{values['log_format']!r}; allowed: "
+                          f"{', '.join(FORMATS)}")
+    if not 0 <= values.get("metrics_port", 9464) <= 65535:
+        raise ConfigError(source, "metrics.port", "0..65535 (0 = no metrics endpoint)")
+    if "metrics_bind" in values and not values["metrics_bind"].strip():
+        raise ConfigError(source, "metrics.bind", "an address to listen on, e.g. 127.0.0.1")
 
 
 def load_config(path: str | Path) -> Config:
@@ -323,6 +353,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             name, kind = spec
             values[name] = _typed(source, f"{section}.{key}", value, kind)
     _normalise(values, source)
+    _check_noc(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)

@@ -36,7 +36,7 @@ def channel_map(report: SpanReport, in_use: Collection[int] = ()) -> str:
 
 def _law(d: dict) -> str:
     laws = {c["law"] for c in d["channels"] if c["sigtype"] in ("CLEAR", "CAS")}
-    return "/".join("A-law" if l == Law.ALAW else "μ-law" for l in sorted(laws)) or "-"
+    return "/".join("A-law" if law == Law.ALAW else "μ-law" for law in sorted(laws)) or "-"
 
 
 def span_dicts(reports: Iterable[SpanReport], in_use: Collection[int] = ()) -> list[dict]:

@@ -30,7 +30,6 @@ from confcall.conference.money import AccessScreen, RatingMoney
 from confcall.conference.records import MemoryRecords
 from confcall.conference.router import IncomingRouter
 from confcall.conference.session import SessionConfig
-from confcall.conference.trunkgroup import TrunkGroup
 from confcall.clock import every
 from confcall.config import Config
 from confcall.dahdi import BChannelBatch, Span
@@ -43,6 +42,7 @@ __all__ = ["Daemon", "prompt_sounds", "ensure_pepper"]
 log = logging.getLogger("confcall.daemon")
 
 TICK_S = 0.020
+HW_EC_TAPS = 128  # 16 ms tail: what DAHDI's hardware cancellers (VPMOCT) are asked for
 
 
 def ensure_pepper(var_dir: str | None = None) -> str:
@@ -92,6 +92,8 @@ class Daemon:
         fraud.configure(self.config.fraud_max_conferences, self.config.fraud_spend_per_hour_fen,
                         self.config.fraud_callbacks_per_number)
         self._open_store()
+        from confcall.boxwatch import BoxWatch
+        self.watch = BoxWatch(self)  # call tracing, metrics, systemd (times the runner)
         self._open_spans()
         self._start_media()
         self._call_control()
@@ -113,6 +115,7 @@ class Daemon:
         self._start_bookings()
         self._listen_control()
         self._start_web()
+        self.watch.start()  # metrics endpoint, systemd READY + watchdog
         n_r2 = sum(1 for t in self.trunks if isinstance(t, R2Trunk))
         kinds = ", ".join(k for k in (f"{len(self.trunks) - n_r2} PRI" if n_r2 < len(self.trunks)
                                       else "", f"{n_r2} MFC/R2" if n_r2 else "") if k)
@@ -168,19 +171,22 @@ class Daemon:
             self.runner.start()
 
     def _open_spans(self) -> None:
-        for plan in self._span_plans():
-            span = Span.open(plan.spanno, plan.channels)
-            for channo, err in span.failed.items():
-                self._say(f"span {plan.spanno}: channel {channo} not usable: {err}")
+        from confcall.startup import SpanFailures
+        failures = SpanFailures()
+        self._plans = self._span_plans()
+        for plan in self._plans:
+            span = Span.open(plan.spanno, plan.channels, echo_taps=plan.hw_ec_taps)
+            for line in failures.add(plan.spanno, span.failed, len(plan.channels)):
+                log.error("%s", line)
             trunk = self._make_trunk(plan, span)
             if trunk is None:
+                failures.unused(plan.spanno)
                 span.close()
                 continue
             self.spans.append(span)
             self.trunks.append(trunk)
         if not self.trunks:
-            raise RuntimeError("no usable span (PRI or MFC/R2): check the span config / "
-                               "[[trunk]] entries")
+            raise RuntimeError(failures.summary())
 
     def _make_trunk(self, plan: SpanPlan, span: Span) -> Trunk | None:
         name = f"span{plan.spanno}"
@@ -189,7 +195,7 @@ class Daemon:
                 self._say(f"span {plan.spanno}: no D-channel; not used for PRI")
                 return None
             return PriTrunk(span, self.reactor, switchtype=plan.switchtype, name=name,
-                            on_status=self._say)
+                            on_status=self._say, network=plan.network)
         if not span.cas:
             self._say(f"span {plan.spanno}: no CAS channel; not used for MFC/R2")
             return None
@@ -207,7 +213,7 @@ class Daemon:
         config that `confcall hw genconf` wrote; [[trunk]] entries select and tune them."""
         cfg = self.config
         out: list[SpanPlan] = []
-        if self.card is not None:
+        if self.card is not None and not cfg.span_config:
             for sim in self.card.spans:
                 t = cfg.trunk_for(sim.spanno)
                 if cfg.trunks and t is None:
@@ -230,7 +236,11 @@ class Daemon:
             chans = tuple(s.channels) + ((s.dchannel,) if s.dchannel else ())
             out.append(SpanPlan(s.spanno, chans, kind,
                                 t.switchtype if t else (s.switchtype or "euroisdn_e1"),
-                                (t.r2_variant if t else "") or s.r2_variant or "CN"))
+                                (t.r2_variant if t else "") or s.r2_variant or "CN",
+                                network=s.signaling == "pri_net",
+                                hw_ec_taps=HW_EC_TAPS if s.echo_canceller == "hw"
+                                or s.echo_canceller.startswith("kernel:") else 0,
+                                software_ec=s.software_ec))
         return out
 
     def _start_media(self) -> None:
@@ -246,12 +256,27 @@ class Daemon:
         self.media = MediaService(self.batch, deliver=deliver,
                                   echo_cancel=self.config.echo_canceller,
                                   level_control=self.config.level_control)
+        self._span_echo_cancellers()
         sounds = self.sounds if self.sounds is not None else prompt_sounds(
             self.config.language, self.config.prompt_directory)
         for name, audio in sounds.items():
             self.media.add_sound(name, audio)
         if self.media_in_thread:
             self.media.start_thread()
+
+    def _span_echo_cancellers(self) -> None:
+        """Our software canceller stays off on spans whose card (or a kernel module) cancels
+        echo, or that the span config says need none: two cancellers in a row fight."""
+        plans = {p.spanno: p for p in getattr(self, "_plans", [])}
+        for span in self.spans:
+            plan = plans.get(span.spanno)
+            if plan is None or plan.software_ec or not self.config.echo_canceller:
+                continue
+            for ch in (*span.bchannels, *span.cas):
+                self.media.engine.echo_canceller(self.batch.row_of(ch.channo), False)
+            self._say(f"span {span.spanno}: echo cancelled by the card "
+                      f"({plan.hw_ec_taps} taps)" if plan.hw_ec_taps else
+                      f"span {span.spanno}: no echo canceller (span config)")
 
     def _span_clock(self) -> None:
         """The simulated card's 20 ms frame clock (real cards clock themselves)."""
@@ -272,7 +297,8 @@ class Daemon:
         self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
                                  writes=self.writes)
         self.records = self._records()
-        self.group = TrunkGroup(self.trunks)
+        from confcall.calltrace import TracedTrunkGroup
+        self.group = TracedTrunkGroup(self.trunks, self.watch.calls)
         self.callbacks = CallbackService(
             self.reactor, self.group, self.media, self.money, self.records,
             policy=CallbackPolicy(cfg.callback_delay_s, cfg.callback_retries,
@@ -375,6 +401,7 @@ class Daemon:
         from confcall.ids import new_ref
         ref = new_ref("in")  # box id + ULID: no collision across boxes or restarts
         self.records.leg_started(ref, leg, ref, role)
+        self.watch.calls.watch(leg)
 
         def ended(_: Any, ev: Any) -> None:
             if ev.kind == "cleared":
@@ -430,6 +457,8 @@ class Daemon:
                              storm=StormLimit(cfg.rate_limit, cfg.rate_window_s))
 
         def written(job: Any) -> None:
+            if job is not None:
+                self.watch.callback_requested()
             if job is None:
                 self._say(f"{req.ani}: callback refused: too many requests (all boxes)")
                 return
@@ -445,9 +474,13 @@ class Daemon:
     def _session_started(self, session: Any) -> None:
         self._say(f"{session.initiator.number} answered the callback: conference "
                   f"{session.reference} started")
-        session.on_end = lambda s: self._say(
-            f"conference {s.reference} ended after {(s.ended_at or 0) - s.started_at:.0f} s; "
-            f"legs rated for {s.payer}")
+        self.watch.session_started(session)
+
+        def ended(s: Any) -> None:
+            self.watch.session_ended(s)
+            self._say(f"conference {s.reference} ended after "
+                      f"{(s.ended_at or 0) - s.started_at:.0f} s; legs rated for {s.payer}")
+        session.on_end = ended
 
     # -- stop -------------------------------------------------------------------------------------
     def stop(self, grace_s: float = 5.0) -> Deferred[None]:
@@ -487,6 +520,8 @@ class Daemon:
         return self._stopping
 
     def _release(self) -> None:
+        if getattr(self, "watch", None) is not None:
+            self.watch.stop()
         if getattr(self, "_web_port", None) is not None:
             self._web_port.stopListening()
         port = getattr(self, "_control_port", None)
@@ -524,6 +559,9 @@ class SpanPlan:
     signalling: str  # pri | r2
     switchtype: str = "euroisdn_e1"
     r2_variant: str = "CN"
+    network: bool = False  # PRI: we are the network side (span config pri_net)
+    hw_ec_taps: int = 0  # > 0: the card's (or a kernel) echo canceller on, this many taps
+    software_ec: bool = True  # our own canceller on this span's channels ([media] permitting)
 
 
 def _check_signalling(t: Any, spanno: int, kind: str) -> None:
@@ -545,14 +583,22 @@ def _sayers(lang: str, sounds: set[str]) -> tuple[Callable[[int], list[str]] | N
     return None, None
 
 
-def _seed_if_empty(store: Any) -> None:
-    """The embedded default must run out of the box: areas and a default rate plan."""
+def _seed_if_empty(store: Any) -> list[str]:
+    """The embedded default must run out of the box: areas and a default rate plan (also
+    run by `confcall db upgrade`, so the CLI agrees with what serve would load)."""
     from sqlalchemy import func, select
 
     from confcall.rating import areas, rates
     from confcall.store.models import AreaPrefix, RatePlan
+    done = []
     with store.transaction() as s:
         if s.scalar(select(func.count()).select_from(AreaPrefix)) == 0:
             areas.seed_areas(s, areas.build_area_table())
+            done.append("seeded the area table (confcall rate seed-areas reloads it)")
         if s.scalar(select(func.count()).select_from(RatePlan)) == 0:
             rates.import_rates(s, "default", rates.DEFAULT_PLAN_CSV)
+            done.append("loaded rate plan 'default' (confcall rate export default shows it)")
+    return done
+
+
+seed_defaults = _seed_if_empty

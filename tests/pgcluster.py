@@ -101,12 +101,12 @@ class PgCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, db: str = "postgres") -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{db}"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"  # psycopg 3, the default
 
     def execute(self, sql: str) -> None:
-        import psycopg2
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
-                                dbname="postgres")
+        import psycopg
+        conn = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+                               dbname="postgres")
         conn.autocommit = True
         try:
             with conn.cursor() as cur:

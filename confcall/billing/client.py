@@ -200,7 +200,7 @@ class AccountingClient:
     # -- inside ----------------------------------------------------------------------------------
     def _expire(self, index: int, st: _ServerState, now: float) -> list[Action]:
         actions: list[Action] = []
-        for ident, flight in list(st.inflight.items()):
+        for _ident, flight in list(st.inflight.items()):
             if flight.deadline > now:
                 continue
             if flight.attempts > self.retries:

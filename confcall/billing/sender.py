@@ -84,7 +84,7 @@ class RadiusSender:
         self.names = [f"{s.host}:{s.port}" for s in servers]
         self.addresses = [_resolve(s.host, s.port) for s in servers]
         self.client = AccountingClient(
-            [Server(n, s.secret.encode()) for n, s in zip(self.names, servers)],
+            [Server(n, s.secret.encode()) for n, s in zip(self.names, servers, strict=True)],
             load_dictionary(dictionary), timeout_s=timeout_s, max_timeout_s=max_timeout_s,
             retries=retries, dead_time_s=dead_time_s, window=window)
         self.stats = SenderStats()

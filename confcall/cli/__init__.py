@@ -10,6 +10,7 @@ and prints; one module per command group.
 | `prompts` | voice prompts and music |
 | `web` | `web` (the site alone), `operator add` (console logins) |
 | `booking` | booked conferences and callbacks: `list`, `show`, `cancel` |
+| `service` | `install` (user, directories, pepper, systemd unit), `doctor` (what to fix) |
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .hw import hw
 from .prompts import prompts
 from .rate import rate
 from .run import demo, serve
+from .service import doctor, install
 from .span import span
 from .web import operator, web
 
@@ -37,7 +39,7 @@ def main() -> None:
 
 
 for _command in (span, calls, conferences, serve, demo, hw, db, account, card, rate, cdr,
-                 prompts, web, operator):
+                 prompts, web, operator, install, doctor):
     main.add_command(_command)
 
 from .booking import booking  # noqa: E402 - issue 12, kept apart from the list above

@@ -5,10 +5,11 @@ Amounts are fen. Refusals print the reason and exit with status 1; nothing is wr
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
-from confcall.rating import ops
+from confcall.rating import MoneyError, ops
 
 from ._money_common import db_group, fen_text, money_errors, store_of, when
 
@@ -27,7 +28,28 @@ account = db_group("account", "Subscriber accounts, balances and the ledger.")
 @money_errors
 def account_create(ctx: click.Context, number: str, pin: str, area: str | None,
                    plan: str | None) -> None:
-    click.echo(f"created {ops.create_account(store_of(ctx), number, pin, area, plan)}")
+    """Open a prepaid account for NUMBER (E.164 or national) with a 6-digit PIN.
+
+    Works on a fresh database after `confcall db upgrade`: the area table is seeded on first
+    and the default plan are loaded there; a database without areas gets an error naming
+    `confcall rate seed-areas`."""
+    try:
+        created = ops.create_account(store_of(ctx), number, pin, area, plan)
+    except MoneyError as e:
+        if "area" in str(e) and _no_areas(store_of(ctx)):
+            raise click.ClickException(f"{e}: this database has no area table yet; run "
+                                       "`confcall rate seed-areas` (or `confcall db "
+                                       "upgrade`, which seeds it)") from None
+        raise
+    click.echo(f"created {created}")
+
+
+def _no_areas(store: Any) -> bool:
+    from sqlalchemy import func, select
+
+    from confcall.store.models import AreaPrefix
+    return bool(store.run(lambda s: s.scalar(select(func.count()).select_from(AreaPrefix))
+                          == 0))
 
 
 @account.command("lock")
@@ -35,6 +57,7 @@ def account_create(ctx: click.Context, number: str, pin: str, area: str | None,
 @click.pass_context
 @money_errors
 def account_lock(ctx: click.Context, number: str) -> None:
+    """Lock NUMBER: no callbacks, no IVR, no web login until `account unlock`."""
     ops.lock_account(store_of(ctx), number)
     click.echo(f"locked {number}")
 
@@ -44,6 +67,8 @@ def account_lock(ctx: click.Context, number: str) -> None:
 @click.pass_context
 @money_errors
 def account_unlock(ctx: click.Context, number: str) -> None:
+    """Unlock NUMBER: an operator's lock or the wrong-PIN lock of the ACCOUNT (the IVR
+    and web login). A recharge CARD locked by wrong card PINs is `card unblock` instead."""
     ops.unlock_account(store_of(ctx), number)
     click.echo(f"unlocked {number}")
 
@@ -64,6 +89,7 @@ def account_plan(ctx: click.Context, number: str, plan: str) -> None:
 @click.pass_context
 @money_errors
 def account_balance(ctx: click.Context, number: str) -> None:
+    """Print NUMBER's balance, credit held for running calls, and what is available (fen)."""
     b = ops.balance(store_of(ctx), number)
     click.echo(f"{b.number}: balance {fen_text(b.balance_fen)}, held for calls "
                f"{fen_text(b.reserved_fen)}, available {fen_text(b.available_fen)}")
@@ -137,9 +163,9 @@ def account_limits(ctx: click.Context, number: str, max_conferences: int | None,
 @click.argument("number")
 @click.argument("amount", type=int)
 @click.option("--reference", required=True, help="unique reference (a retry is harmless)")
-@click.option("--note", required=True)
+@click.option("--note", required=True, help="why (kept in the ledger)")
 @click.option("--refund", is_flag=True, help="book as a refund instead of an adjustment")
-@click.option("--actor", default="operator")
+@click.option("--actor", default="operator", help="who did it (kept in the ledger)")
 @click.pass_context
 @money_errors
 def account_adjust(ctx: click.Context, number: str, amount: int, reference: str, note: str,
@@ -154,10 +180,11 @@ def account_adjust(ctx: click.Context, number: str, amount: int, reference: str,
 @account.command("statement")
 @click.argument("number")
 @click.option("--start", "start", required=True, help="ISO date/time (UTC if no zone)")
-@click.option("--end", "end", required=True)
+@click.option("--end", "end", required=True, help="ISO date/time, exclusive")
 @click.pass_context
 @money_errors
 def account_statement(ctx: click.Context, number: str, start: str, end: str) -> None:
+    """Ledger entries of NUMBER between --start and --end, with the running balance."""
     st = ops.statement(store_of(ctx), number, when(start, "--start"), when(end, "--end"))
     click.echo(f"statement {st.number} {st.start:%Y-%m-%d %H:%M} .. {st.end:%Y-%m-%d %H:%M} UTC")
     click.echo(f"opening balance {fen_text(st.opening_fen)}")
@@ -170,12 +197,13 @@ def account_statement(ctx: click.Context, number: str, start: str, end: str) -> 
 
 @account.command("passwd")
 @click.argument("number")
-@click.option("--old", prompt=True, hide_input=True)
-@click.option("--new", prompt=True, hide_input=True)
-@click.option("--confirm", prompt=True, hide_input=True)
+@click.option("--old", prompt=True, hide_input=True, help="the current PIN")
+@click.option("--new", prompt=True, hide_input=True, help="the new PIN")
+@click.option("--confirm", prompt=True, hide_input=True, help="the new PIN again")
 @click.pass_context
 @money_errors
 def account_passwd(ctx: click.Context, number: str, old: str, new: str, confirm: str) -> None:
+    """Change NUMBER's PIN (asks for the old PIN, then the new one twice)."""
     ops.change_password(store_of(ctx), number, old, new, confirm, source="cli")
     click.echo("password changed")
 

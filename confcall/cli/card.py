@@ -18,8 +18,8 @@ card = db_group("card", "Prepaid recharge cards.")
 
 
 @card.command("generate")
-@click.option("--label", required=True)
-@click.option("--count", type=int, required=True)
+@click.option("--label", required=True, help="the batch's name")
+@click.option("--count", type=int, required=True, help="cards in the batch")
 @click.option("--value", "value_fen", type=int, required=True, help="face value in fen")
 @click.option("--expires", required=True, help="ISO date/time (UTC if no zone)")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
@@ -28,6 +28,8 @@ card = db_group("card", "Prepaid recharge cards.")
 @money_errors
 def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, expires: str,
                   out: str) -> None:
+    """Generate a batch of COUNT recharge cards (serials and PINs to --out, inactive until
+    `card activate`)."""
     import os
 
     from confcall.rating.cards import check_batch, open_print_file, write_print_file
@@ -65,6 +67,7 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
 @click.pass_context
 @money_errors
 def card_activate(ctx: click.Context, batch_id: int) -> None:
+    """Make every card of batch BATCH_ID redeemable."""
     click.echo(f"{ops.activate_batch(store_of(ctx), batch_id)} cards activated")
 
 
@@ -73,6 +76,7 @@ def card_activate(ctx: click.Context, batch_id: int) -> None:
 @click.pass_context
 @money_errors
 def card_void(ctx: click.Context, serial: str) -> None:
+    """Void one card by SERIAL: it can never be redeemed."""
     ops.void_card(store_of(ctx), serial)
     click.echo(f"card {serial} void")
 
@@ -82,6 +86,7 @@ def card_void(ctx: click.Context, serial: str) -> None:
 @click.pass_context
 @money_errors
 def card_void_batch(ctx: click.Context, batch_id: int) -> None:
+    """Void every unredeemed card of batch BATCH_ID."""
     click.echo(f"{ops.void_batch(store_of(ctx), batch_id)} cards void")
 
 
@@ -90,7 +95,9 @@ def card_void_batch(ctx: click.Context, batch_id: int) -> None:
 @click.pass_context
 @money_errors
 def card_unblock(ctx: click.Context, serial: str) -> None:
-    """Clear a card's wrong-PIN count and every throttle on its serial."""
+    """Clear a recharge CARD's wrong-PIN count and every throttle on its serial (too many
+    wrong card PINs at the IVR or web). A subscriber ACCOUNT locked by wrong account PINs is
+    `account unlock` instead."""
     cleared = ops.unblock_card(store_of(ctx), serial)
     click.echo(f"card {serial} unblocked" + (f": cleared {', '.join(cleared)}" if cleared
                                               else ": nothing was holding it"))
@@ -99,10 +106,11 @@ def card_unblock(ctx: click.Context, serial: str) -> None:
 @card.command("redeem")
 @click.argument("number")
 @click.argument("serial")
-@click.option("--pin", prompt=True, hide_input=True)
+@click.option("--pin", prompt=True, hide_input=True, help="the card's PIN")
 @click.pass_context
 @money_errors
 def card_redeem(ctx: click.Context, number: str, serial: str, pin: str) -> None:
+    """Credit NUMBER with card SERIAL's value (asks for the card PIN), as the IVR does."""
     b = ops.recharge_by_card(store_of(ctx), number, serial, pin, source="cli")
     click.echo(f"{b.number}: balance {fen_text(b.balance_fen)}")
 

@@ -22,6 +22,7 @@ cdr = db_group("cdr", "Rated calls.")
 @click.pass_context
 @money_errors
 def cdr_show(ctx: click.Context, conference: str) -> None:
+    """One conference's legs: numbers, times, rated seconds, areas and fen."""
     from confcall.rating.cdr import conference_bill
     bill = store_of(ctx).run(conference_bill, conference)
     click.echo(f"conference {bill.reference} payer {bill.payer} total {fen_text(bill.total_fen)}")
@@ -39,10 +40,14 @@ def cdr_unknown_areas(ctx: click.Context) -> None:
 
     from confcall.store.models import Leg
 
+    # one labelled expression, grouped by its label: psycopg 3 binds parameters on the server,
+    # so two separately bound substr(…, $1, $2) would not be the same expression to PostgreSQL
+    prefix_col = func.substr(Leg.destination, 1, 8).label("prefix")
+
     def fn(s: Any) -> list[Any]:
-        return s.execute(select(func.substr(Leg.destination, 1, 8), func.count())
+        return s.execute(select(prefix_col, func.count())
                          .where(Leg.area_known.is_(False))
-                         .group_by(func.substr(Leg.destination, 1, 8))).all()
+                         .group_by("prefix")).all()
     for prefix, n in store_of(ctx).run(fn):
         click.echo(f"{prefix}\t{n}")
 
@@ -58,7 +63,7 @@ def cdr_unknown_areas(ctx: click.Context) -> None:
               help="legs started at or after (ISO; UTC if no zone)")
 @click.option("--to", "end", default=None, help="... and before")
 @click.option("--conference", default=None, help="a conference reference")
-@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--limit", type=int, default=1000, show_default=True, help="rows at most")
 @click.option("--json", "as_json", is_flag=True, help="one JSON array (fen as integers)")
 @click.pass_context
 @money_errors

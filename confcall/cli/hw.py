@@ -174,7 +174,7 @@ def _print_report(r: DetectReport, echo: Callable[[str], Any]) -> None:
 def _table(rows: Sequence[tuple[str, ...]], echo: Callable[[str], Any] = click.echo) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
 def _write(path: Path | None, text: str) -> None:

@@ -52,7 +52,8 @@ def prompts(ctx: click.Context, directory: Path | None) -> None:
 
 
 @prompts.command("build")
-@click.option("--lang", type=click.Choice([*LANGS, "all"]), default="all", show_default=True)
+@click.option("--lang", type=click.Choice([*LANGS, "all"]), default="all", show_default=True,
+              help="prompt language")
 @click.option("--key", "keys", multiple=True, metavar="KEY",
               help="Only this key (repeatable); default every key.")
 @click.option("--force", is_flag=True, help="Render every key again, changed or not.")
@@ -73,7 +74,8 @@ def build_cmd(ctx: click.Context, lang: str, keys: tuple[str, ...], force: bool,
 
 
 @prompts.command("list")
-@click.option("--lang", type=click.Choice([*LANGS, "all"]), default="all", show_default=True)
+@click.option("--lang", type=click.Choice([*LANGS, "all"]), default="all", show_default=True,
+              help="prompt language")
 @click.pass_context
 def list_cmd(ctx: click.Context, lang: str) -> None:
     """Every key with its text and what plays (recorded / tts / missing)."""
@@ -92,7 +94,7 @@ def list_cmd(ctx: click.Context, lang: str) -> None:
 @prompts.command("import")
 @click.argument("key")
 @click.argument("wav", type=_FILE)
-@click.option("--lang", type=_LANG, required=True)
+@click.option("--lang", type=_LANG, required=True, help="prompt language")
 @click.pass_context
 def import_cmd(ctx: click.Context, key: str, wav: Path, lang: str) -> None:
     """Replace KEY's synthesised prompt with an operator recording (any WAV)."""
@@ -103,7 +105,7 @@ def import_cmd(ctx: click.Context, key: str, wav: Path, lang: str) -> None:
 
 @prompts.command("unimport")
 @click.argument("key")
-@click.option("--lang", type=_LANG, required=True)
+@click.option("--lang", type=_LANG, required=True, help="prompt language")
 @click.pass_context
 def unimport_cmd(ctx: click.Context, key: str, lang: str) -> None:
     """Drop KEY's operator recording: the synthesised prompt plays again."""
@@ -148,7 +150,7 @@ def music_default_cmd(ctx: click.Context) -> None:
 
 
 @prompts.command("say")
-@click.option("--lang", type=_LANG, required=True)
+@click.option("--lang", type=_LANG, required=True, help="prompt language")
 @click.argument("kind", type=click.Choice(list(_SAY)))
 @click.argument("value")
 def say_cmd(lang: str, kind: str, value: str) -> None:

@@ -20,7 +20,8 @@ rate = db_group("rate", "Rate plans, areas and quotes.")
 @rate.command("import")
 @click.argument("plan")
 @click.argument("csv_file", type=click.File("rb"))
-@click.option("--rounding", type=click.Choice(["up", "half_up", "down"]), default="up")
+@click.option("--rounding", type=click.Choice(["up", "half_up", "down"]), default="up",
+              help="rounding of a started charging unit")
 @click.pass_context
 @money_errors
 def rate_import(ctx: click.Context, plan: str, csv_file: Any, rounding: str) -> None:
@@ -38,6 +39,7 @@ def rate_import(ctx: click.Context, plan: str, csv_file: Any, rounding: str) -> 
 @click.pass_context
 @money_errors
 def rate_export(ctx: click.Context, plan: str) -> None:
+    """Print PLAN's rates as CSV, in the format `rate import` reads."""
     click.echo(ops.export_rates(store_of(ctx), plan), nl=False)
 
 
@@ -50,6 +52,7 @@ def rate_export(ctx: click.Context, plan: str) -> None:
 @money_errors
 def rate_quote(ctx: click.Context, payer: str, dialled: str, seconds: int,
                at: str | None) -> None:
+    """What a call from PAYER to DIALLED lasting SECONDS would cost, per the payer's plan."""
     q = ops.quote(store_of(ctx), payer, dialled, seconds, when(at, "--at") if at else None)
     click.echo(f"{q.destination} {q.number_class} area {q.area or '?'}: {seconds}s billed "
                f"{q.billed_s}s = {fen_text(q.amount_fen)}; balance allows {q.max_duration_s}s")
@@ -68,7 +71,7 @@ def rate_seed_areas(ctx: click.Context) -> None:
 @rate.command("set-area")
 @click.argument("prefix")
 @click.argument("area")
-@click.option("--name", default="")
+@click.option("--name", default="", help="the area's name")
 @click.pass_context
 @money_errors
 def rate_set_area(ctx: click.Context, prefix: str, area: str, name: str) -> None:
@@ -81,7 +84,7 @@ def rate_set_area(ctx: click.Context, prefix: str, area: str, name: str) -> None
 @rate.command("rule")
 @click.argument("prefix")
 @click.argument("action", type=click.Choice(["block", "free"]))
-@click.option("--reason", default="")
+@click.option("--reason", default="", help="why (shown in `rate rules`)")
 @click.pass_context
 @money_errors
 def rate_rule(ctx: click.Context, prefix: str, action: str, reason: str) -> None:

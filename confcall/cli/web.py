@@ -53,7 +53,7 @@ def operator() -> None:
 @operator.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer",
-              show_default=True)
+              show_default=True, help="admin may change money; viewer only reads")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 10 characters (prompted when not given).")
 @click.option("--db", "db_url", default=None, help="Database URL (default: $CONFCALL_DB).")

@@ -14,6 +14,7 @@ import numpy as np
 
 from confcall.dahdi import BChannelBatch
 from confcall.dsp.engine import DigitEvent, MediaEngine, PromptDone
+from confcall.tickstats import TickStats
 
 __all__ = ["MediaService"]
 
@@ -33,6 +34,8 @@ class MediaService:
         self._on_done: dict[int, Callable[[], None]] = {}
         self._queue: dict[int, list[str]] = {}
         self.digit_listeners: dict[int, Callable[[DigitEvent], None]] = {}
+        self.tick_stats = TickStats()  # tick durations and liveness (metrics, watchdog)
+        self.on_any_digit: Callable[[DigitEvent], None] | None = None  # metrics: every digit
 
     # -- sounds and prompts -----------------------------------------------------------------------
     def add_sound(self, name: str, audio: np.ndarray) -> int:
@@ -116,11 +119,13 @@ class MediaService:
         self.engine.hear_music(row, False)
         self.engine.reset_channel(row)
 
-    # -- the tick -----------------------------------------------------------------------------------
+    # -- the tick ----------------------------------------------------------------------------------
     def tick(self) -> None:
         self.batch.read()
         self._drain_events()
+        self.tick_stats.begin()
         self.engine.process_tick(self.batch.rx, self.batch.tx)
+        self.tick_stats.end()
         self.batch.write()
 
     def _drain_events(self) -> None:
@@ -152,9 +157,11 @@ class MediaService:
             self.batch.read()
             self._drain_events()
             rx[:] = self.batch.rx
+            self.tick_stats.begin()
             return self._running
 
         def write(tx: np.ndarray) -> None:
+            self.tick_stats.end()
             self.batch.tx[:] = tx
             self.batch.write()
 
@@ -176,6 +183,8 @@ class MediaService:
             if cb is not None:
                 cb()
         elif isinstance(ev, DigitEvent):
+            if self.on_any_digit is not None:
+                self.on_any_digit(ev)
             listener = self.digit_listeners.get(self.batch.channels[ev.chan].channo)
             if listener is not None:
                 listener(ev)

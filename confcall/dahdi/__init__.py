@@ -1,7 +1,8 @@
 """The hardware seam: DAHDI channels and spans through the cffi shim (native/dahdi_shim.c).
 
 Nothing else in confcall performs system calls on /dev/dahdi. ``use_userspace`` swaps the
-kernel for the simulated span (tests/fake_span, installed as confcall.sim) under the very same compiled code path.
+kernel for the simulated span (tests/fake_span, installed as confcall.sim) under the very same
+compiled code path.
 """
 from .batch import BChannelBatch
 from .channel import Channel, ChannelParams

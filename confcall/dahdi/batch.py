@@ -56,8 +56,8 @@ class BChannelBatch:
         self._drainable = np.array([_sigtype(c) != SigType.CAS for c in channels],
                                    dtype=np.bool_)
         laws = list(laws) if laws is not None else [Law(c.params().curlaw) for c in channels]
-        self.laws = np.array([int(l) for l in laws], dtype=np.int8)
-        self.idle = np.array([Law(l).idle_code for l in laws], dtype=np.uint8)
+        self.laws = np.array([int(law) for law in laws], dtype=np.int8)
+        self.idle = np.array([Law(law).idle_code for law in laws], dtype=np.uint8)
         self.tx[:] = self.idle[:, None]
         self._event_rows = np.zeros(n, dtype=np.bool_)
         # cffi pointers taken once: the tick does no allocation.

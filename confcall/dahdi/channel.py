@@ -149,6 +149,14 @@ class Channel:
         ec.param_count = 0
         self._ioctl(lib.DAHDI_ECHOCANCEL_PARAMS, ec)
 
+    def enable_echocancel(self, taps: int = 128) -> None:
+        """Turn the card's (or a kernel module's) echo canceller on with ``taps`` taps (8 per
+        ms of echo tail); the span config chose it instead of confcall's own."""
+        ec = ffi.new("struct dahdi_echocanparams *")
+        ec.tap_length = taps
+        ec.param_count = 0
+        self._ioctl(lib.DAHDI_ECHOCANCEL_PARAMS, ec)
+
     def get_event(self) -> int:
         """The next queued event, or Event.NONE."""
         return self._ioctl_int(lib.DAHDI_GETEVENT)

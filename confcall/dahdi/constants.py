@@ -105,7 +105,8 @@ _LINECONFIG = (("B8ZS", lib.DAHDI_CONFIG_B8ZS), ("AMI", lib.DAHDI_CONFIG_AMI),
 
 
 def lineconfig_names(bits: int) -> tuple[str, ...]:
-    """Coding/framing as /proc/dahdi prints them: e.g. ('HDB3', 'CCS', 'CRC4'); E1 CAS has no CCS."""
+    """Coding/framing as /proc/dahdi prints them: e.g. ('HDB3', 'CCS', 'CRC4'); E1 CAS has no
+    CCS."""
     names = tuple(n for n, b in _LINECONFIG if bits & b)
     if "HDB3" in names and "CCS" not in names:
         names = names[:1] + ("CAS",) + names[1:]

@@ -51,7 +51,8 @@ def using_userspace() -> bool:
 
 
 def set_event_pending(fd: int, pending: bool) -> None:
-    """Tell the shim an event is queued on ``fd``: read() then fails with ELAST, poll() sets POLLPRI."""
+    """Tell the shim an event is queued on ``fd``: read() then fails with ELAST, poll() sets
+    POLLPRI."""
     lib.dshim_set_event_pending(fd, 1 if pending else 0)
 
 

@@ -266,7 +266,7 @@ class PriLink:
 
     def start_reading(self) -> None:
         """Production: let the reactor call service() whenever the fd is readable."""
-        self._reader = _Reader(self)
+        self._reader: _Reader | None = _Reader(self)
         self.reactor.addReader(self._reader)
 
     def stop(self) -> None:

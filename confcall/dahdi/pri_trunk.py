@@ -37,7 +37,10 @@ class PriTrunk:
 
     def __init__(self, span: Span, reactor: Any, *, switchtype: str, name: str = "",
                  on_incoming: Callable[[CallLeg], None] | None = None,
-                 on_status: Callable[[str], None] | None = None) -> None:
+                 on_status: Callable[[str], None] | None = None,
+                 network: bool = False) -> None:
+        """``network``: run the network side of Q.921/Q.931 (span config ``pri_net``: we
+        are the exchange, e.g. towards a PBX); the default is the CPE side."""
         if span.dchannel is None:
             raise ValueError(f"span {span.spanno}: no D-channel open, cannot run PRI on it")
         self.span = span
@@ -53,7 +56,7 @@ class PriTrunk:
         self.status_log: deque[tuple[float, str]] = deque(maxlen=1000)
         self._restart_when_up: set[int] = set()
         self._guards: dict[int, Any] = {}
-        self.link = PriLink(span.dchannel.fileno(), network=False, switchtype=switchtype,
+        self.link = PriLink(span.dchannel.fileno(), network=network, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
                             on_fd_event=self._on_dahdi_event, name=self.name)
 
@@ -206,7 +209,7 @@ class PriTrunk:
         leg.ended_at = self._now()
         leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
 
-    # -- libpri events ------------------------------------------------------------------------------
+    # -- libpri events -----------------------------------------------------------------------------
     def _on_event(self, ev: PriEvent) -> None:
         k = ev.kind
         if k == lib.PRI_EVENT_DCHAN_UP:
@@ -292,7 +295,7 @@ class PriTrunk:
         self._setup(leg, retries - 1)
         return True
 
-    # -- incoming -----------------------------------------------------------------------------------
+    # -- incoming ----------------------------------------------------------------------------------
     def _incoming(self, ev: PriEvent) -> None:
         restriction = ev.calling_pres & lib.PRI_PRES_RESTRICTION
         pres = (Presentation.ALLOWED if restriction == lib.PRI_PRES_ALLOWED
@@ -320,7 +323,7 @@ class PriTrunk:
             return
         self.on_incoming(leg)
 
-    # -- line faults ----------------------------------------------------------------------------------
+    # -- line faults -------------------------------------------------------------------------------
     def _on_dahdi_event(self) -> None:
         assert self.span.dchannel is not None
         for ev in self.span.dchannel.drain_events():

@@ -229,7 +229,7 @@ class R2Link:
         finally:
             self._drain()
 
-    # -- actions ------------------------------------------------------------------------------------
+    # -- actions -----------------------------------------------------------------------------------
     def make_call(self, chan: int, ani: str, dnis: str, category: str) -> int:
         return self._act(lib.dshim_r2_make_call, chan, ani.encode(), dnis.encode(),
                          CATEGORIES[category])

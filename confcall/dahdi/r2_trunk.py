@@ -163,7 +163,7 @@ class R2Trunk:
         self.chans = [R2Channel(p.chanpos, p.channo, i, ch.fileno())
                       for i, (ch, p) in enumerate(chans)]
         self.by_pos = {c.chanpos: c for c in self.chans}
-        self.bchans = {c.chanpos: ch for c, (ch, _) in zip(self.chans, chans)}
+        self.bchans = {c.chanpos: ch for c, (ch, _) in zip(self.chans, chans, strict=False)}
         self.link = R2Link([c.fd for c in self.chans], variant=options.variant,
                            reactor=reactor, on_event=self._on_event, max_ani=options.max_ani,
                            max_dnis=options.max_dnis, numbers=options.numbers,
@@ -244,7 +244,7 @@ class R2Trunk:
         elif ch.audio is AudioOwner.SIGNALLING:
             self.link.set_reading(ch.index, True)
 
-    # -- outbound -----------------------------------------------------------------------------------
+    # -- outbound ----------------------------------------------------------------------------------
     def dial(self, number: str, caller_id: str = "", *,
              listener: Callable[[CallLeg, LegEvent], None] | None = None) -> CallLeg:
         """Seize a channel and send the number (and our number, when the far end asks)."""
@@ -302,7 +302,7 @@ class R2Trunk:
         self.link.disconnect(ch.index)
         self._guard_release(ch, leg)
 
-    # -- leg actions -------------------------------------------------------------------------------------
+    # -- leg actions -------------------------------------------------------------------------------
     def leg_proceeding(self, leg: CallLeg) -> None:
         if leg.active and leg.state is LegState.OFFERED:
             leg.state = LegState.PROCEEDING
@@ -385,7 +385,7 @@ class R2Trunk:
             self.link.set_idle(ch.index)
             self._channel_idle(ch)
 
-    # -- bookkeeping ---------------------------------------------------------------------------------------
+    # -- bookkeeping -------------------------------------------------------------------------------
     def _cancel(self, ch: R2Channel) -> None:
         if ch.guard is not None and ch.guard.active():
             ch.guard.cancel()
@@ -431,7 +431,7 @@ class R2Trunk:
         if leg is not None:
             self._cleared(leg)
 
-    # -- OpenR2 events -------------------------------------------------------------------------------------
+    # -- OpenR2 events -----------------------------------------------------------------------------
     def _on_event(self, ev: R2Event) -> None:
         ch = self.chans[ev.chan]
         k = ev.kind
@@ -579,7 +579,7 @@ class R2Trunk:
             self._far_end_cleared(leg, cause)
         self._channel_idle(ch)
 
-    # -- line faults ------------------------------------------------------------------------------------------
+    # -- line faults -------------------------------------------------------------------------------
     def _alarm(self, ch: R2Channel, raised: bool) -> None:
         ch.alarm = raised
         if raised and not self.alarmed:
@@ -605,7 +605,7 @@ class R2Trunk:
             self.link.set_idle(ch.index)
             self._channel_idle(ch)
 
-    # -- maintenance ------------------------------------------------------------------------------------------
+    # -- maintenance -------------------------------------------------------------------------------
     def block(self, chanpos: int) -> None:
         """Take an idle channel out of service towards the far end (blocking signal)."""
         ch = self.by_pos[chanpos]

@@ -47,7 +47,8 @@ class SpanStatus:
 
     @property
     def ok(self) -> bool:
-        return not self.alarms & (Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOOPBACK | Alarm.LOS |
+        return not self.alarms & (Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOOPBACK |
+                                  Alarm.LOS |
                                   Alarm.LFA | Alarm.LMFA | Alarm.NOTOPEN)
 
     def as_dict(self) -> dict[str, object]:
@@ -104,6 +105,10 @@ class Span:
     to this span, and sorts them into bearer (B) channels, the D-channel and CAS channels by
     their signalling type. A channel that fails to open is reported in ``failed`` and the
     others still work: one broken timeslot must not take a trunk down.
+
+    ``echo_taps``: 0 turns the card's (or kernel's) echo canceller off on the voice channels
+    (confcall's own runs in dsp/); > 0 turns it on with that many taps (DAHDI_ECHOCANCEL_PARAMS),
+    for spans whose span config says ``echo_canceller = "hw"`` (or a kernel module).
     """
 
     spanno: int
@@ -111,10 +116,13 @@ class Span:
     dchannel: Channel | None = None
     cas: list[Channel] = field(default_factory=list)
     failed: dict[int, DahdiError] = field(default_factory=dict)
+    echo_taps: int = 0  # the card's echo canceller on the B-channels (0 = off)
 
     @classmethod
-    def open(cls, spanno: int, channels: Iterable[int], *, blocksize: int = 160) -> "Span":
+    def open(cls, spanno: int, channels: Iterable[int], *, blocksize: int = 160,
+             echo_taps: int = 0) -> "Span":
         span = cls(spanno)
+        span.echo_taps = echo_taps
         for channo in channels:
             try:
                 ch = Channel(channo)
@@ -122,13 +130,13 @@ class Span:
                 span.failed[channo] = e
                 continue
             try:
-                span._adopt(ch, blocksize)
+                span._adopt(ch, blocksize, echo_taps)
             except DahdiError as e:
                 ch.close()
                 span.failed[channo] = e
         return span
 
-    def _adopt(self, ch: Channel, blocksize: int) -> None:
+    def _adopt(self, ch: Channel, blocksize: int, echo_taps: int = 0) -> None:
         p = ch.params()
         if p.spanno != self.spanno:
             raise DahdiError(errno.EINVAL, "open", channel=ch.channo,
@@ -148,7 +156,10 @@ class Span:
         ch.set_blocksize(blocksize)
         ch.set_bufinfo(numbufs=4, bufsize=blocksize)
         ch.set_audiomode(True)
-        ch.disable_echocancel()
+        if echo_taps and sig == SigType.CLEAR:
+            ch.enable_echocancel(echo_taps)
+        else:
+            ch.disable_echocancel()
         ch.flush()
 
     def status(self) -> SpanStatus:

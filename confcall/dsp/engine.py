@@ -268,9 +268,12 @@ class MediaEngine:
             new.data, new.off, new.length = cur.data, cur.off, cur.length
             sid = new.add(a)
             self._pending_bank = new
-        self._post(lambda: setattr(self, "bank", new))
         if self._thread is None:
-            self.bank = new  # not running: usable at once
+            # not running: usable at once, and no queued command keeps this bank alive (112
+            # prompts queued 112 growing copies until the first tick: ~500 MB at start-up)
+            self.bank = new
+        else:
+            self._post(lambda: setattr(self, "bank", new))
         return sid
 
     def join(self, chan: int, conf: int, talk: float = 1.0, listen: float = 1.0) -> None:

@@ -42,7 +42,8 @@ class Table:
             raise self.error(name, "missing required key")
         return True
 
-    def get_str(self, name: str, default: Any = _MISSING, choices: Iterable[str] | None = None) -> Any:
+    def get_str(self, name: str, default: Any = _MISSING,
+                choices: Iterable[str] | None = None) -> Any:
         """A string, optionally restricted to `choices` (compared case-sensitively)."""
         if self._absent(name, default):
             return default

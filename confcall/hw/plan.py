@@ -17,11 +17,26 @@ from confcall.hw.profile import E1_CODINGS, T1_CODINGS, T1_FRAMINGS, CardProfile
 
 SIGNALINGS = ("pri", "mfcr2")
 PRI_SIDES = ("cpe", "net")
-SWITCHTYPES = {  # libpri switch types that make sense per line type
-    "E1": ("euroisdn", "qsig"),
-    "T1": ("national", "ni1", "dms100", "4ess", "5ess", "qsig"),
+# libpri switch types that make sense per line type, named as `confcall serve` names them
+# ([[trunk]] switchtype, confcall.dahdi.pri.SWITCH_TYPES): one vocabulary from plan to daemon
+SWITCHTYPES = {
+    "E1": ("euroisdn_e1", "qsig"),
+    "T1": ("ni2", "ni1", "dms100", "4ess", "5ess", "euroisdn_t1", "qsig"),
 }
-DEFAULT_SWITCHTYPE = {"E1": "euroisdn", "T1": "national"}
+DEFAULT_SWITCHTYPE = {"E1": "euroisdn_e1", "T1": "ni2"}
+# names older plans and span configs used (DAHDI's chan_dahdi.conf words): read, never written
+SWITCHTYPE_ALIASES = {"E1": {"euroisdn": "euroisdn_e1"},
+                      "T1": {"national": "ni2", "euroisdn": "euroisdn_t1"}}
+
+
+def switchtype_of(t: Table, line: str, default: str | None) -> str:
+    """The ``switchtype`` key in the daemon's vocabulary (older DAHDI names accepted)."""
+    raw = t.get_str("switchtype", default)
+    value: str = SWITCHTYPE_ALIASES[line].get(raw, raw)
+    if value not in SWITCHTYPES[line]:
+        raise t.error("switchtype", f"{raw!r} is not allowed on {line}",
+                      ", ".join(SWITCHTYPES[line]))
+    return value
 R2_VARIANTS = ("CN", "ITU", "AR", "BR", "CZ", "CO", "EC", "MX", "PH", "VE")
 KERNEL_ECS = ("mg2", "kb1", "sec", "sec2", "oslec", "hpec")
 # hw: the card's echo canceller; software: confcall's own (dsp/), no kernel EC;
@@ -149,8 +164,8 @@ def _parse_span(t: Table, profile: CardProfile, ec_default: str, line_default: s
     return SpanPlan(
         span=span, line=line, signaling=signaling,
         side=_pri_only(t, pri, "side", "cpe", PRI_SIDES),
-        switchtype=_pri_only(t, pri, "switchtype", DEFAULT_SWITCHTYPE[line],
-                             SWITCHTYPES[line]),
+        switchtype=switchtype_of(t, line, DEFAULT_SWITCHTYPE[line]) if pri else
+        _pri_only(t, pri, "switchtype", "", ()),
         r2_variant=_r2_only(t, pri), timing=t.get_int("timing", 0, 0, 32), framing=framing,
         coding=coding, crc4=crc4, lbo=t.get_int("lbo", defaults.lbo, 0, 7),
         echo_canceller=echo, label=t.get_str("label", ""),

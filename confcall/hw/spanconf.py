@@ -13,7 +13,7 @@ the two cannot disagree. Format (TOML, one ``[[span]]`` per configured span)::
     name = "TE4/0/1"
     line = "E1"                 # E1 | T1
     signaling = "pri_cpe"       # pri_cpe | pri_net | mfcr2
-    switchtype = "euroisdn"     # PRI only
+    switchtype = "euroisdn_e1"  # PRI only, as [[trunk]] switchtype: euroisdn_e1 | ni2 | ...
     r2_variant = "CN"           # MFC/R2 only
     channels = "1-15,17-31"     # voice channels (global numbers)
     dchannel = 16               # PRI only
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from confcall.hw._fields import Table, read_toml
 from confcall.hw.channels import basechans, format_ranges, parse_ranges, span_channels
-from confcall.hw.plan import EC_CHOICES, R2_VARIANTS, SWITCHTYPES, TrunkPlan
+from confcall.hw.plan import EC_CHOICES, R2_VARIANTS, TrunkPlan, switchtype_of
 from confcall.hw.profile import LINE_TYPES, CardProfile
 
 DAEMON_SIGNALINGS = ("pri_cpe", "pri_net", "mfcr2")
@@ -161,7 +161,7 @@ def _parse_span(t: Table) -> DaemonSpan:
     return DaemonSpan(
         spanno=t.get_int("spanno", lo=1), name=t.get_str("name", ""), line=line,
         signaling=signaling,
-        switchtype=t.get_str("switchtype", choices=SWITCHTYPES[line]) if pri else None,
+        switchtype=switchtype_of(t, line, None) if pri else None,
         r2_variant=None if pri else t.get_str("r2_variant", "CN", R2_VARIANTS),
         channels=channels, dchannel=dchannel,
         law=t.get_str("law", LAW_OF_LINE[line], LAWS),
@@ -174,3 +174,20 @@ def _q(text: str) -> str:
     """A TOML basic string."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def sim_spans(cfg: SpanConfig) -> list[tuple[str, str]]:
+    """The simulated card that matches this span config (``[hardware] simulated = true`` with
+    a ``span_config``: the generated config run as is, without the card): spans 1..N with the
+    listed line types and signalling. Every span up to the highest must be listed (an unlisted
+    span's line type, and so the channel numbering after it, is unknown)."""
+    if not cfg.spans:
+        raise ValueError("the span config lists no span")
+    out = []
+    for n in range(1, max(s.spanno for s in cfg.spans) + 1):
+        s = cfg.span(n)
+        if s is None:
+            raise ValueError(f"span {n} is not in the span config: the simulated card needs "
+                             "spans 1..N listed (use a plan that lists every span)")
+        out.append((s.line, "pri" if s.is_pri else "cas"))
+    return out

@@ -68,13 +68,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "limit.value": ("{field} must be a whole number of fen from 0 to {high}, got {value!r}",
                     "{field}必须是 0 到 {high} 分之间的整数，收到 {value!r}"),
     "limit.prepaid": ("spend limits apply to carrier-billed accounts only (a prepaid account's "
-                      "balance is its limit)", "消费限额只适用于运营商代收费账户（预付费账户以余额为限）"),
+                      "balance is its limit)",
+                      "消费限额只适用于运营商代收费账户（预付费账户以余额为限）"),
     "billing.mode": ("billing mode must be 'prepaid' or 'carrier', not {mode!r}",
                      "计费方式必须是 prepaid 或 carrier，而不是 {mode!r}"),
     "billing.busy": ("{number} has calls in progress; change its billing after they end",
                      "号码 {number} 正在通话，请在通话结束后再修改计费方式"),
     "fraud.conferences": (("{number} already has {limit} conferences in progress (the "
-                           "account's limit)"), "号码 {number} 已有 {limit} 个会议在进行（账户上限）"),
+                           "account's limit)"),
+                          "号码 {number} 已有 {limit} 个会议在进行（账户上限）"),
     "fraud.velocity": (("{number} spent or holds {spent} fen in the last hour; its limit is "
                         "{limit} fen an hour"), ("号码 {number} 最近一小时已消费或预留 {spent} 分，"
                                                "上限为每小时 {limit} 分")),

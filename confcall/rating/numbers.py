@@ -96,7 +96,8 @@ def normalize(dialled: str, home_area: str | None = None) -> str:
         e164 = "+" + digits[2:]
     elif digits.startswith("0"):
         e164 = "+86" + digits[1:]
-    elif digits.startswith("1") and len(digits) == 11 or digits[:3] in ("400", "800") and len(digits) == 10:
+    elif (digits.startswith("1") and len(digits) == 11
+          or digits[:3] in ("400", "800") and len(digits) == 10):
         e164 = "+86" + digits
     elif 7 <= len(digits) <= 8:
         if not home_area:

@@ -115,7 +115,8 @@ class Statement:
     end: datetime
     opening_fen: int
     closing_fen: int
-    entries: tuple[tuple[datetime, str, int, int, str, str], ...]  # time, kind, amt, after, ref, note
+    # time, kind, amount, balance after, reference, note
+    entries: tuple[tuple[datetime, str, int, int, str, str], ...]
     legs: tuple[tuple[str, datetime, str, str, int, int], ...]  # conf, start, dest, class, s, fen
 
 

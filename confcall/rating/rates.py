@@ -109,7 +109,7 @@ def parse_rates_csv(text: str) -> list[RateRow]:
                              "class (" + ", ".join(c for c in CLASSES if c != "blocked") +
                              ") or +prefix")
         values: dict[str, int] = {}
-        for name, raw in zip(_INT_COLUMNS, fields[4:]):
+        for name, raw in zip(_INT_COLUMNS, fields[4:], strict=False):
             raw = raw.strip()
             if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
                 raise MoneyError("rate.file", line=line, reason=f"{name} must be a whole "
@@ -216,7 +216,8 @@ def export_rates(session: Session, plan_name: str) -> str:
 
 # The embedded default's rate plan (fen per minute; operators replace it with `confcall rate
 # import`): 60/60 s increments everywhere, international 300 fen/min.
-DEFAULT_PLAN_CSV = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
+DEFAULT_PLAN_CSV = ("match,days,start,end,price_per_min_fen,initial_s,subsequent_s,"
+                    "connect_fee_fen,min_charge_fen,free_seconds\n") + """\
 local,1234567,00:00,24:00,10,60,60,0,0,0
 long_distance,1234567,00:00,24:00,30,60,60,0,0,0
 mobile_local,1234567,00:00,24:00,12,60,60,0,0,0

@@ -2,12 +2,12 @@
 
 Rules (explicit, so an auditor can recompute any charge by hand):
 
-1. **Row choice.**  Rows are keyed by ``match``: a number class (``local``, ``mobile_long_distance``,
-   ...) or an E.164 prefix (``+86138``, ``+1``).  The longest matching prefix row wins; without
-   one, the row of the number's class.  Among rows of that key, the one whose weekday set
-   (ISO 1=Mon..7=Sun) and local time window ``[start, end)`` contain the instant applies; if
-   several do, the narrowest (fewest weekday-minutes) wins.  Local time = UTC + the plan's
-   offset (China has no DST).
+1. **Row choice.**  Rows are keyed by ``match``: a number class (``local``,
+   ``mobile_long_distance``, ...) or an E.164 prefix (``+86138``, ``+1``).  The longest
+   matching prefix row wins; without one, the row of the number's class.  Among rows of that
+   key, the one whose weekday set (ISO 1=Mon..7=Sun) and local time window ``[start, end)``
+   contain the instant applies; if several do, the narrowest (fewest weekday-minutes) wins.
+   Local time = UTC + the plan's offset (China has no DST).
 2. **Nothing for nothing.**  An unanswered leg, or one no longer than ``free_seconds``, costs 0
    (no connect fee either).
 3. **Billed seconds.**  After the free seconds, the first unit is ``initial_s`` long, then units of

@@ -98,7 +98,7 @@ class VectorRater:
         self.multi = np.array(multi + [False], dtype=bool)
         cols = list(zip(*[(r.price_per_min_fen, r.initial_s, r.subsequent_s,
                            r.connect_fee_fen, r.min_charge_fen, r.free_seconds)
-                          for r in self.rows])) or [()] * 6
+                          for r in self.rows], strict=True)) or [()] * 6
         # a sentinel row at the end (index -1) for "no rate"
         self.price, self.initial, self.subsequent, self.connect, self.minimum, self.free = (
             np.array(list(c) + [0], dtype=np.int64) for c in cols)

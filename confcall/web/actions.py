@@ -68,7 +68,8 @@ def book_form(limits: BookingLimits, retry_count: int, retry_interval_s: int,
     ))
 
 
-BOOK = book_form(BookingLimits(), 2, 60, "Asia/Shanghai")  # the site rebuilds it from its [web] config
+# the site rebuilds it from its [web] config
+BOOK = book_form(BookingLimits(), 2, 60, "Asia/Shanghai")
 QUOTE = Form("quote", (
     Field("participants", "book.participants", "phones", min=1, max=16),
     Field("initiator", "book.initiator", "phone", required=False, max=24),

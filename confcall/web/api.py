@@ -20,24 +20,24 @@ from .openapi import Operation, arr, document, obj
 
 __all__ = ["install"]
 
-S, I, B, DT = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, \
+S, INT, B, DT = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, \
     {"type": "string", "format": "date-time"}
 NDT = {"type": "string", "format": "date-time", "nullable": True}
-ACCOUNT = obj(number=S, balance_fen=I, reserved_fen=I, available_fen=I)
+ACCOUNT = obj(number=S, balance_fen=INT, reserved_fen=INT, available_fen=INT)
 SESSION = obj(kind=S, name=S, csrf=S)
-ATTEMPT = obj(["number"], time=NDT, number=S, attempt=I, answered_at=NDT,
+ATTEMPT = obj(["number"], time=NDT, number=S, attempt=INT, answered_at=NDT,
               result=S, cause={"type": "integer", "nullable": True})
-BOOKING = obj(["id", "participants", "start", "state"], id=I, account=S, initiator=S,
-              participants=arr(S), start=DT, retry_count=I, retry_interval_s=I, music=B,
+BOOKING = obj(["id", "participants", "start", "state"], id=INT, account=S, initiator=S,
+              participants=arr(S), start=DT, retry_count=INT, retry_interval_s=INT, music=B,
               state=S, attempts=arr(ATTEMPT))
 QUOTE = obj(["input"], input=S, number=S, **{"class": {"type": "string", "nullable": True}},
             price_per_min_fen={"type": "integer", "nullable": True},
             refusal={"type": "string", "nullable": True})
-HISTORY = obj(number=S, **{"from": DT, "to": DT}, opening_fen=I, closing_fen=I,
-              ledger=arr(obj(time=DT, kind=S, amount_fen=I, balance_after_fen=I, reference=S,
+HISTORY = obj(number=S, **{"from": DT, "to": DT}, opening_fen=INT, closing_fen=INT,
+              ledger=arr(obj(time=DT, kind=S, amount_fen=INT, balance_after_fen=INT, reference=S,
                              note=S)),
               calls=arr(obj(conference=S, time=DT, destination=S, **{"class": S},
-                            duration_s=I, cost_fen=I)))
+                            duration_s=INT, cost_fen=INT)))
 ID = {"booking_id": {"type": "integer", "minimum": 1}}
 NUMBER = {"number": {"type": "string", "pattern": r"^\+?[0-9]{3,20}$"}}
 BATCH = {"batch_id": {"type": "integer", "minimum": 1}}
@@ -166,7 +166,7 @@ def install(site: WebSite) -> None:
         return await actions.account_view(site, who.name)
 
     @op("POST", "/api/v1/recharge", "Recharge own number or a named one with a card",
-        "subscriber", body=actions.RECHARGE, answer=obj(number=S, balance_fen=I, own=B),
+        "subscriber", body=actions.RECHARGE, answer=obj(number=S, balance_fen=INT, own=B),
         tag="subscriber")
     async def recharge(request: Any, who: Any, v: dict[str, Any]) -> Any:
         return await actions.recharge(site, who.name, v.get("number"), v["serial"], v["pin"],
@@ -294,7 +294,7 @@ def install(site: WebSite) -> None:
         return {"number": number, "status": "active"}
 
     @op("POST", "/api/v1/ops/accounts/<number>/adjust", "Credit or debit with a reason",
-        "admin", body=ops_actions.ADJUST, answer=obj(number=S, balance_fen=I, reference=S),
+        "admin", body=ops_actions.ADJUST, answer=obj(number=S, balance_fen=INT, reference=S),
         tag="operator", path_params=NUMBER)
     async def adjust(request: Any, who: Any, v: dict[str, Any], number: str) -> Any:
         return await ops_actions.adjust(site, who, request, number, v)
@@ -306,7 +306,7 @@ def install(site: WebSite) -> None:
 
     @op("POST", "/api/v1/ops/card-batches", "Generate a batch (the answer is the only copy "
         "of the PINs)", "admin", body=ops_actions.BATCH_NEW,
-        answer=obj(batch=I, cards=arr(obj(serial=S, pin=S))), status=201, tag="operator")
+        answer=obj(batch=INT, cards=arr(obj(serial=S, pin=S))), status=201, tag="operator")
     async def generate(request: Any, who: Any, v: dict[str, Any]) -> Any:
         batch_id, printed = await ops_actions.generate(site, who, request, v)
         return {"batch": batch_id, "cards": [{"serial": s, "pin": p} for s, p in printed]}
@@ -315,7 +315,7 @@ def install(site: WebSite) -> None:
         def make(action: str) -> None:
             @op("POST", f"/api/v1/ops/card-batches/<batch_id>/{action}",
                 f"{action.capitalize()} every card of a batch", "admin",
-                answer=obj(batch=I, cards=I), tag="operator", path_params=BATCH)
+                answer=obj(batch=INT, cards=INT), tag="operator", path_params=BATCH)
             async def batch_op(request: Any, who: Any, _v: dict[str, Any],
                                batch_id: str) -> Any:
                 n = await ops_actions.batch_action(site, who, request, int_id(batch_id), action)
@@ -343,7 +343,7 @@ def install(site: WebSite) -> None:
         return (await site.runner.call_plain(ops.export_rates, plan)).encode()
 
     @op("PUT", "/api/v1/ops/rate-plans/<plan>/rates", "Replace a plan's rates from CSV",
-        "admin", body=ops_actions.RATES, answer=obj(plan=S, rates=I), tag="operator",
+        "admin", body=ops_actions.RATES, answer=obj(plan=S, rates=INT), tag="operator",
         path_params=PLAN)
     async def rates_import(request: Any, who: Any, v: dict[str, Any], plan: str) -> Any:
         n = await ops_actions.import_rates(site, who, request, plan, v["csv"])

@@ -298,7 +298,8 @@ def refusal_parts(exc: Exception) -> tuple[str, dict[str, Any], str, str]:
     return key, params, field, detail
 
 
-_STATUS = {"booking.already_started": 409, "booking.already_ended": 409, "card.state": 409, "account.exists": 409,
+_STATUS = {"booking.already_started": 409, "booking.already_ended": 409, "card.state": 409,
+           "account.exists": 409,
            "operator.exists": 409, "operator.unknown": 403, "pin.wrong": 403, "card.wrong_pin": 403,
            "booking.capacity": 409, "booking.no_credit": 409, "funds.insufficient": 409}
 

@@ -220,12 +220,14 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh, en)
 }
 
 REFUSALS: dict[str, tuple[str, str]] = {  # service refusal keys not in the money catalogue
-    "booking.no_credit": ("余额不足以支付预计的通话时长", "Not enough credit for the expected length"),
+    "booking.no_credit": ("余额不足以支付预计的通话时长",
+                          "Not enough credit for the expected length"),
     "booking.capacity": ("该时段线路不足", "Not enough channels at that time"),
     "booking.too_many": ("参会人过多", "Too many participants"),
     "booking.past": ("开始时间已过", "The start time is in the past"),
     "booking.too_far": ("开始时间太远", "The start time is too far ahead"),
-    "booking.already_started": ("已开始呼叫，无法取消", "Dialling has started: it cannot be cancelled"),
+    "booking.already_started": ("已开始呼叫，无法取消",
+                                "Dialling has started: it cannot be cancelled"),
     "booking.unknown": ("没有这个预约", "No such booking"),
     "number.blocked": ("不允许呼叫此号码", "Calls to this number are not allowed"),
     "number.malformed": ("不是有效的电话号码", "Not a phone number"),
@@ -233,7 +235,8 @@ REFUSALS: dict[str, tuple[str, str]] = {  # service refusal keys not in the mone
     "number.duplicate": ("号码重复", "That number is listed twice"),
     "operator.name": ("操作员名：2-40 个小写字母、数字或 _ . -",
                       "operator name: 2-40 of a-z 0-9 _ . - starting with a letter"),
-    "operator.password": ("操作员密码至少 {low} 个字符", "operator password: at least {low} characters"),
+    "operator.password": ("操作员密码至少 {low} 个字符",
+                          "operator password: at least {low} characters"),
     "operator.role": ("角色必须是 admin 或 viewer", "role: admin or viewer"),
     "period.order": ("开始日期晚于结束日期", "the start date is after the end date"),
     "operator.unknown": ("操作员名或密码错误", "Wrong operator name or password"),

@@ -112,7 +112,7 @@ def test_a_busy_hour_of_cdr_files(sqlite_store, tmp_path):
     assert {b.billing_mode for b in billed.values()} == {"prepaid", "carrier"}
     # files close on count (25) or ten minutes after the previous one
     gaps = [(b.created_at - a.created_at).total_seconds() for a, b in pairwise(db_files)]
-    assert all(f.records == 25 or gap >= 600 for f, gap in zip(db_files[1:], gaps))
+    assert all(f.records == 25 or gap >= 600 for f, gap in zip(db_files[1:], gaps, strict=True))
     assert any(f.records == 25 for f in db_files) and any(f.records < 25 for f in db_files)
 
     # any period re-created: the same files, byte for byte; or one file for the period

@@ -13,7 +13,8 @@ from confcall.rating import areas, ops
 from confcall.store.models import NumberRule
 from tests.booking.helpers import LIMITS, LONG, NOW, SHANGHAI, funded, request
 
-RATES = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
+RATES = ("match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,"
+         "min_charge_fen,free_seconds\n") + """\
 local,1234567,00:00,24:00,10,60,60,0,0,0
 long_distance,1234567,00:00,24:00,{ld},60,60,0,0,0
 mobile_local,1234567,00:00,24:00,12,60,60,0,0,0

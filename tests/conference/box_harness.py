@@ -72,7 +72,8 @@ class Box:
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
                  span_kinds=None, trunks=(), config: dict | None = None,
                  config_overrides: dict | None = None, epoch: datetime = NOW,
-                 database=None, db_url: str | None = None) -> None:
+                 database=None, db_url: str | None = None,
+                 span_config: str | None = None) -> None:
         """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
         ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
         ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files);
@@ -83,6 +84,13 @@ class Box:
         copy of the seeded template."""
         config = {**(config or {}), **(config_overrides or {})}
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
+        spanconf = None
+        if span_config:  # `hw genconf` output run as is, on a card simulated to match it
+            from confcall.hw import load_span_config
+            from confcall.hw.spanconf import sim_spans
+            spanconf = load_span_config(span_config)
+            kinds = sim_spans(spanconf)
+            config = {**(config or {}), "span_config": span_config}
         self.card = SimCard(kinds).install()
         # the daemon ticks the card itself; DB work runs in the daemon's kind of thread pool
         # (taking no virtual time: the clock waits for it, see confcall.sim.threads)
@@ -116,10 +124,15 @@ class Box:
         self.trunks, self.media, self.money = d.trunks, d.media, d.money
         self.records, self.group, self.callbacks = d.records, d.group, d.callbacks
         self.screen, self.rejector, self.ivr, self.router = d.screen, d.rejector, d.ivr, d.router
-        self.switches = [SimSwitch(sim, self.reactor, ring_timeout=30.0,
-                                   switchtype="euroisdn_e1" if sim.line == "E1" else "ni2")
-                         if sim.signalling == "pri" else SimR2Switch(sim, self.reactor)
-                         for sim in self.card.spans]
+        def far_end(sim):
+            if sim.signalling != "pri":
+                return SimR2Switch(sim, self.reactor)
+            s = spanconf.span(sim.spanno) if spanconf else None
+            return SimSwitch(sim, self.reactor, ring_timeout=30.0,
+                             switchtype=(s.switchtype if s else None) or
+                             ("euroisdn_e1" if sim.line == "E1" else "ni2"),
+                             network=not (s and s.signaling == "pri_net"))
+        self.switches = [far_end(sim) for sim in self.card.spans]
         for sw in self.switches:
             self.clock.add_hook(sw.service)
         self.switch = self.switches[0]

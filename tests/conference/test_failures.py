@@ -75,7 +75,7 @@ def test_unknown_locked_and_poor_callers_are_told_why_and_not_called_back(box):
     for number, prompt in ((A, "unknown_account"), (B, "low_balance"), (C, "account_locked")):
         phone = bx.phone(number)
         rec = bx.switch.place_call(number, ACCESS)
-        assert bx.run_until(lambda: rec.ended, 10)
+        assert bx.run_until(lambda rec=rec: rec.ended, 10)
         assert heard_prompt(audio(rec), prompt), prompt
         assert not rec.connected
         bx.run(5)

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_dsp_short_mode_prints_its_figures():
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "dsp.py"), "--short"], cwd=ROOT, check=False,
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "dsp.py"), "--short"],
+                       cwd=ROOT, check=False,
                        env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     out = r.stdout

@@ -143,14 +143,15 @@ def test_08_snr_12db():
     n_digits = 20
     sigs, want = [], []
     noise_rms = dtmf.dbm0_amplitude(-10 - 12) / np.sqrt(2)
-    for ch in range(24):
+    for _ch in range(24):
         ds = "".join(RNG.choice(list(dtmf.DIGITS), n_digits))
         s = dtmf.generate(ds, -10, 50, 50, lead_ms=float(RNG.uniform(0, 30)))
         sigs.append(s + RNG.normal(0, noise_rms, s.size))
         want.append(ds)
     got = [digits_of(e) for e in detect(sigs)]
-    hits = sum(sum(a == b for a, b in zip(g, w)) for g, w in zip(got, want) if len(g) == len(w))
-    assert all(len(g) <= len(w) for g, w in zip(got, want))
+    hits = sum(sum(a == b for a, b in zip(g, w, strict=True))
+               for g, w in zip(got, want, strict=True) if len(g) == len(w))
+    assert all(len(g) <= len(w) for g, w in zip(got, want, strict=True))
     assert hits >= 0.99 * n_digits * len(want)
 
 

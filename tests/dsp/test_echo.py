@@ -236,7 +236,8 @@ def _speex_mdf(rx: np.ndarray, ref: np.ndarray) -> np.ndarray:
     out = np.zeros_like(r16)
     try:
         for i in range(0, r16.size - BLOCK + 1, BLOCK):
-            a, b = np.ascontiguousarray(r16[i : i + BLOCK]), np.ascontiguousarray(p16[i : i + BLOCK])
+            a = np.ascontiguousarray(r16[i : i + BLOCK])
+            b = np.ascontiguousarray(p16[i : i + BLOCK])
             o = np.zeros(BLOCK, np.int16)
             lib.speex_echo_cancellation(st, a.ctypes.data, b.ctypes.data, o.ctypes.data)
             out[i : i + BLOCK] = o
@@ -248,8 +249,8 @@ def _speex_mdf(rx: np.ndarray, ref: np.ndarray) -> np.ndarray:
 # 9. double talk the detector can miss (near-end speech at, above and below the echo's level)
 #    for 4 s: right after it (the next second of far-end speech) the ERLE is within 3 dB of the
 #    ERLE before it, or of that second's without the double talk if lower (the filter did not
-#    drift, or its backup was restored; it was 12-29 dB down before), and the residual echo during it is as low as speexdsp's MDF's on
-#    the same signals (both before any NLP)
+#    drift, or its backup was restored; it was 12-29 dB down before), and the residual echo
+#    during it is as low as speexdsp's MDF's on the same signals (both before any NLP)
 def test_09_double_talk_4s_no_drift_and_as_good_as_speexdsp():
     cases = [(k, db) for k in range(3) for db in (0.0, -6.0, -10.0)]  # -6 dB: the echo's level
     refs, rxs, nears = [], [], []

@@ -48,7 +48,7 @@ def test_01_n_minus_1_mixed_laws():
     n = 50 * BLOCK
     t = np.arange(n) / 8000
     rx = np.stack([_codes(6000 * np.sin(2 * np.pi * f * t), int(law))
-                   for f, law in zip(freqs, laws)])
+                   for f, law in zip(freqs, laws, strict=True)])
     out = _run(eng, rx)
     for c in range(4):
         heard = _decode(out[c, 20 * BLOCK :], int(laws[c]))
@@ -251,7 +251,7 @@ def test_10_quiet_keys_under_loud_far_speech():
     keys = np.zeros(n)
     digits = "159#"
     at = [3 * 8000, 5 * 8000, 7 * 8000, 9 * 8000]
-    for d, a in zip(digits, at):
+    for d, a in zip(digits, at, strict=True):
         i = dtmf.DIGITS.index(d)
         keys[a : a + 640] = dtmf.tones(dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4], 640, -26.0)
     h = echo_path(6.0, 20.0, seed=5)
@@ -271,7 +271,7 @@ def test_10_quiet_keys_under_loud_far_speech():
         to_b = _decode(tx[1], 2)
     starts = [e for e in got if isinstance(e, DigitEvent) and e.start]
     assert "".join(e.digit for e in starts) == digits and {e.chan for e in starts} == {1}
-    for d, a in zip(digits, at):
+    for d, a in zip(digits, at, strict=True):
         i = dtmf.DIGITS.index(d)
         seg = heard_by_a[a + L : a + L + 640]
         for f in (dtmf.ROW_HZ[i // 4], dtmf.COL_HZ[i % 4]):

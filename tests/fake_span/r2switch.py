@@ -143,7 +143,7 @@ class SimR2Switch:
         if rec is not None:
             rec.messages.append((self._now(), msg))
 
-    # -- bits ---------------------------------------------------------------------------------------
+    # -- bits --------------------------------------------------------------------------------------
     @staticmethod
     def _send_bits(ch: _Chan, ab: int) -> None:
         ch.sim.set_rx_bits(ab | CD_BITS)
@@ -152,7 +152,7 @@ class SimR2Switch:
     def _their_bits(ch: _Chan) -> int:
         return ch.sim.txbits & 0xC
 
-    # -- audio ----------------------------------------------------------------------------------------
+    # -- audio -------------------------------------------------------------------------------------
     def _mf_audio(self, ch: _Chan, forward: bool) -> None:
         """The timeslot carries our MF generator and feeds the detector (and the record)."""
         ch.gen = MfGenerator(forward=forward, law=self.law)
@@ -326,7 +326,7 @@ class SimR2Switch:
         elif line is Line.CLEARING:
             self._clearing(ch, theirs)
 
-    # -- forward (we called confcall) ---------------------------------------------------------------
+    # -- forward (we called confcall) --------------------------------------------------------------
     def _out_seizing(self, ch: _Chan, theirs: int) -> None:
         rec = ch.rec
         assert rec is not None
@@ -586,7 +586,7 @@ class SimR2Switch:
         self._log(rec, "IDLE")
         self._finish(ch)
 
-    # -- clearing ------------------------------------------------------------------------------------
+    # -- clearing ----------------------------------------------------------------------------------
     def _clearing(self, ch: _Chan, theirs: int) -> None:
         rec = ch.rec
         if rec is not None and rec.direction == "to_confcall":

@@ -105,7 +105,8 @@ class SimSwitch:
     """The network side of one simulated PRI span."""
 
     def __init__(self, span: SimSpan, reactor: Any, *, switchtype: str = "euroisdn_e1",
-                 ring_timeout: float = 60.0) -> None:
+                 ring_timeout: float = 60.0, network: bool = True) -> None:
+        """``network=False``: the switch plays the CPE side (confcall runs ``pri_net``)."""
         if span.dchannel_peer is None:
             raise ValueError(f"span {span.spanno} is not a PRI span")
         self.span = span
@@ -116,7 +117,7 @@ class SimSwitch:
         self._by_call: dict[int, CallRecord] = {}
         self._busy: dict[int, CallRecord] = {}
         self.law = Law.ALAW if span.line == "E1" else Law.MULAW
-        self.link = PriLink(span.dchannel_peer.fileno(), network=True, switchtype=switchtype,
+        self.link = PriLink(span.dchannel_peer.fileno(), network=network, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
                             name=f"switch{span.spanno}")
 

@@ -16,7 +16,7 @@ def test_mixed_plan_resolves_defaults(te420: Any) -> None:
     assert plan.lines == ("E1", "E1", "T1", "E1")  # span 4 unused but still numbered
     pri, r2, t1 = plan.spans
     assert (pri.kind, pri.switchtype, pri.side, pri.crc4, pri.echo_canceller) == \
-        ("E1 PRI", "euroisdn", "cpe", True, "hw")
+        ("E1 PRI", "euroisdn_e1", "cpe", True, "hw")  # "euroisdn" in the file: an alias
     assert (r2.kind, r2.framing, r2.r2_variant, r2.crc4, r2.echo_canceller) == \
         ("E1 MFC/R2", "cas", "CN", False, "software")
     assert r2.switchtype is None and r2.side is None
@@ -48,9 +48,9 @@ def test_plan_wide_crc4_default(a104d: Any, tmp_path: Path) -> None:
      "MFC/R2 runs on E1 only", "pri on T1"),
     ('[[span]]\nspan = 1\nline = "J1"\n', "span[0].line", "'J1' is not allowed", "E1, T1"),
     ('[[span]]\nspan = 1\nswitchtype = "5ess"\n', "span[0].switchtype",
-     "'5ess' is not allowed", "euroisdn, qsig"),
-    ('[[span]]\nspan = 1\nline = "T1"\nswitchtype = "euroisdn"\n', "span[0].switchtype",
-     "'euroisdn' is not allowed", "national, ni1, dms100, 4ess, 5ess, qsig"),
+     "'5ess' is not allowed", "euroisdn_e1, qsig"),
+    ('[[span]]\nspan = 1\nline = "T1"\nswitchtype = "euroisdn_e1"\n', "span[0].switchtype",
+     "'euroisdn_e1' is not allowed", "ni2, ni1, dms100, 4ess, 5ess, euroisdn_t1, qsig"),
     ('[[span]]\nspan = 1\nsignaling = "mfcr2"\nswitchtype = "euroisdn"\n',
      "span[0].switchtype", "only meaningful for PRI", ""),
     ('[[span]]\nspan = 1\nr2_variant = "CN"\n', "span[0].r2_variant",

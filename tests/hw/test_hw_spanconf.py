@@ -21,14 +21,14 @@ def test_from_plan(te420: Any) -> None:
     cfg = span_config_from_plan(te420, load_plan(PLANS / "te420_mixed.toml", te420))
     pri, r2, t1 = cfg.spans
     assert (pri.spanno, pri.name, pri.signaling, pri.switchtype, pri.dchannel, pri.law) == \
-        (1, "TE4/0/1", "pri_cpe", "euroisdn", 16, "alaw")
+        (1, "TE4/0/1", "pri_cpe", "euroisdn_e1", 16, "alaw")
     assert pri.channels == tuple(range(1, 16)) + tuple(range(17, 32))
     assert pri.label == "carrier A" and not pri.software_ec
     assert (r2.signaling, r2.dchannel, r2.r2_variant, r2.software_ec, r2.is_pri) == \
         ("mfcr2", None, "CN", True, False)
     assert r2.channels == tuple(range(32, 47)) + tuple(range(48, 63))
     assert (t1.signaling, t1.switchtype, t1.channels, t1.dchannel, t1.law) == \
-        ("pri_cpe", "national", tuple(range(63, 86)), 86, "ulaw")
+        ("pri_cpe", "ni2", tuple(range(63, 86)), 86, "ulaw")
 
 
 def test_round_trip(te420: Any, tmp_path: Path) -> None:

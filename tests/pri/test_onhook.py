@@ -35,7 +35,7 @@ def test_access_call_rejected_on_hook_with_announcement(pri, cause):
     rej, requests = _setup(h, OnHookPolicy(cause=cause))
     phone = h.switch.add_phone(SimPhone("13800138000"))
     rec = h.switch.place_call("13800138000", "95000")
-    assert h.run_until(lambda: rec.ended, 10)
+    assert h.run_until(lambda rec=rec: rec.ended, 10)
     # what the switch saw: proceeding, in-band progress, announcement, DISCONNECT(cause)
     names = [m for _, m in rec.messages]
     assert names[:3] == ["SETUP", "CALL PROCEEDING", "PROGRESS(inband)"]
@@ -61,7 +61,7 @@ def test_withheld_number_is_told_and_not_called_back(pri):
     rej, requests = _setup(h)
     for pres in ("restricted", "unavailable"):
         rec = h.switch.place_call("13800138000", "95000", presentation=pres)
-        assert h.run_until(lambda: rec.ended, 10)
+        assert h.run_until(lambda rec=rec: rec.ended, 10)
         assert not rec.connected
         assert abs(_dominant_hz(bytes(rec.early_audio[-8000:-800])) - 900) < 20
     assert [v for _, v in rej.handled] == ["no_ani", "no_ani"]
@@ -113,7 +113,7 @@ def test_t1_rejection_in_mulaw(pri):
     h = pri("T1", "ni2", media=True)
     rej, requests = _setup(h)
     rec = h.switch.place_call("2125551234", "8005550100")
-    assert h.run_until(lambda: rec.ended, 10)
+    assert h.run_until(lambda rec=rec: rec.ended, 10)
     assert not rec.connected and rec.cause == 16
     assert ulaw_encode(tone(600.0, 1.5)).tobytes() in bytes(rec.early_audio)
     assert requests[0].ani == "2125551234"

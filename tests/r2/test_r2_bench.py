@@ -13,7 +13,8 @@ def test_r2_bench_short_mode():
     lines = bench.main(["--short"])
     assert len(lines) == 2
     for line in lines:
-        m = re.search(r"(\d+) set-ups \(0 failed\), ([\d.]+) s of line time per set-up \(max ([\d.]+) s, "
+        m = re.search(r"(\d+) set-ups \(0 failed\), ([\d.]+) s of line time per set-up "
+                      r"\(max ([\d.]+) s, "
                       r"limit 30 s\), ([\d.]+) compelled cycles of (\d+) ms \(limit 5000 ms", line)
         assert m, line
         n, setup, worst, cycles, cycle_ms = (float(g) for g in m.groups())

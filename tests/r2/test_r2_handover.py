@@ -48,7 +48,8 @@ class Ledger:
             self.media_blocks.append(bytes(self.h.batch.rx[self.row]))
 
     def deltas(self) -> list[tuple[int, int, int]]:
-        return [tuple(b - a for a, b in zip(p, q)) for p, q in zip(self.rows, self.rows[1:])]
+        return [tuple(b - a for a, b in zip(p, q, strict=True))
+                for p, q in zip(self.rows, self.rows[1:], strict=False)]
 
 
 def assert_each_block_read_once(ledger: Ledger) -> tuple[int, int]:
@@ -58,7 +59,7 @@ def assert_each_block_read_once(ledger: Ledger) -> tuple[int, int]:
     the hand-over and of the hand-back."""
     d = ledger.deltas()
     assert d and all(sent == 1 for sent, _, _ in d)
-    sent, r2, media = (b - a for a, b in zip(ledger.rows[0], ledger.rows[-1]))
+    sent, r2, media = (b - a for a, b in zip(ledger.rows[0], ledger.rows[-1], strict=True))
     assert r2 + media == sent  # none lost, none twice
     assert all(not (r2 and m) for _, r2, m in d)  # never both in one tick
     owners = "".join("o" if r2 == 1 else "m" if m == 1 else "." if not (r2 or m) else "+"

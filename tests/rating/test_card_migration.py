@@ -33,7 +33,7 @@ def test_old_cards_redeem_after_the_migration(empty_db_url):
             s.execute(text("INSERT INTO card_batches (id, label, value_fen, count, expires_at, "
                            "created_at) VALUES (1, 'old', 500, 3, :e, :c)"),
                       {"e": NOW + timedelta(days=30), "c": NOW})
-            for serial, pin, state in zip(serials, pins, ("active", "active", "used")):
+            for serial, pin, state in zip(serials, pins, ("active", "active", "used"), strict=True):
                 s.execute(text("INSERT INTO cards (batch_id, serial, pin_hash, state, value_fen, "
                                "expires_at, failures) VALUES (1, :s, :h, :st, 500, :e, 0)"),
                           {"s": serial, "h": legacy_hash(serial, pin), "st": state,

@@ -36,7 +36,7 @@ def test_generation_serials_pins_and_print_file(store, tmp_path):
         b = s.get(CardBatch, batch_id)
         write_print_file(str(tmp_path / "print.csv"), b, printed)
     assert all(pin not in h and h.startswith("$argon2id$")
-               for (h, _), (_, pin) in zip(stored, printed))
+               for (h, _), (_, pin) in zip(stored, printed, strict=True))
     assert {state for _, state in stored} == {"generated"}
     with open(tmp_path / "print.csv") as f:
         rows = list(csv.DictReader(f))
@@ -56,7 +56,8 @@ def test_luhn_catches_a_typo():
 def test_redeem_once(store):
     funded(store, amount=0)
     _, [(serial, pin), *_] = batch(store)
-    assert ops.recharge_by_card(store, "01088880000", serial, pin, source="cli", now=NOW).balance_fen == 5000
+    assert ops.recharge_by_card(store, "01088880000", serial, pin,
+                                source="cli", now=NOW).balance_fen == 5000
     with pytest.raises(MoneyError, match="it is used"):
         ops.recharge_by_card(store, BEIJING, serial, pin, source="cli", now=NOW)
     with store.transaction() as s:
@@ -78,12 +79,14 @@ def test_card_states_and_errors(store):
     with pytest.raises(MoneyError, match="it is void"):
         ops.recharge_by_card(store, BEIJING, a, a_pin, source="cli", now=NOW)
     with pytest.raises(MoneyError, match="expired on"):
-        ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=EXPIRES + timedelta(seconds=1))
+        ops.recharge_by_card(store, BEIJING, b, b_pin,
+                             source="cli", now=EXPIRES + timedelta(seconds=1))
     with pytest.raises(MoneyError, match="it is expired"):
         ops.recharge_by_card(store, BEIJING, b, b_pin, source="cli", now=NOW)
     unknown = "999990000010001"
     with pytest.raises(MoneyError, match="wrong card number or card PIN"):  # as a wrong PIN
-        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin, source="cli", now=NOW)
+        ops.recharge_by_card(store, BEIJING, unknown + luhn_digit(unknown), c_pin,
+                             source="cli", now=NOW)
     with pytest.raises(MoneyError, match="check digit"):
         ops.recharge_by_card(store, BEIJING, c[:-1] + str((int(c[-1]) + 1) % 10), c_pin,
                              source="cli", now=NOW)
@@ -133,7 +136,7 @@ def test_wrong_card_pins_throttle_the_source_then_the_card_never_for_good(store)
 def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
     funded(store, amount=0)
     funded(store, "+862188880000", amount=0)
-    for round_ in range(5):
+    for _round in range(5):
         _, [(serial, pin)] = batch(store, count=1)
         barrier = threading.Barrier(2)
         results: list[object] = []
@@ -141,7 +144,8 @@ def test_two_threads_redeeming_the_same_card_exactly_one_succeeds(store):
         def redeem(number, barrier=barrier, results=results, serial=serial, pin=pin):
             barrier.wait()
             try:
-                results.append(ops.recharge_by_card(store, number, serial, pin, source="cli", now=NOW))
+                results.append(ops.recharge_by_card(store, number, serial, pin,
+                                                    source="cli", now=NOW))
             except MoneyError as err:
                 results.append(err)
 

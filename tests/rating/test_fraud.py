@@ -150,3 +150,27 @@ def test_the_box_defaults_come_from_the_config_file(store):
             ops.authorize_leg(store, BEIJING, "c1", "c1/3", "02188887777", now=NOW)
     finally:
         fraud.configure()
+
+
+def test_racing_conferences_cannot_pass_the_limit_together(store):
+    """Eight conferences start at once on one account (threads behind a barrier): exactly the
+    limit get a leg, the others are refused — the check runs under the hold's row lock."""
+    import threading
+    funded(store, amount=1_000_000)
+    gate = threading.Barrier(8)
+    outcomes = []
+
+    def start(i):
+        gate.wait(timeout=30)
+        try:
+            ops.authorize_leg(store, BEIJING, f"c{i}", f"c{i}/1", f"0218888{i:04d}", now=NOW)
+            outcomes.append("granted")
+        except MoneyError as err:
+            outcomes.append(err.key)
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["fraud.conferences"] * (8 - DEFAULT_MAX_CONFERENCES) + \
+        ["granted"] * DEFAULT_MAX_CONFERENCES

@@ -8,7 +8,8 @@ from confcall.rating import MoneyError, ops, rates
 from confcall.rating.tariff import billed_seconds, round_fen
 from tests.rating.helpers import BEIJING, NOW, funded
 
-TABLE = """match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,min_charge_fen,free_seconds
+TABLE = ("match,days,start,end,price_per_min_fen,initial_s,subsequent_s,connect_fee_fen,"
+         "min_charge_fen,free_seconds\n") + """\
 +86999,1234567,00:00,24:00,60,60,60,0,0,0
 +86998,1234567,00:00,24:00,60,30,6,0,0,0
 +86997,1234567,00:00,24:00,60,6,6,0,0,0

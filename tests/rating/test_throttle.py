@@ -164,7 +164,7 @@ def test_the_owners_own_typos_back_off_but_never_lock_for_good(store):
     funded(store, amount=0)
     me = f"ani:{BEIJING}"
     t = NOW
-    for round_ in range(4):
+    for _round in range(4):
         for _ in range(SOURCE.burst):
             try:
                 ops.authenticate(store, BEIJING, "135791", source=me, now=t)

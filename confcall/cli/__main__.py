@@ -1,0 +1,4 @@
+"""`python -m confcall.cli` = `confcall`."""
+from confcall.cli import main
+
+main()
