@@ -5,7 +5,7 @@ Each attempt: SETUP → CALL PROCEEDING → ALERTING → CONNECT → (CONNECT AC
 RELEASE → RELEASE COMPLETE, with up to 30 calls in flight on one E1. Virtual time only paces
 libpri's timers; the figure is wall-clock call attempts per second on one core.
 
-Run: .venv/bin/python bench/pri.py [--calls N]
+Run: .venv/bin/python bench/pri.py [--calls N] [--short]
 """
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--in-flight", type=int, default=30)
+    ap.add_argument("--short", action="store_true", help="200 calls (the test suite's run)")
     args = ap.parse_args()
+    if args.short:
+        args.calls = 200
 
     card = SimCard([("E1", "pri")]).install()
     sim = card.spans[0]

@@ -1,6 +1,6 @@
 """Money benchmarks: one command, printed figures.
 
-    PYTHONPATH=. .venv/bin/python bench/rating.py [--legs 1000000] [--prefixes 10000]
+    PYTHONPATH=. .venv/bin/python bench/rating.py [--legs 1000000] [--prefixes 10000] [--short]
 
 1. Bulk rating: LEGS random legs against a PREFIXES-row prefix table (plus class rows), with
    the numpy rater on one core; goal >= 1,000,000 legs/s.
@@ -114,7 +114,12 @@ def main() -> None:
     ap.add_argument("--cards", type=int, default=500)
     ap.add_argument("--db-legs", type=int, default=500)
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--short", action="store_true",
+                    help="small counts, SQLite only (the test suite's run)")
     args = ap.parse_args()
+    if args.short:
+        args.legs, args.prefixes, args.cards, args.db_legs = 20_000, 1000, 10, 10
+        args.no_postgres = True
     secrets_.set_pepper(b"bench-pepper")
     bench_bulk(args.legs, args.prefixes)
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,11 @@ def _span_status(daemon: Any) -> dict[str, Any]:
     in_use = {leg.channo for t in daemon.trunks for leg in t.legs.values()
               if leg.channo is not None}
     out = span_dicts(inventory(), in_use)
-    return {"spans": out, "trunks": {t.span.spanno: _trunk_status(t) for t in daemon.trunks}}
+    answer = {"spans": out, "trunks": {t.span.spanno: _trunk_status(t) for t in daemon.trunks}}
+    faults = getattr(daemon, "media_faults", None)
+    if faults is not None:  # the media engine's health and alarms (issue 13)
+        answer["media"] = faults.status()
+    return answer
 
 
 def _trunk_status(t: Any) -> dict[str, Any]:

@@ -79,8 +79,29 @@ class Daemon:
     on_event: Callable[[str], None] | None = None
     spans: list[Span] = field(default_factory=list)
     trunks: list[Trunk] = field(default_factory=list)  # PriTrunk and R2Trunk, mixed
+    _prepared: bool = field(default=False, init=False, repr=False)
 
     # -- start ----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """The slow once-per-start work, done before any span is opened (issue 13 item 8):
+        database migrations and seeding, prompt rendering (espeak-ng), and the media kernels
+        compiled or loaded and run once. `confcall serve` calls this before the reactor runs,
+        so none of it blocks signalling or delays a caller's announcement; ``start()`` calls it
+        when nobody did (tests). Idempotent."""
+        if self._prepared:
+            return
+        import time
+
+        from confcall.warmup import warm_kernels
+        t0 = time.perf_counter()
+        self._prepare_store()
+        if self.sounds is None:
+            self.sounds = prompt_sounds(self.config.language, self.config.prompt_directory)
+        kernels = warm_kernels()
+        self._prepared = True
+        log.info("prepared in %.1f s (media kernels %.1f s): store, %d sounds",
+                 time.perf_counter() - t0, kernels, len(self.sounds))
+
     def start(self) -> None:
         from confcall.billing import handoff
         from confcall.ids import set_box_id
@@ -91,12 +112,15 @@ class Daemon:
         from confcall.rating import fraud  # toll-fraud defaults (issue 14)
         fraud.configure(self.config.fraud_max_conferences, self.config.fraud_spend_per_hour_fen,
                         self.config.fraud_callbacks_per_number)
+        self.prepare()
         self._open_store()
         from confcall.boxwatch import BoxWatch
         self.watch = BoxWatch(self)  # call tracing, metrics, systemd (times the runner)
         self._open_spans()
         self._start_media()
         self._call_control()
+        from confcall.media_faults import MediaFaultHandler  # issue 13: no silent media death
+        self.media_faults = MediaFaultHandler(self.reactor, self.media, self.trunks, self._say)
         self._recover()
         self._loops: list[Any] = []
         self._start_billing()
@@ -119,6 +143,9 @@ class Daemon:
         n_r2 = sum(1 for t in self.trunks if isinstance(t, R2Trunk))
         kinds = ", ".join(k for k in (f"{len(self.trunks) - n_r2} PRI" if n_r2 < len(self.trunks)
                                       else "", f"{n_r2} MFC/R2" if n_r2 else "") if k)
+        if hasattr(self.reactor, "addReader"):  # a real box (tests run many in one process)
+            import gc
+            gc.freeze()  # start-up's objects (prompts, kernels, config) out of every GC pass
         self._say(f"confcall up: {len(self.trunks)} span(s) ({kinds}), {len(self.batch)} "
                   f"channels, access {', '.join(self.config.access_numbers)}, service "
                   f"{', '.join(self.config.service_numbers)}")
@@ -159,12 +186,14 @@ class Daemon:
         if self.on_event is not None:
             self.on_event(text)
 
-    def _open_store(self) -> None:
+    def _prepare_store(self) -> None:
         from confcall.store import Store, upgrade
         if self.store is None:
             upgrade(self.config.database_url)
             self.store = Store(self.config.database_url)
             _seed_if_empty(self.store)
+
+    def _open_store(self) -> None:
         if self.runner is None:
             from confcall.store.runner import DbRunner
             self.runner = DbRunner(self.store, self.reactor)
@@ -257,8 +286,7 @@ class Daemon:
                                   echo_cancel=self.config.echo_canceller,
                                   level_control=self.config.level_control)
         self._span_echo_cancellers()
-        sounds = self.sounds if self.sounds is not None else prompt_sounds(
-            self.config.language, self.config.prompt_directory)
+        sounds = self.sounds if self.sounds is not None else {}  # rendered in prepare()
         for name, audio in sounds.items():
             self.media.add_sound(name, audio)
         if self.media_in_thread:

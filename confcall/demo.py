@@ -133,6 +133,12 @@ class DemoSession:
 
         from confcall.web.operators import create_operator
         create_operator(self.store, "demo", OPERATOR_PASSWORD, "admin", datetime.now(UTC))
+        # prompts rendered and media kernels compiled before the reactor runs (issue 13)
+        from confcall.daemon import prompt_sounds
+        from confcall.warmup import warm_kernels
+        if self.sounds is None:
+            self.sounds = prompt_sounds(self.language)
+        warm_kernels()
 
     def start(self) -> None:
         from confcall.sim import SimCard, SimPhone, SimSwitch

@@ -134,6 +134,7 @@ struct pri_sr;
 struct pri *dshim_pri_new(int fd, int nodetype, int switchtype);
 void dshim_pri_set_now(long long usec);
 int dshim_pri_next_timer(struct pri *pri, long *sec, long *usec);
+long dshim_pri_short_frames(void);
 pri_event *pri_schedule_run(struct pri *pri);
 pri_event *pri_check_event(struct pri *pri);
 int pri_fd(struct pri *pri);

@@ -10,4 +10,7 @@ void dshim_pri_set_now(long long usec);
 
 /* The next libpri timer deadline on that clock; 0 when no timer is set. */
 int dshim_pri_next_timer(struct pri *pri, long *sec, long *usec);
+
+/* D-channel frames shorter than 5 octets dropped before libpri saw them (ever, all links). */
+long dshim_pri_short_frames(void);
 #endif

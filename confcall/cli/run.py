@@ -43,6 +43,12 @@ def serve(config_path: str | None) -> None:
                 raise click.ClickException(f"{cfg.span_config}: {e}") from e
         card = SimCard(spans).install()
     daemon = Daemon(cfg, reactor, card=card)
+    try:  # migrations, prompts, media kernels: before the reactor runs and any span opens
+        daemon.prepare()
+    except Exception as e:  # noqa: BLE001 - reported, exit 1
+        if card is not None:
+            card.uninstall()
+        raise click.ClickException(f"confcall could not start: {e}") from e
     failed: list[BaseException] = []
 
     def start() -> None:

@@ -46,7 +46,25 @@ def span_status_cmd(as_json: bool, sim: str | None, socket_path: str | None) -> 
         finally:
             if card is not None:
                 card.uninstall()
+    media = answer.get("media") if answer is not None else None
     if as_json:
-        click.echo(json.dumps({"spans": spans}, indent=2, ensure_ascii=False))
+        out = {"spans": spans} if media is None else {"spans": spans, "media": media}
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         click.echo(render_span_dicts(spans))
+        if media is not None:
+            click.echo(_media_line(media))
+
+
+def _media_line(m: dict) -> str:
+    """The box's media engine under the spans: OK, or ALARM with what failed (issue 13)."""
+    if not m.get("alarm"):
+        return f"media engine  OK  faults {m.get('faults', 0)}"
+    parts = [m["failed"]] if m.get("failed") else []
+    oos = m.get("out_of_service") or {}
+    if oos:
+        parts.append("out of service: " + ", ".join(f"channel {c}" for c in oos))
+    if m.get("alarms"):
+        parts.append("last: " + m["alarms"][-1]["text"])
+    return (f"media engine  ALARM  faults {m.get('faults', 0)}  restarts "
+            f"{m.get('restarts', 0)}  " + "; ".join(parts))

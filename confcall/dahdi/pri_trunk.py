@@ -3,9 +3,11 @@
 What it adds to ``PriLink``: B-channel ownership (which leg holds which timeslot), outbound
 channel selection from the top of the span (the network picks from the bottom, so glare is rare)
 with glare handling (the network's SETUP wins; our call is retried on another channel), the
-mapping of libpri events to leg events, and line faults: a DAHDI alarm or a D-channel going
-down clears every call with cause 38 and reports it; when the link returns, the channels that
-were in use are RESTARTed so both sides agree they are idle.
+mapping of libpri events to leg events, and line faults: a DAHDI alarm (RED, the line is
+gone) clears every call at once with cause 38 and reports it; a D-channel going down with the
+line up (a Q.921 reset: SABME, FRMR, an N(R) error) keeps the answered calls, as exchanges do,
+and libpri clears them with cause 27 only if the link is not back within T309; when the link
+returns, the channels that were in use are RESTARTed so both sides agree they are idle.
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ log = logging.getLogger("confcall.pri")
 
 _DIGITS = re.compile(r"^[0-9*#]{1,31}$")
 _RELEASE_GUARD_S = 40.0  # libpri's own T305+T308 are shorter; this only catches a lost link
+_RESTART_WAIT_S = 10.0  # start-up RESTARTs unacknowledged this long: take calls anyway
+T309_S = 10.0  # libpri's T309 (its default; chan_dahdi's too): answered calls outlive a
+# Q.921 re-establishment by this long, then libpri clears them with cause 27
 
 
 def _key(call: Any) -> int:
@@ -55,18 +60,41 @@ class PriTrunk:
         self.alarmed = False
         self.status_log: deque[tuple[float, str]] = deque(maxlen=1000)
         self._restart_when_up: set[int] = set()
+        self.out_of_service: dict[int, str] = {}  # chanpos -> why (its media channel failed)
+        self._ever_up = False  # the first DCHAN_UP restarts every idle channel
+        self._restarting: set[int] = set()  # start-up RESTARTs not acknowledged yet
+        self._refused: dict[int, frozenset[int]] = {}  # leg id -> channels refused (cause 44)
         self._guards: dict[int, Any] = {}
         self.link = PriLink(span.dchannel.fileno(), network=network, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
                             on_fd_event=self._on_dahdi_event, name=self.name)
 
-    # -- state --------------------------------------------------------------------------------
+    # -- state ------------------------------------------------------------------------------------
     @property
     def up(self) -> bool:
-        return self.link.up and not self.alarmed
+        """Able to take and place calls: link up, no alarm, start-up RESTARTs acknowledged
+        (a call placed on a channel whose RESTART is still on its way would be cleared by
+        it at the exchange)."""
+        return self.link.up and not self.alarmed and not self._restarting
 
     def free_channels(self) -> int:
-        return len(self.bchans) - len(self.owner) if self.up else 0
+        if not self.up:
+            return 0
+        return sum(1 for c in self.bchans if c not in self.owner and c not in self.out_of_service)
+
+    def take_out_of_service(self, channo: int, why: str) -> None:
+        """The media side lost this channel (ENODEV …): no new call is placed on it, and a
+        SETUP for it is refused with cause 44."""
+        for chanpos, ch in self.bchans.items():
+            if ch.channo == channo and chanpos not in self.out_of_service:
+                self.out_of_service[chanpos] = why
+                self._report(f"B{chanpos} (channel {channo}) out of service: {why}")
+
+    def status(self) -> dict[str, Any]:
+        """What the NOC sees of this trunk (the control socket's span_status)."""
+        return {"trunk": self.name, "signalling": "pri", "d_channel_up": self.link.up,
+                "alarm": self.alarmed, "free_channels": self.free_channels(),
+                "out_of_service": sorted(self.out_of_service)}
 
     def _now(self) -> float:
         return float(self.reactor.seconds())
@@ -80,7 +108,7 @@ class PriTrunk:
     def service(self) -> None:
         self.link.service()
 
-    # -- outbound -------------------------------------------------------------------------------
+    # -- outbound ---------------------------------------------------------------------------------
     def dial(self, number: str, caller_id: str = "", *,
              listener: Callable[[CallLeg, LegEvent], None] | None = None) -> CallLeg:
         """Place a call. The result arrives as leg events (failed with cause 34 when full)."""
@@ -93,14 +121,18 @@ class PriTrunk:
         self._setup(leg, retries=2)
         return leg
 
-    def _pick_channel(self) -> int | None:
+    def _pick_channel(self, avoid: frozenset[int] = frozenset()) -> int | None:
+        """The highest free channel (the network picks from the bottom), not one in
+        ``avoid`` (channels the far end has just refused this call)."""
         for chanpos in sorted(self.bchans, reverse=True):
-            if chanpos not in self.owner:
+            if (chanpos not in self.owner and chanpos not in self.out_of_service
+                    and chanpos not in avoid):
                 return chanpos
         return None
 
     def _setup(self, leg: CallLeg, retries: int) -> None:
-        chanpos = self._pick_channel() if self.up else None
+        avoid = self._refused.get(leg.id, frozenset())
+        chanpos = self._pick_channel(avoid) if self.up else None
         if chanpos is None:
             cause = Cause.CONGESTION if self.up else Cause.NETWORK_OUT_OF_ORDER
             self.reactor.callLater(0, self._fail_local, leg, cause)
@@ -117,13 +149,14 @@ class PriTrunk:
             self.reactor.callLater(0, self._fail_local, leg, Cause.TEMPORARY_FAILURE)
 
     def _fail_local(self, leg: CallLeg, cause: int) -> None:
+        self._refused.pop(leg.id, None)
         leg.cause = cause
         leg.state = LegState.CLEARED
         leg.ended_at = self._now()
         leg._emit("failed", leg.ended_at, cause)
         leg._emit("cleared", leg.ended_at, cause)
 
-    # -- leg actions ----------------------------------------------------------------------------
+    # -- leg actions ------------------------------------------------------------------------------
     def leg_proceeding(self, leg: CallLeg) -> None:
         if leg.active and leg.handle is not None:
             self.link.call(lib.pri_proceeding, leg.handle, leg.chanpos, 0)
@@ -182,6 +215,7 @@ class PriTrunk:
             del self.owner[leg.chanpos]
 
     def _cleared(self, leg: CallLeg) -> None:
+        self._refused.pop(leg.id, None)
         guard = self._guards.pop(leg.id, None)
         if guard is not None and guard.active():
             guard.cancel()
@@ -209,30 +243,44 @@ class PriTrunk:
         leg.ended_at = self._now()
         leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
 
-    # -- libpri events -----------------------------------------------------------------------------
+    # -- libpri events ----------------------------------------------------------------------------
     def _on_event(self, ev: PriEvent) -> None:
         k = ev.kind
         if k == lib.PRI_EVENT_DCHAN_UP:
-            self._report("D-channel up")
-            for chanpos in sorted(self._restart_when_up):
-                if chanpos in self.bchans and chanpos not in self.owner:
-                    self.link.call(lib.pri_reset, chanpos)
+            kept = self._answered_count()
+            self._report("D-channel up" + (f": {kept} answered call(s) carried through"
+                                           if kept else ""))
+            if not self._ever_up:
+                self._ever_up = True
+                self._restart_idle_channels()
+            else:
+                for chanpos in sorted(self._restart_when_up):
+                    if chanpos in self.bchans and chanpos not in self.owner:
+                        self.link.call(lib.pri_reset, chanpos)
             self._restart_when_up.clear()
             return
         if k == lib.PRI_EVENT_DCHAN_DOWN:
             self._report("D-channel down")
-            self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "D-channel down")
+            # Q.931 5.8.9 / T309: answered calls are kept (their B-channels carry on) and
+            # cleared by libpri with cause 27 only if the link is not back within T309; calls
+            # still being set up cannot complete and are cleared now
+            self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "D-channel down", keep_answered=True)
+            kept = self._answered_count()
+            if kept:
+                self._report(f"{kept} answered call(s) kept while the link re-establishes "
+                             f"(cleared with cause 27 if it is not back within T309, "
+                             f"{T309_S:g} s)")
             return
         if k == lib.PRI_EVENT_RING:
             self._incoming(ev)
             return
         if k in (lib.PRI_EVENT_RESTART, lib.PRI_EVENT_RESTART_ACK):
             if k == lib.PRI_EVENT_RESTART:
-                leg = self.owner.get(ev.channel)
-                if leg is not None:
-                    self._report(f"network restarted B{ev.channel}: its call is cleared")
-                    self._far_end_cleared(leg, Cause.TEMPORARY_FAILURE)
-                    self._cleared(leg)
+                self._restarted_by_network(ev.channel)
+            elif self._restarting:
+                self._restarting.discard(ev.channel)
+                if not self._restarting:
+                    self._report("start-up RESTARTs acknowledged: taking calls")
             return
         leg = self.legs.get(_key(ev.call)) if ev.call is not None else None
         if leg is None:
@@ -273,6 +321,39 @@ class PriTrunk:
         elif k == lib.PRI_EVENT_HANGUP_ACK:
             self._cleared(leg)
 
+    def _restarted_by_network(self, channel: int) -> None:
+        """RESTART from the network: for one B-channel, or (channel -1: the restart indicator
+        'all interfaces' / 'single interface') for every channel. libpri has already sent
+        RESTART ACKNOWLEDGE; the calls there are gone at the exchange, so they end here."""
+        if channel > 0:
+            legs = [leg for leg in (self.owner.get(channel),) if leg is not None]
+            what = f"B{channel}"
+        else:
+            legs = [leg for leg in self.legs.values() if leg.state is not LegState.CLEARED]
+            what = "the whole interface"
+        self._report(f"network restarted {what}: {len(legs)} call(s) cleared with cause 41")
+        for leg in legs:
+            self._far_end_cleared(leg, Cause.TEMPORARY_FAILURE)
+            self._cleared(leg)
+
+    def _restart_idle_channels(self) -> None:
+        """First link-up: RESTART every idle B-channel, so calls a crash left up at the
+        exchange (it still bills them, and refuses their channels with cause 44) end."""
+        idle = [c for c in sorted(self.bchans) if c not in self.owner]
+        self._restarting = set(idle)
+        for chanpos in idle:
+            self.link.call(lib.pri_reset, chanpos)
+        self._report(f"link up for the first time: {len(idle)} idle B-channel(s) restarted")
+        self.reactor.callLater(_RESTART_WAIT_S, self._restarts_overdue)
+
+    def _restarts_overdue(self) -> None:
+        """An exchange that never acknowledges (some ignore RESTART for idle channels) must
+        not keep the span out of service."""
+        if self._restarting:
+            self._report(f"no RESTART ACKNOWLEDGE for {len(self._restarting)} channel(s) in "
+                         f"{_RESTART_WAIT_S:g} s: taking calls anyway")
+            self._restarting.clear()
+
     def _media_if_inband(self, leg: CallLeg, ev: PriEvent) -> None:
         if ev.inband and not leg.has_media:
             leg.has_media = True
@@ -285,6 +366,8 @@ class PriTrunk:
                 or cause != Cause.REQUESTED_CHAN_UNAVAIL or leg.state is LegState.CLEARING):
             return False
         old = leg.chanpos
+        if old is not None:
+            self._refused[leg.id] = self._refused.get(leg.id, frozenset()) | {old}
         self.link.call(lib.pri_hangup, leg.handle, cause)
         self.legs.pop(_key(leg.handle), None)
         if old is not None and self.owner.get(old) is leg:
@@ -295,7 +378,7 @@ class PriTrunk:
         self._setup(leg, retries - 1)
         return True
 
-    # -- incoming ----------------------------------------------------------------------------------
+    # -- incoming ---------------------------------------------------------------------------------
     def _incoming(self, ev: PriEvent) -> None:
         restriction = ev.calling_pres & lib.PRI_PRES_RESTRICTION
         pres = (Presentation.ALLOWED if restriction == lib.PRI_PRES_ALLOWED
@@ -306,6 +389,10 @@ class PriTrunk:
         chanpos = ev.channel if ev.channel > 0 else self._pick_channel()
         if chanpos is None or chanpos not in self.bchans:
             self._report(f"SETUP for B{ev.channel} which this span does not carry: refused")
+            self.link.call(lib.pri_hangup, ev.call, Cause.REQUESTED_CHAN_UNAVAIL)
+            return
+        if chanpos in self.out_of_service:
+            self._report(f"SETUP for out-of-service B{chanpos}: refused with cause 44")
             self.link.call(lib.pri_hangup, ev.call, Cause.REQUESTED_CHAN_UNAVAIL)
             return
         holder = self.owner.get(chanpos)
@@ -323,31 +410,56 @@ class PriTrunk:
             return
         self.on_incoming(leg)
 
-    # -- line faults -------------------------------------------------------------------------------
+    # -- line faults ------------------------------------------------------------------------------
     def _on_dahdi_event(self) -> None:
         assert self.span.dchannel is not None
         for ev in self.span.dchannel.drain_events():
             if ev == Event.ALARM:
                 if not self.alarmed:
                     self.alarmed = True
-                    st = self.span.status()
-                    self._report(f"span alarm {'/'.join(st.alarm_names) or '?'}")
+                    self._report(f"span alarm {self._alarm_names()}")
                     self._clear_all(Cause.NETWORK_OUT_OF_ORDER, "span alarm")
             elif ev == Event.NOALARM:
                 if self.alarmed:
                     self.alarmed = False
                     self._report("span alarm cleared")
 
-    def _clear_all(self, cause: int, why: str) -> None:
-        legs = [leg for leg in list(self.legs.values()) if leg.state is not LegState.CLEARED]
+    def _answered_count(self) -> int:
+        return sum(1 for leg in self.legs.values() if leg.state is LegState.ANSWERED)
+
+    def _alarm_names(self) -> str:
+        """The span's alarms for the report; a failing SPANSTAT must not keep the calls of a
+        dead line up, so it only makes the names unknown."""
+        try:
+            return "/".join(self.span.status().alarm_names) or "?"
+        except OSError as e:
+            log.error("%s: SPANSTAT failed while an alarm was raised: %s", self.name, e)
+            return "? (SPANSTAT failed)"
+
+    def _clear_all(self, cause: int, why: str, keep_answered: bool = False) -> None:
+        legs = [leg for leg in list(self.legs.values()) if leg.state is not LegState.CLEARED
+                and not (keep_answered and leg.state is LegState.ANSWERED)]
         if legs:
             self._report(f"{why}: clearing {len(legs)} call(s) with cause "
                          f"{cause} ({cause_text(cause)})")
+        now = self._now()
         for leg in legs:
+            # every leg carries the line's cause before any event goes out: a conference
+            # whose initiator hears "hangup" first hangs its participants up (cause 16), and
+            # their records must still say why they really ended
+            if leg.active:
+                leg.cause = cause
+                leg.ended_at = now
+        for leg in legs:
+            if leg.state is LegState.CLEARED:
+                continue
+            was_active = leg.active
             self._far_end_cleared(leg, cause)
-            if leg.handle is not None:
+            if was_active and leg.state is not LegState.CLEARED and leg.handle is not None:
+                # libpri finishes the call itself (T305/T308, or the RESTART when the link
+                # returns); destroying it right after pri_hangup freed a call its own timers
+                # still pointed at
                 self.link.call(lib.pri_hangup, leg.handle, cause)
-                self.link.call(lib.pri_destroycall, leg.handle)
             if leg.chanpos is not None:
                 self._restart_when_up.add(leg.chanpos)
             self._cleared(leg)

@@ -19,29 +19,70 @@ The public surface:
   subscribers; ``g711.alaw_encode``/``ulaw_encode``/``alaw_decode``/``ulaw_decode``.
 """
 import hashlib
+import logging
+import os
 import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import numba
 
+_PRUNE_AFTER_S = 30 * 86400  # another version's kernels unused this long are deleted
+
+
+def _cache_root() -> str:
+    """Where numba's cache goes: ``NUMBA_CACHE_DIR`` when set (scripts/setup.sh, the tests and
+    the benchmarks set it), else a per-user directory (``$XDG_CACHE_HOME/confcall/numba``,
+    ``~/.cache/confcall/numba``, or one in the temp directory). Never numba's own default
+    (``__pycache__`` next to the sources), where a kernel is keyed on its own file only and the
+    guard below could not work."""
+    if numba.config.CACHE_DIR:
+        return str(numba.config.CACHE_DIR)
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    for cand in (Path(home) / "confcall" / "numba",
+                 Path(tempfile.gettempdir()) / f"confcall-numba-{uid}"):
+        try:
+            cand.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(cand, os.W_OK):
+            return str(cand)
+    return ""
+
 
 def _cache_per_source() -> None:
-    """Give numba's cache one subdirectory per version of this package's sources.
+    """Give numba's cache one subdirectory per version of this package's kernel sources.
 
     numba keys a cached kernel on its own file only, but the engine's fused kernel inlines the
     stages' kernels and constants: after a stage module changes, a cached engine would run the
-    old stage code (with a changed array size, writing out of bounds). Hashing every source
-    file of the package makes any change a cold cache. Only when a cache directory is
-    configured (``NUMBA_CACHE_DIR``: scripts/setup.sh, the tests and the benchmarks set it)."""
-    base = numba.config.CACHE_DIR
+    old stage code (with a changed array size, writing out of bounds). Hashing every kernel
+    source of the package makes any change a cold cache. Other versions' directories are left
+    alone (two installed versions, or two checkouts sharing a cache, must not delete each
+    other's kernels at every import); one unused for 30 days is pruned."""
+    base = _cache_root()
     if not base:
+        logging.getLogger("confcall.dsp").warning(
+            "no writable numba cache directory: kernels are compiled at every start")
         return
     h = hashlib.sha256()
     for f in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(f.name.encode() + f.read_bytes())
+        if f.name != "__init__.py":  # no kernels here
+            h.update(f.name.encode() + f.read_bytes())
     mine = Path(base) / f"dsp-{h.hexdigest()[:16]}"
-    for old in Path(base).glob("dsp-*"):  # earlier versions' kernels: never loaded again
-        if old != mine:
+    try:
+        mine.mkdir(parents=True, exist_ok=True)
+        os.utime(mine)  # "last used": what the pruning goes by
+    except OSError:
+        pass
+    now = time.time()
+    for old in Path(base).glob("dsp-*"):
+        try:
+            stale = old != mine and now - old.stat().st_mtime > _PRUNE_AFTER_S
+        except OSError:
+            continue
+        if stale:
             shutil.rmtree(old, ignore_errors=True)
     numba.config.CACHE_DIR = str(mine)
 

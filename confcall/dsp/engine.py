@@ -52,8 +52,10 @@ While no channel's canceller is on, the tick skips the echo stage altogether.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,6 +65,9 @@ from numba import njit
 from . import dtmf, echo, g711, keysuppress, mixer
 
 BLOCK = 160  # samples per tick (20 ms at 8 kHz)
+FAULTS_BEFORE_STOP = 50  # ticks in a row that fail (1 s): the engine stops and says so
+
+log = logging.getLogger("confcall.media")
 
 
 # error_model="numpy": no zero-divisor test before each division (every divisor here is a
@@ -121,6 +126,59 @@ class PromptDone:
     tick: int
 
 
+@dataclass(frozen=True)
+class MediaFault:
+    """A fault in the media path, for call control and the NOC.
+
+    ``chan``: the engine row whose channel failed (its call must be cleared; the row is out of
+    service), or -1 for a fault of the whole tick. ``fatal``: the engine gave up after
+    ``FAULTS_BEFORE_STOP`` failing ticks in a row and its thread ended: every call is silent.
+    ``cause``: what failed, as the exception said it (errno and channel included)."""
+
+    chan: int
+    cause: str
+    tick: int
+    fatal: bool = False
+
+
+class TickGuard:
+    """What the media loop does with an exception: log it with its cause (the traceback once,
+    then once a second while it repeats), count it, and say when to give up."""
+
+    def __init__(self, limit: int = FAULTS_BEFORE_STOP) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+        self.total = 0
+        self.last: str = ""
+
+    def ok(self) -> None:
+        if self.in_a_row:
+            log.warning("media tick recovered after %d failing tick(s)", self.in_a_row)
+        self.in_a_row = 0
+
+    def fault(self, e: BaseException) -> bool:
+        """Record ``e``; True when the loop must stop (too many failing ticks in a row)."""
+        self.in_a_row += 1
+        self.total += 1
+        self.last = describe(e)
+        if self.in_a_row == 1:
+            log.error("media tick failed: %s", self.last, exc_info=e)
+        elif self.in_a_row % 50 == 0:
+            log.error("media tick still failing (%d in a row): %s", self.in_a_row, self.last)
+        return self.in_a_row >= self.limit
+
+
+def describe(e: BaseException) -> str:
+    """An exception as one line for logs and alarms: its type, errno name and message."""
+    import errno as _errno
+    err = getattr(e, "errno", None)
+    name = _errno.errorcode.get(err, "") if isinstance(err, int) else ""
+    text = str(e) or type(e).__name__
+    if name and name not in text:
+        text = f"[{name}] {text}"
+    return f"{type(e).__name__}: {text}"
+
+
 def _direct(fn: Callable, *args) -> None:
     fn(*args)
 
@@ -167,6 +225,9 @@ class MediaEngine:
         self._pending_bank = self.bank
         self._thread: threading.Thread | None = None
         self._running = False
+        self.on_fault: Callable[[MediaFault], None] | None = None  # on the deliver thread
+        self.guard = TickGuard()
+        self.failed = ""  # why the thread gave up ("" while it runs or never failed)
 
     # ------------------------------------------------------------------ tick
     def process_tick(self, rx_codes: np.ndarray, tx_codes: np.ndarray) -> None:
@@ -210,20 +271,61 @@ class MediaEngine:
 
     # --------------------------------------------------------------- thread
     def start(self, read: Callable, write: Callable) -> None:
-        """Run ticks in a daemon thread: ``read(rx)`` fills rx and returns False to stop."""
+        """Run ticks in a daemon thread: ``read(rx)`` fills rx and returns False to stop.
+
+        The loop is guarded: an exception from ``read``, a kernel or ``write`` is logged with
+        its cause and reported to ``on_fault`` (through ``deliver``), and the next tick runs 20
+        ms later, so a passing fault costs one tick. After ``FAULTS_BEFORE_STOP`` failing
+        ticks in a row the thread ends, ``failed`` says why and a fatal ``MediaFault`` goes
+        out: call control clears the calls that can no longer be heard and may start again."""
         if self._thread is not None:
-            raise RuntimeError("already running")
+            if self._thread.is_alive():
+                raise RuntimeError("already running")
+            self._thread = None  # it ended (by a fault): a restart
         rx = np.zeros((self.nchan, BLOCK), np.uint8)
         tx = np.zeros((self.nchan, BLOCK), np.uint8)
         self._running = True
+        self.failed = ""
+        self.guard = guard = TickGuard()
 
         def loop() -> None:
-            while self._running and read(rx):
-                self.process_tick(rx, tx)
-                write(tx)
+            try:
+                while self._running:
+                    try:
+                        if not read(rx):
+                            break
+                        self.process_tick(rx, tx)
+                        write(tx)
+                    except Exception as e:  # noqa: BLE001 - logged, reported, survived
+                        if self._fault(guard, e):
+                            break
+                        time.sleep(BLOCK / 8000)  # the tick's worth: no spinning on a fault
+                        continue
+                    guard.ok()
+            except BaseException as e:  # noqa: BLE001 - the thread must never end unseen
+                self._fault(guard, e, fatal=True)
+            finally:
+                self._running = False
 
         self._thread = threading.Thread(target=loop, name="media", daemon=True)
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the media thread is alive and ticking."""
+        return self._running and self._thread is not None and self._thread.is_alive()
+
+    def _fault(self, guard: TickGuard, e: BaseException, fatal: bool = False) -> bool:
+        fatal = guard.fault(e) or fatal
+        if fatal:
+            self.failed = f"stopped after {guard.in_a_row} failing tick(s): {guard.last}"
+            log.critical("media engine %s", self.failed)
+        if self.on_fault is not None and (guard.in_a_row == 1 or fatal):
+            try:
+                self.deliver(self.on_fault, MediaFault(-1, guard.last, self.tick, fatal))
+            except Exception:  # noqa: BLE001 - e.g. the reactor is gone at shutdown
+                log.exception("media fault could not be reported")
+        return fatal
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for the media thread to end by itself (its tick source returned False)."""

@@ -74,6 +74,34 @@ class FakeDahdi:
         }
         from confcall.dahdi.constants import IOCTL_NAMES
         self._names = IOCTL_NAMES
+        # injected faults: ioctl name -> [errno, times left (-1: until cleared), channo or None]
+        self._faults: dict[str, list[Any]] = {}
+
+    # -- fault injection (tests) ----------------------------------------------------------
+    def fail_ioctl(self, name: str, err: int, *, times: int = 1,
+                   channo: int | None = None) -> None:
+        """Make the ioctl ``name`` (e.g. "DAHDI_GETEVENT") fail with ``err`` the next ``times``
+        times (-1: until ``clear_faults``), on channel ``channo`` only when given — what a
+        driver does when a card is pulled (ENODEV) or a span misbehaves (EIO)."""
+        if name not in self._names.values():
+            raise ValueError(f"unknown ioctl {name!r}")
+        self._faults[name] = [err, times, channo]
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def _injected(self, f: _Open, name: str) -> int:
+        fault = self._faults.get(name)
+        if fault is None:
+            return 0
+        err, times, channo = fault
+        if channo is not None and (f.channel is None or f.channel.channo != channo):
+            return 0
+        if times > 0:
+            fault[1] -= 1
+            if fault[1] == 0:
+                del self._faults[name]
+        return -err
 
     def install(self) -> "FakeDahdi":
         device.use_userspace(self)
@@ -115,9 +143,14 @@ class FakeDahdi:
         if f is None:
             return -errno.EBADF
         handler = self._handlers.get(request)
-        self.ioctl_log.append((fd, self._names.get(request, hex(request))))
+        name = self._names.get(request, hex(request))
+        self.ioctl_log.append((fd, name))
         if handler is None:
             return -errno.ENOTTY
+        if self._faults:
+            injected = self._injected(f, name)
+            if injected:
+                return injected
         return handler(f, arg)
 
     # -- helpers ----------------------------------------------------------------------------

@@ -122,9 +122,10 @@ class SimChannel:
                 continue
             if self.sink is not None:
                 self.sink(data)
-            self.heard += data
-            if len(self.heard) > _HEARD_CAP:
-                del self.heard[: len(self.heard) - _HEARD_CAP]
+            if self.span.keep_heard:
+                self.heard += data
+                if len(self.heard) > _HEARD_CAP:
+                    del self.heard[: len(self.heard) - _HEARD_CAP]
 
     def _carry_one_block(self, line_down: bool) -> None:
         """A CAS timeslot as the span paces it: one written block leaves per 20 ms tick (the
@@ -200,6 +201,13 @@ class SimSpan:
             self._dpeer_near.setblocking(False)
             self.dchannel_peer.setblocking(False)
         self.dframes_dropped = 0
+        self.dchannel_cut = False  # frames lost both ways while the line itself stays up
+        self.keep_heard = True  # False: channels do not keep what confcall sent (soak runs)
+
+    def cut_dchannel(self, cut: bool = True) -> None:
+        """Lose every D-channel frame (both ways) until called with False: a Q.921 link
+        failure with no alarm on the line (a faulty HDLC controller, a cross-connect)."""
+        self.dchannel_cut = cut
 
     # -- facts ----------------------------------------------------------------------------
     @property
@@ -261,7 +269,7 @@ class SimSpan:
         d = self.dchannel
         if d is None or self._dpeer_near is None:
             return
-        down = self.line_down
+        down = self.line_down or self.dchannel_cut
         if d.is_open and d.far is not None:
             _relay(d.far, self._dpeer_near, down, self)
             _relay(self._dpeer_near, d.far, down, self)

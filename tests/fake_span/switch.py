@@ -80,6 +80,7 @@ class CallRecord:
     audio: bytearray = field(default_factory=bytearray)  # towards the phone, whole call
     early_audio: bytearray = field(default_factory=bytearray)  # towards the phone, before CONNECT
     id: int = field(default_factory=lambda: next(_ids))
+    keep_audio: bool = True  # False: what crosses the line is not kept (soak runs)
     handle: Any = None
     phone: SimPhone | None = None
     _timers: list[Any] = field(default_factory=list)
@@ -92,6 +93,8 @@ class CallRecord:
         return any(m == name or m.startswith(name + "(") for _, m in self.messages)
 
     def hear(self, data: bytes) -> None:
+        if not self.keep_audio:
+            return
         self.audio += data
         if not self.connected:
             self.early_audio += data
@@ -116,6 +119,9 @@ class SimSwitch:
         self.records: list[CallRecord] = []
         self._by_call: dict[int, CallRecord] = {}
         self._busy: dict[int, CallRecord] = {}
+        self.blocked: set[int] = set()  # channels the exchange holds busy (refused with 44)
+        self.keep_audio = True  # False: calls do not record their audio (hours-long runs)
+        self.restarts: list[tuple[float, int]] = []  # (time, channel or -1): RESTARTs received
         self.law = Law.ALAW if span.line == "E1" else Law.MULAW
         self.link = PriLink(span.dchannel_peer.fileno(), network=network, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
@@ -125,6 +131,30 @@ class SimSwitch:
     def add_phone(self, phone: SimPhone) -> SimPhone:
         self.phones[phone.number] = phone
         return phone
+
+    def block(self, chanpos: int, blocked: bool = True) -> None:
+        """The exchange holds this B-channel busy (a maintenance block; a RESTART does not
+        lift it): confcall's SETUPs for it are refused with cause 44."""
+        if blocked:
+            self.blocked.add(chanpos)
+        else:
+            self.blocked.discard(chanpos)
+
+    def restart_interface(self) -> None:
+        """The exchange restarts the whole interface (RESTART, channel -1): every call on the
+        span is over at its end at once."""
+        for rec in list(self._busy.values()):
+            self._end_by_restart(rec, "switch")
+        self.link.call(lib.pri_reset, -1)
+
+    def _end_by_restart(self, rec: CallRecord, by: str) -> None:
+        self._log(rec, "RESTART")
+        if rec.cleared_by is None:
+            rec.cleared_by, rec.cause = by, 41
+        self._finish(rec)
+        if rec.handle is not None:  # its call reference is free again at both ends
+            self.link.call(lib.pri_destroycall, rec.handle)
+            rec.handle = None
 
     def service(self) -> None:
         self.link.service()
@@ -160,7 +190,8 @@ class SimSwitch:
         """A subscriber dials ``called`` on confcall's trunk; returns the call's record."""
         if chanpos is None:
             chanpos = next((c.chanpos for c in self.span.bchannels()
-                            if c.chanpos not in self._busy), None)
+                            if c.chanpos not in self._busy and c.chanpos not in self.blocked),
+                           None)
             if chanpos is None:
                 raise RuntimeError("switch: no free B-channel towards confcall")
         phone = self.phones.get(calling)
@@ -188,6 +219,7 @@ class SimSwitch:
         self.link.call(lib.pri_hangup, rec.handle, cause)
 
     def _track(self, rec: CallRecord) -> None:
+        rec.keep_audio = self.keep_audio
         self.records.append(rec)
         self._by_call[_key(rec.handle)] = rec
         self._busy[rec.chanpos] = rec
@@ -212,7 +244,10 @@ class SimSwitch:
         if ev.kind == lib.PRI_EVENT_RING:
             self._from_confcall(ev)
             return
-        if ev.kind in (lib.PRI_EVENT_RESTART, lib.PRI_EVENT_DCHAN_UP, lib.PRI_EVENT_DCHAN_DOWN):
+        if ev.kind == lib.PRI_EVENT_RESTART:
+            self._restarted(ev.channel)
+            return
+        if ev.kind in (lib.PRI_EVENT_DCHAN_UP, lib.PRI_EVENT_DCHAN_DOWN):
             return
         rec = self._by_call.get(_key(ev.call)) if ev.call is not None else None
         if rec is None:
@@ -250,12 +285,24 @@ class SimSwitch:
             self._log(rec, "RELEASE COMPLETE")
             self._finish(rec)
 
+    def _restarted(self, channel: int) -> None:
+        """RESTART from confcall, as an exchange takes it (libpri has acknowledged it): the
+        calls on that channel (-1: every channel) are over, unbilled from now, and the
+        channel is free again."""
+        self.restarts.append((self._now(), channel))
+        chans = [channel] if channel > 0 else list(self._busy)
+        for chanpos in chans:
+            rec = self._busy.get(chanpos)
+            if rec is None:
+                continue
+            self._end_by_restart(rec, "confcall")
+
     def _from_confcall(self, ev: PriEvent) -> None:
         phone = self.phones.get(ev.called)
         rec = CallRecord("from_confcall", ev.calling, ev.called, ev.channel, self._now(),
                          phone=phone, handle=ev.call)
         self._log(rec, "SETUP")
-        if ev.channel in self._busy:
+        if ev.channel in self._busy or ev.channel in self.blocked:
             self.records.append(rec)
             self._by_call[_key(rec.handle)] = rec
             self._refuse(rec, 44)  # glare or a channel the network already uses

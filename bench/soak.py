@@ -1,0 +1,208 @@
+"""Soak: 8 E1 spans kept fully loaded for 2 virtual hours; RSS and open fds must stay flat.
+
+Run: ``.venv/bin/python bench/soak.py [--spans 8] [--hours 2] [--short] [--wall-limit S]``
+(``--short``: 2 spans, 8 virtual minutes: the test suite runs it, tests/misc/test_benches.py;
+``--wall-limit``: stop after that many wall seconds and report the part simulated)
+
+What runs: the whole box as in bench/overload.py (daemon on a simulated card, libpri both
+sides, numba media engine, call control, rating on SQLite through the inline runner), with
+conferences of three (callback + two invitations, held 2-6 minutes) offered at 1.3x what the
+box can carry, so the B-channels stay busy and calls churn for hours. The
+subscribers are a fixed pool reused as conferences end, and the simulator forgets its ended
+call records, so what grows is what the box keeps.
+
+What is measured: the process's resident memory (/proc/self/statm) and open file descriptors
+(/proc/self/fd) once a virtual minute, and the channels busy. Required: after the first
+quarter (caches, the SQLite page cache, numba and the allocator's arenas settle), RSS grows by
+less than 2 % + 8 MB, open fds do not grow at all, and the channels are >= 85 % busy (three
+channels a conference: a few spans cannot be full at every moment).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import overload  # noqa: E402  (bench/overload.py: the same box and conference script)
+
+overload.HOLD_S = (120.0, 360.0)
+# "fully loaded": offered 1.3x; conferences take three channels each, so a few spans cannot
+# be full at every moment (Erlang B: about 91 % carried on 2 spans, 97 % on 8)
+BUSY_GOAL = 0.85
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE / 2**20
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+class Soak(overload.Overload):
+    """Overload's box and script with a reusable pool of subscribers and arrivals on the fly."""
+
+    def plan(self) -> None:
+        for sw in self.bx.switches:  # hours of audio are the simulator's, not the box's
+            sw.keep_audio = False
+        for span in self.bx.card.spans:
+            span.keep_heard = False
+        self.pool: list[tuple[Any, list[Any]]] = []
+        slots = self.capacity // (1 + overload.PARTICIPANTS) + 40
+        for i in range(slots):
+            a = self.bx.phone(f"1350{i:07d}", answer_after=1.0)
+            parts = [self.bx.phone(f"139{j}{i:07d}", answer_after=2.0)
+                     for j in range(overload.PARTICIPANTS)]
+            self.bx.account(a.number, 10_000_000)
+            self.pool.append((a, parts))
+        self.free = list(range(slots))
+        self.next_at = 1.0
+        self.n = 0
+        self.no_slot = 0
+        self.outcomes: Counter = Counter()
+
+    def arrivals(self, now: float) -> list[overload.Conf]:
+        out = []
+        while self.next_at <= now:
+            if self.free:
+                slot = self.free.pop(0)
+                a, parts = self.pool[slot]
+                c = overload.Conf(self.n, self.next_at, self.rnd.uniform(*overload.HOLD_S),
+                                  a, parts)
+                c.slot = slot  # type: ignore[attr-defined]
+                out.append(c)
+            else:
+                self.no_slot += 1
+            self.n += 1
+            self.next_at += self.rnd.expovariate(self.rate)
+        return out
+
+    def forget_ended(self) -> None:
+        """The simulator's memory is not the box's: drop its ended call records."""
+        for sw in self.bx.switches:
+            sw.records = [r for r in sw.records if not r.ended]
+        for a, parts in self.pool:
+            for ph in (a, *parts):
+                ph.calls = [r for r in ph.calls if not r.ended]
+
+    def soak(self, seconds: float, wall_limit: float = 0.0,
+             progress: bool = False) -> dict[str, Any]:
+        clock = self.bx.clock
+        active: list[overload.Conf] = []
+        samples: list[tuple[float, float, int, int]] = []  # t, rss, fds, busy
+        next_sample = 0.0
+        wall0 = time.perf_counter()
+        while self.now() < seconds:
+            now = self.now()
+            if wall_limit and time.perf_counter() - wall0 > wall_limit:
+                break
+            active += self.arrivals(now)
+            still = []
+            for c in active:
+                self.step(c, now)
+                if c.state in ("done", "refused", "failed"):
+                    self.outcomes[c.state] += 1
+                    # the slot's phones are free once every call of theirs has ended
+                    self._release_later.append(c)
+                else:
+                    still.append(c)
+            active = still
+            if now >= next_sample:
+                self._recycle()
+                self.forget_ended()
+                samples.append((now, rss_mb(), open_fds(), self.busy()))
+                if progress:
+                    t, rss, fds, b = samples[-1]
+                    print(f"  [minute {t / 60:4.0f}] RSS {rss:6.1f} MB  fds {fds}  busy {b}  "
+                          f"wall {time.perf_counter() - wall0:5.0f} s", flush=True)
+                next_sample += 60.0
+            sim0 = self._sim_cpu
+            t0 = time.thread_time()
+            clock.tick()
+            self.box_cpu.append(time.thread_time() - t0 - (self._sim_cpu - sim0))
+            if len(self.box_cpu) > 200_000:  # keep the bench's own list bounded
+                self.box_cpu = sorted(self.box_cpu)[-1000:]
+        return {"wall": time.perf_counter() - wall0, "samples": samples}
+
+    _release_later: list[overload.Conf]
+
+    def _recycle(self) -> None:
+        keep = []
+        for c in self._release_later:
+            if all(r.ended for ph in (c.a, *c.parts) for r in ph.calls):
+                for ph in (c.a, *c.parts):
+                    ph.calls = []  # the next conference's script counts its calls from 0
+                self.free.append(c.slot)  # type: ignore[attr-defined]
+            else:
+                keep.append(c)
+        self._release_later = keep
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--spans", type=int, default=8)
+    ap.add_argument("--hours", type=float, default=2.0)
+    ap.add_argument("--factor", type=float, default=1.3)
+    ap.add_argument("--short", action="store_true", help="2 spans, 8 virtual minutes (CI)")
+    ap.add_argument("--wall-limit", type=float, default=0.0,
+                    help="stop after this many wall seconds and report what was simulated")
+    ap.add_argument("--progress", action="store_true", help="print each minute's sample")
+    args = ap.parse_args(argv)
+    if args.short:
+        args.spans, args.hours = 2, 8 / 60
+    seconds = args.hours * 3600
+    s = Soak(args.spans, seconds, args.factor, seed=11)
+    s._release_later = []
+    try:
+        t0 = time.perf_counter()
+        s.plan()
+        setup = time.perf_counter() - t0
+        r = s.soak(seconds, args.wall_limit, args.progress)
+        lost = sum(ch.overruns for sp in s.bx.card.spans for ch in sp.channels)
+    finally:
+        s.close()
+    samples = r["samples"]
+    simulated = samples[-1][0] + 60 if samples else 0.0
+    if simulated < seconds:
+        print(f"STOPPED EARLY (wall limit {args.wall_limit:.0f} s): {simulated / 60:.0f} of "
+              f"{seconds / 60:.0f} virtual minutes simulated; figures below cover those")
+        seconds = simulated
+    q = [x for x in samples if x[0] >= seconds / 4]
+    rss0, rss1 = q[0][1], q[-1][1]
+    fds0, fds1 = q[0][2], q[-1][2]
+    busy = statistics.mean(x[3] for x in q) / s.capacity
+    allowed = rss0 * 0.02 + 8.0
+    over = sum(1 for x in s.box_cpu if x > overload.TICK_S)
+    print(f"confcall soak: {args.spans} E1 PRI spans = {s.capacity} B-channels, conferences of "
+          f"3 held {overload.HOLD_S[0]:.0f}-{overload.HOLD_S[1]:.0f} s offered at "
+          f"{args.factor:.2f}x capacity, {args.hours:g} virtual hours")
+    print(f"  conferences: {s.n} arrived, " + ", ".join(
+        f"{k} {v}" for k, v in sorted(s.outcomes.items())) + f", no free subscriber {s.no_slot}")
+    print("  minute  RSS MB  fds  busy")
+    step = max(1, len(samples) // 12)
+    for t, rss, fds, b in samples[::step] + ([samples[-1]] if len(samples) % step != 1 else []):
+        print(f"  {t / 60:6.0f}  {rss:6.1f}  {fds:3d}  {b:4d}")
+    print(f"channels busy after the first quarter: {busy * 100:.1f} % (goal >= "
+          f"{BUSY_GOAL * 100:.0f} %)")
+    print(f"RSS after the first quarter: {rss0:.1f} -> {rss1:.1f} MB ({rss1 - rss0:+.1f} MB; "
+          f"allowed {allowed:.1f}); open fds {fds0} -> {fds1}; audio blocks lost {lost}; "
+          f"ticks over 20 ms of box CPU: {over}")
+    print(f"wall: {r['wall']:.0f} s for {seconds:.0f} virtual s ({seconds / r['wall']:.2f}x "
+          f"real time), {setup:.1f} s set-up; load average {os.getloadavg()[0]:.2f}")
+    ok = rss1 - rss0 < allowed and fds1 <= fds0 and busy >= BUSY_GOAL and lost == 0
+    print("RESULT:", "OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    sys.exit(main())
