@@ -136,6 +136,7 @@ class Daemon:
             # rides the channels' bits and audio, once per 20 ms frame
             interval = TICK_S if isinstance(trunk, R2Trunk) else 0.1
             self._loops.append(every(self.reactor, interval, trunk.service))
+        self._start_bookings()
         self._listen_control()
         self._start_web()
         self.watch.start()  # metrics endpoint, systemd READY + watchdog
@@ -339,7 +340,8 @@ class Daemon:
         self.rejector = OnHookRejector(
             self.reactor, self.media,
             policy=OnHookPolicy(rate_limit=cfg.rate_limit, rate_window_s=cfg.rate_window_s),
-            on_request=self._callback_requested, screen=self.screen, trunk_causes=causes)
+            on_request=self._callback_requested, screen=self._screen_access,
+            trunk_causes=causes)
         self.ivr = ServiceIvr(self.reactor, self.media, self.runner, say_amount=say_amount,
                               now=self.money.now)
         routes = {n: self.rejector.offer for n in cfg.access_numbers}
@@ -424,7 +426,8 @@ class Daemon:
         self._say(f"incoming call from {leg.ani or 'withheld'} to {leg.dnis} on "
                   f"{leg.trunk.name} B{leg.chanpos}")
         role = ("service" if leg.dnis in self.config.service_numbers else "access")
-        ref = f"in{leg.id}-{int(float(self.reactor.seconds()) * 1000)}"
+        from confcall.ids import new_ref
+        ref = new_ref("in")  # box id + ULID: no collision across boxes or restarts
         self.records.leg_started(ref, leg, ref, role)
         self.watch.calls.watch(leg)
 
@@ -434,14 +437,67 @@ class Daemon:
         leg.watchers.append(ended)
         self.router.offer(leg)
 
+    # -- bookings and durable callbacks (confcall/booking/scheduler.py) ---------------------------
+    def _start_bookings(self) -> None:
+        """The booking scheduler: booked conferences and phone-mode callbacks, both rows in
+        the database, claimed with a lease so that boxes sharing it split the work."""
+        from confcall.booking.scheduler import BookingScheduler, SchedulerPolicy, is_callback
+        from confcall.ids import box_id
+        self.scheduler = BookingScheduler(
+            self.reactor, self.runner, self.callbacks, box=box_id(), now=self.money.now,
+            policy=SchedulerPolicy.from_config(self.config, channels=len(self.batch)),
+            on_serve=lambda call: self.callbacks.jobs.append(call) if is_callback(call)
+            else None)
+        self.scheduler.start()
+
+    def _screen_access(self, leg: Any) -> Any:
+        """The access screen, then the per-number callback limit across every box sharing
+        the database (the rejector's own limiter only sees this box)."""
+        from confcall.booking.leases import callbacks_recent
+        cfg = self.config
+        d = self.screen(leg)
+
+        def storm(refusal: str | None) -> Any:
+            payer = self.screen.payer_of(leg.ani)
+            if refusal or payer is None:
+                return refusal
+            d2 = self.runner.call(callbacks_recent, payer, now=self.money.now(),
+                                  window_s=cfg.rate_window_s)
+            d2.addCallback(lambda n: "rate_limited" if n >= cfg.rate_limit else None)
+            return d2
+        d.addCallback(storm)
+        return d
+
     def _callback_requested(self, req: Any) -> None:
+        """The access call was rejected on-hook: the callback becomes a booking row (claimed
+        by this box) before anything is dialled, so a restart still calls back."""
+        from confcall.booking.leases import StormLimit, add_callback
+        from confcall.ids import box_id
         payer = self.screen.payer_of(req.ani)
         if payer is None:
             return
-        self.watch.callback_requested()
-        self._say(f"{req.ani}: request confirmed on-hook (never answered); calling back in "
-                  f"{self.config.callback_delay_s:.0f} s")
-        self.callbacks.request(req.ani, payer)
+        cfg = self.config
+        d = self.runner.call(add_callback, payer=payer, dial=req.ani, box=box_id(),
+                             now=self.money.now(), delay_s=cfg.callback_delay_s,
+                             redials=cfg.callback_retries,
+                             retry_interval_s=cfg.callback_retry_interval_s,
+                             lease_s=cfg.booking_lease_s,
+                             storm=StormLimit(cfg.rate_limit, cfg.rate_window_s))
+
+        def written(job: Any) -> None:
+            if job is not None:
+                self.watch.callback_requested()
+            if job is None:
+                self._say(f"{req.ani}: callback refused: too many requests (all boxes)")
+                return
+            self._say(f"{req.ani}: request confirmed on-hook (never answered); calling back "
+                      f"in {cfg.callback_delay_s:.0f} s")
+            self.scheduler.serve(job)
+
+        def failed(f: Any) -> None:
+            log.error("%s: the callback could not be recorded: %s", req.ani,
+                      f.getErrorMessage())
+        d.addCallbacks(written, failed)
 
     def _session_started(self, session: Any) -> None:
         self._say(f"{session.initiator.number} answered the callback: conference "
@@ -461,6 +517,8 @@ class Daemon:
         if getattr(self, "_stopping", None) is not None:
             return self._stopping
         self._stopping: Deferred[None] = Deferred()
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.stop()  # claimed, not yet dialled bookings go back to the pool
         for s in self.callbacks.sessions:
             if not s.ended:
                 s.end("shutdown")

@@ -9,6 +9,7 @@ and prints; one module per command group.
 | `db`, `account`, `card`, `rate`, `cdr` | the money side |
 | `prompts` | voice prompts and music |
 | `web` | `web` (the site alone), `operator add` (console logins) |
+| `booking` | booked conferences and callbacks: `list`, `show`, `cancel` |
 | `service` | `install` (user, directories, pepper, systemd unit), `doctor` (what to fix) |
 """
 from __future__ import annotations
@@ -40,3 +41,7 @@ def main() -> None:
 for _command in (span, calls, conferences, serve, demo, hw, db, account, card, rate, cdr,
                  prompts, web, operator, install, doctor):
     main.add_command(_command)
+
+from .booking import booking  # noqa: E402 - issue 12, kept apart from the list above
+
+main.add_command(booking)

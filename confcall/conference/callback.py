@@ -1,36 +1,41 @@
-"""Calling the subscriber back, with retries, and handing the answered call to a conference.
+"""Calling the subscriber back and handing the answered call to a conference: the box's side of
+the booking scheduler's ``BookedDialer`` seam.
 
-What it does: for each ``CallbackRequest`` (phone mode) or booking (web mode), after the
-configured delay, hold credit for the callback leg and dial the subscriber on any free channel
-of the trunk group; busy, no answer and congestion are retried ``retries`` times every
-``retry_interval_s``; any other failure (unallocated number, barred) is final. When the
-subscriber answers, a ``ConferenceSession`` starts with them as initiator and payer. Every
-attempt is a recorded leg; a request that is finally given up is logged with its causes.
+What it does: for one attempt of a phone-mode callback or a booked conference, hold credit for
+the initiator's leg and dial them on any free channel of the trunk group; report a failure
+with its cause (or a refusal before dialling: no credit, locked); when the initiator answers,
+start a ``ConferenceSession`` with them as initiator and payer and hand it back as a
+``BookedConference``, through which the scheduler dials the booked participants into that
+same session (with their own retries). Which attempt to make, when to retry and what is
+recorded is the scheduler's (``confcall.booking.scheduler``): callbacks are rows in the
+database, so a restart between the rejection and the callback still calls back.
 """
 from __future__ import annotations
 
-import itertools
-from collections import deque
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import maybeDeferred
 
-from confcall.dahdi.legs import CallLeg, Cause, LegEvent
+from confcall.dahdi.legs import CallLeg, LegEvent
 
 from .media import MediaService
 from .session import ConferenceSession, LegMoney, MoneyPort, RecordPort, Refusal, SessionConfig
 from .trunkgroup import TrunkGroup
 
-__all__ = ["CallbackService", "CallbackPolicy", "CallbackJob"]
+if TYPE_CHECKING:
+    from confcall.booking.leases import DueBooking
+
+__all__ = ["BookedSession", "CallbackPolicy", "CallbackService"]
 
 log = logging.getLogger("confcall.callback")
 
-RETRY_CAUSES = {Cause.USER_BUSY, Cause.NO_ANSWER, Cause.NO_USER_RESPONSE, Cause.CONGESTION,
-                Cause.SWITCH_CONGESTION, Cause.TEMPORARY_FAILURE, Cause.SUBSCRIBER_ABSENT,
-                Cause.NETWORK_OUT_OF_ORDER}
-_jobs = itertools.count(1)
+CALLBACK_WELCOME = ("welcome_callback", "enter_number")
+BOOKED_WELCOME = ("welcome_booked",)
+DEFAULT_SESSION = SessionConfig()
 
 
 @dataclass(frozen=True)
@@ -45,26 +50,56 @@ class CallbackPolicy:
             raise ValueError("callback delay and retries must be >= 0, the interval > 0")
 
 
-@dataclass(eq=False)
-class CallbackJob:
-    """One subscriber to call back (and, for a booking, whom to invite once they answer)."""
+class BookedSession:
+    """A conference session as the scheduler sees it (``BookedConference``)."""
 
-    number: str  # as dialled back (national form, as the ANI came in)
-    payer: str  # the account (E.164)
-    participants: tuple[str, ...] = ()
-    retries: int = 2
-    retry_interval_s: float = 30.0
-    attempts: list[tuple[float, int | None]] = field(default_factory=list)
-    state: str = "waiting"  # waiting | dialing | answered | given_up
-    session: ConferenceSession | None = None
-    id: int = field(default_factory=lambda: next(_jobs))
-    on_done: Callable[["CallbackJob"], None] | None = None
+    def __init__(self, session: ConferenceSession, welcome_s: float = 0.0) -> None:
+        self.session = session
+        self.reference = session.reference
+        self._ended: list[Callable[[], None]] = []
+        # the initiator hears the welcome out before the first progress prompt replaces it
+        self._ready_at = float(session.reactor.seconds()) + welcome_s
+
+    @property
+    def ended(self) -> bool:
+        return self.session.ended
+
+    def invite(self, number: str, *, on_answered: Callable[[], None],
+               on_failed: Callable[[int | None, bool], None]) -> None:
+        def outcome(kind: str, cause: int | None) -> None:
+            if kind == "answered":
+                on_answered()
+            else:
+                on_failed(cause, kind == "refused")
+
+        def invite() -> None:
+            if self.session.ended:
+                on_failed(None, True)
+                return
+            self.session.invite_booked(number, on_outcome=outcome)
+        wait = self._ready_at - float(self.session.reactor.seconds())
+        if wait > 0:
+            self.session.reactor.callLater(wait, invite)
+        else:
+            invite()
+
+    def when_ended(self, fn: Callable[[], None]) -> None:
+        self._ended.append(fn)
+
+    def closed(self) -> None:
+        for fn in self._ended:
+            try:
+                fn()
+            except Exception:  # one watcher must not stop the others
+                log.exception("conference %s: end watcher failed", self.reference)
 
 
 class CallbackService:
+    """Dials initiators for the booking scheduler and starts their conferences."""
+
     def __init__(self, reactor: Any, trunks: TrunkGroup, media: MediaService, money: MoneyPort,
                  records: RecordPort, *, policy: CallbackPolicy = CallbackPolicy(),
-                 session_config: SessionConfig = SessionConfig(),
+                 session_config: SessionConfig = DEFAULT_SESSION,
                  say: Callable[[int], list[str]] | None = None,
                  on_session: Callable[[ConferenceSession], None] | None = None) -> None:
         self.reactor = reactor
@@ -76,76 +111,64 @@ class CallbackService:
         self.session_config = session_config
         self.say = say
         self.on_session = on_session
-        # recent jobs and conferences (bounded; live ones are also held by their timers/legs)
-        self.jobs: deque[CallbackJob] = deque(maxlen=2000)
+        # recent callbacks (the scheduler's BookedCall of each, appended by the daemon) and
+        # conferences (bounded; live ones are also held by their timers and legs)
+        self.jobs: deque[Any] = deque(maxlen=2000)
         self.sessions: deque[ConferenceSession] = deque(maxlen=2000)
 
-    def request(self, number: str, payer: str, *, participants: tuple[str, ...] = (),
-                delay_s: float | None = None, retries: int | None = None,
-                retry_interval_s: float | None = None) -> CallbackJob:
-        job = CallbackJob(number, payer, participants,
-                          self.policy.retries if retries is None else retries,
-                          self.policy.retry_interval_s if retry_interval_s is None
-                          else retry_interval_s)
-        self.jobs.append(job)
-        delay = self.policy.delay_s if delay_s is None else delay_s
-        self.reactor.callLater(delay, self._attempt, job)
-        return job
+    def dial_initiator(self, job: DueBooking, conference_ref: str, leg_ref: str, *,
+                       on_answered: Callable[[BookedSession], None],
+                       on_failed: Callable[[int | None, bool], None]) -> None:
+        """One attempt: hold credit, dial ``job.initiator_dial``; on answer the conference."""
+        holder: list[ConferenceSession] = []
 
-    def _attempt(self, job: CallbackJob) -> None:
-        job.state = "dialing"
-        conf_ref = f"cb{job.id}-{int(self.reactor.seconds() * 1000)}"
-        leg_ref = f"{conf_ref}/0"
         # The initiator's credit timers only run once answered, i.e. once the session exists.
-        d = maybeDeferred(self.money.authorize, job.payer, conf_ref, leg_ref, job.number,
-                          on_warning=lambda ref, left: job.session and
-                          job.session._credit_warning(ref, left),
-                          on_exhausted=lambda ref: job.session and
-                          job.session._credit_exhausted(ref))
+        def warning(ref: str, left: int) -> None:
+            if holder:
+                holder[0]._credit_warning(ref, left)
+
+        def exhausted(ref: str) -> None:
+            if holder:
+                holder[0]._credit_exhausted(ref)
+
+        d = maybeDeferred(self.money.authorize, job.payer, conference_ref, leg_ref,
+                          job.initiator_dial, on_warning=warning, on_exhausted=exhausted)
 
         def refused(f: Any) -> None:
-            prompt = f.value.prompt if isinstance(f.value, Refusal) else "failed"
-            log.warning("callback %s to %s refused before dialling: %s", job.id, job.number,
-                        f.getErrorMessage())
-            job.attempts.append((float(self.reactor.seconds()), None))
-            self._give_up(job, prompt)
+            reason = f.value.prompt if isinstance(f.value, Refusal) else "failed"
+            log.warning("call to %s (%s) refused before dialling: %s (%s)", job.initiator_dial,
+                        job.reference, reason, f.getErrorMessage())
+            on_failed(None, True)
 
-        d.addCallbacks(lambda money: self._dial(job, conf_ref, leg_ref, money), refused)
+        def dial(money: LegMoney) -> None:
+            def on_event(leg: CallLeg, ev: LegEvent) -> None:
+                if ev.kind == "answered":
+                    money.answered()
+                    booked = self._start_session(job, leg, money, conference_ref, leg_ref)
+                    holder.append(booked.session)
+                    on_answered(booked)
+                elif ev.kind == "failed":
+                    self.records.leg_ended(leg_ref, leg)
+                    money.failed()
+                    on_failed(ev.cause, False)
 
-    def _dial(self, job: CallbackJob, conf_ref: str, leg_ref: str, money: LegMoney) -> None:
-        def on_event(leg: CallLeg, ev: LegEvent) -> None:
-            if ev.kind == "answered":
-                job.state = "answered"
-                money.answered()
-                self._start_session(job, leg, money, conf_ref, leg_ref)
-            elif ev.kind == "failed":
-                job.attempts.append((float(self.reactor.seconds()), ev.cause))
-                self.records.leg_ended(leg_ref, leg)
+            try:
+                leg = self.trunks.dial(job.initiator_dial, self.policy.caller_id,
+                                       listener=on_event)
+            except ValueError as e:  # not a number the trunk can dial
                 money.failed()
-                self._retry_or_give_up(job, ev.cause)
+                log.warning("cannot dial %s (%s): %s", job.initiator_dial, job.reference, e)
+                on_failed(None, True)
+                return
+            self.records.leg_started(conference_ref, leg, leg_ref, "callback")
 
-        leg = self.trunks.dial(job.number, self.policy.caller_id, listener=on_event)
-        self.records.leg_started(conf_ref, leg, leg_ref, "callback")
+        d.addCallbacks(dial, refused)
+        d.addErrback(lambda f: log.error("calling %s (%s) failed: %s", job.initiator_dial,
+                                         job.reference, f.getTraceback()))
 
-    def _retry_or_give_up(self, job: CallbackJob, cause: int | None) -> None:
-        tries = len(job.attempts)
-        if cause in RETRY_CAUSES and tries <= job.retries:
-            job.state = "waiting"
-            log.info("callback %s to %s failed (cause %s), retry %d/%d in %.0f s", job.id,
-                     job.number, cause, tries, job.retries, job.retry_interval_s)
-            self.reactor.callLater(job.retry_interval_s, self._attempt, job)
-        else:
-            self._give_up(job, f"cause {cause}")
-
-    def _give_up(self, job: CallbackJob, why: str) -> None:
-        job.state = "given_up"
-        log.warning("callback %s to %s given up after %d attempt(s): %s", job.id, job.number,
-                    len(job.attempts), why)
-        if job.on_done is not None:
-            job.on_done(job)
-
-    def _start_session(self, job: CallbackJob, leg: CallLeg, money: LegMoney, conf_ref: str,
-                       leg_ref: str) -> None:
+    def _start_session(self, job: DueBooking, leg: CallLeg, money: LegMoney, conf_ref: str,
+                       leg_ref: str) -> BookedSession:
+        from confcall.booking.states import BookingKind
         kwargs: dict[str, Any] = {}
         if self.say is not None:
             kwargs["say"] = self.say
@@ -153,12 +176,23 @@ class CallbackService:
                                     self.records, job.payer, leg, initiator_money=money,
                                     initiator_ref=leg_ref, caller_id=self.policy.caller_id,
                                     config=self.session_config, reference=conf_ref, **kwargs)
-        job.session = session
         self.sessions.append(session)
-        session.start()
-        for number in job.participants:
-            session.invite_booked(number)
+        if job.kind is BookingKind.CONFERENCE:
+            booked = BookedSession(session, welcome_s=sum(
+                self.media.duration(k) for k in BOOKED_WELCOME))
+            session.start(welcome=BOOKED_WELCOME, booked=len(job.participants))
+            if job.music:  # booked with background music: on from the start ("9" toggles)
+                session.music.set_background(True)
+        else:
+            booked = BookedSession(session)
+            session.start()
         if self.on_session is not None:
             self.on_session(session)
-        if job.on_done is not None:
-            job.on_done(job)
+        outer = session.on_end
+
+        def ended(s: ConferenceSession) -> None:
+            if outer is not None:
+                outer(s)
+            booked.closed()
+        session.on_end = ended
+        return booked

@@ -44,8 +44,17 @@ class Invitations:
         self.max_participants = max_participants
         self.on_credit_warning = on_credit_warning
         self.on_credit_exhausted = on_credit_exhausted
+        self._outcomes: dict[str, Callable[[str, int | None], None]] = {}
 
-    def invite(self, number: str) -> None:
+    def _outcome(self, m: Member, kind: str, cause: int | None) -> None:
+        fn = self._outcomes.pop(m.ref, None)
+        if fn is not None:
+            fn(kind, cause)
+
+    def invite(self, number: str,
+               on_outcome: Callable[[str, int | None], None] | None = None) -> None:
+        """Check, hold credit, dial. ``on_outcome(kind, cause)`` (booked participants): once,
+        "answered", "failed" with the cause, or "refused" (never dialled)."""
         ctx = self.ctx
         try:
             self.roster.check(number, ctx.payer, max_participants=self.max_participants,
@@ -53,8 +62,12 @@ class Invitations:
         except Refusal as r:
             ctx.note(f"invitation of {number} refused: {r.prompt}")
             ctx.tell([r.prompt])
+            if on_outcome is not None:
+                on_outcome("refused", None)
             return
         m = self.roster.add(number, f"{ctx.reference}/{len(self.roster.members) + 1}")
+        if on_outcome is not None:
+            self._outcomes[m.ref] = on_outcome
         ctx.note(f"inviting {number}")
         ctx.tell(["calling"])
         d = maybeDeferred(self.money.authorize, ctx.payer, ctx.reference, m.ref, number,
@@ -68,6 +81,7 @@ class Invitations:
         self.ctx.note(f"invitation of {m.number} refused: {prompt} "
                       f"({failure.getErrorMessage()})")
         self.ctx.tell([prompt])
+        self._outcome(m, "refused", None)
 
     def _dial(self, m: Member, money: LegMoney) -> None:
         ctx = self.ctx
@@ -75,6 +89,7 @@ class Invitations:
         if ctx.ended:
             money.failed()
             m.state = MemberState.FAILED
+            self._outcome(m, "refused", None)
             return
         m.state = MemberState.DIALING
         try:
@@ -85,6 +100,7 @@ class Invitations:
             m.state = MemberState.FAILED
             ctx.note(f"cannot dial {m.number}: {e}")
             ctx.tell(["invalid_number"])
+            self._outcome(m, "refused", None)
             return
         self.records.leg_started(ctx.reference, m.leg, m.ref, "participant")
 
@@ -99,6 +115,7 @@ class Invitations:
             m.state, m.cause = MemberState.FAILED, ev.cause
             ctx.note(f"{m.number} failed: cause {Cause.describe(ev.cause or 0)}")
             ctx.tell([FAILURE_PROMPTS.get(ev.cause or 0, "failed")])
+            self._outcome(m, "failed", ev.cause)
         elif ev.kind == "hangup":
             self.left(m, ev.cause)
         elif ev.kind == "cleared":
@@ -111,8 +128,10 @@ class Invitations:
         ctx = self.ctx
         if ctx.ended:
             m.leg.hangup(Cause.NORMAL_CLEARING)  # type: ignore[union-attr]
+            self._outcome(m, "answered", None)
             return
         m.state = MemberState.JOINED
+        self._outcome(m, "answered", None)
         seat = self.roster.seat(m)
         if m.money is not None:
             m.money.answered()

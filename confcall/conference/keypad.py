@@ -95,6 +95,14 @@ class Keypad:
             return self.entry_timeout_s
         return None
 
+    def preset_invited(self, count: int) -> None:
+        """``count`` invitations were made for the initiator (a booked conference's
+        participants): wait as after keyed ones — ``*`` for more, ``#`` or a pause to talk."""
+        if count > 0 and self.setup:
+            self.invited += count
+            self.buffer = ""
+            self.state = KeyState.AFTER_INVITE
+
     def feed(self, key: str) -> list[Action]:
         if len(key) != 1 or key not in "0123456789*#ABCD":
             raise ValueError(f"not a keypad key: {key!r}")

@@ -41,6 +41,7 @@ class MediaService:
             kwargs["deliver"] = deliver
         self.engine = MediaEngine(len(batch), batch.laws, **kwargs)
         self.sounds: dict[str, int] = {}
+        self._seconds: dict[str, float] = {}
         self._on_done: dict[int, Callable[[], None]] = {}
         self._queue: dict[int, list[str]] = {}
         self.digit_listeners: dict[int, Callable[[DigitEvent], None]] = {}
@@ -61,7 +62,12 @@ class MediaService:
         """Register 8 kHz int16 audio under ``name`` (at start-up)."""
         sid = self.engine.register_sound(np.asarray(audio, dtype=np.int16))
         self.sounds[name] = sid
+        self._seconds[name] = len(audio) / 8000
         return sid
+
+    def duration(self, name: str) -> float:
+        """How long a registered sound plays, in seconds (0 for an unknown name)."""
+        return self._seconds.get(name, 0.0)
 
     def _row(self, channo: int) -> int:
         try:

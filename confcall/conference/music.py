@@ -46,6 +46,14 @@ class ConferenceMusic:
         if leg.channo is not None and leg.active:
             ctx.media.hear_music(leg.channo, self.background)
 
+    def set_background(self, on: bool) -> None:
+        """Background music on or off without a prompt (a booking that asked for it)."""
+        if on != self.background:
+            self.background = on
+            self.ctx.media.background_music(self.ctx.conf, self.background_sound
+                                            if on else None)
+            self.apply_flags()
+
     def toggle_background(self) -> None:
         self.background = not self.background
         self.ctx.media.background_music(self.ctx.conf, self.background_sound

@@ -23,7 +23,6 @@ Money goes through ``MoneyPort`` (credit per leg, rating at the end); records th
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from confcall.clock import cancel_pending
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent
 from confcall.dsp.engine import DigitEvent
+from confcall.ids import new_ref
 
 from .context import ConferenceContext
 from .invites import Invitations
@@ -64,7 +64,6 @@ __all__ = [
     "same_number",
 ]
 
-_refs = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,8 @@ class ConferenceSession:
     reference: str = ""
 
     def __post_init__(self) -> None:
-        self.reference = self.reference or f"conf-{int(self.reactor.seconds() * 1000)}-" \
-                                           f"{next(_refs)}"
+        # box id + ULID: unique across boxes sharing a database and across restarts
+        self.reference = self.reference or new_ref("conf")
         assert self.initiator_leg.channo is not None
         self.conf = self.media.conference_id(self.initiator_leg.channo)
         self.ctx = ConferenceContext(self.reactor, self.media, self.reference, self.payer,
@@ -144,13 +143,18 @@ class ConferenceSession:
         return self.ctx.log
 
     # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, welcome: tuple[str, ...] = ("welcome_callback", "enter_number"),
+              booked: int = 0) -> None:
+        """``booked``: that many booked participants are about to be dialled (web mode): the
+        keypad waits as after keyed invitations (``*`` for more, ``#`` or a pause to talk)."""
         leg = self.initiator_leg
         leg.listener = self._initiator_event
         assert leg.channo is not None
         self.media.digit_listeners[leg.channo] = self._digit
         self.ctx.note(f"initiator {leg.number} answered on channel {leg.channo}")
-        self.ctx.tell(["welcome_callback", "enter_number"])
+        if booked:
+            self.keypad.preset_invited(booked)
+        self.ctx.tell(list(welcome))
         self._arm()
 
     def end(self, why: str) -> None:
@@ -172,9 +176,11 @@ class ConferenceSession:
         if self.on_end is not None:
             self.on_end(self)
 
-    def invite_booked(self, number: str) -> None:
-        """A booked participant (web mode): dialled at once, as if the initiator keyed it."""
-        self.invitations.invite(number)
+    def invite_booked(self, number: str,
+                      on_outcome: Callable[[str, int | None], None] | None = None) -> None:
+        """A booked participant (web mode): dialled at once, as if the initiator keyed it.
+        ``on_outcome(kind, cause)``: "answered", "failed" (with its cause) or "refused"."""
+        self.invitations.invite(number, on_outcome=on_outcome)
         self.music.update(self.keypad.inviting)
 
     # -- the initiator --------------------------------------------------------------------------

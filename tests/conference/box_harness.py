@@ -40,9 +40,11 @@ d0 d1 d2 d3 d4 d5 d6 d7 d8 d9
 limit_reached ivr_menu_carrier ivr_carrier_billed ivr_spent_month_is ivr_month_left_is
 ivr_enter_target ivr_target_is ivr_confirm_target ivr_target_menu ivr_enter_target_pin
 ivr_target_wrong_pin ivr_target_no_account ivr_recharged_number ivr_its_balance_is
+welcome_booked
 """.split()
-# one frequency per prompt from 1000 Hz in 32 Hz steps (voices sit below 800 Hz), up to 3560 Hz
-PROMPT_HZ = {k: 1000.0 + 32 * i for i, k in enumerate(PROMPT_KEYS)}
+# one frequency per prompt from 1000 Hz in 30 Hz steps (voices sit below 800 Hz), at most
+# 3560 Hz (86 keys)
+PROMPT_HZ = {k: 1000.0 + 30 * i for i, k in enumerate(PROMPT_KEYS)}
 _HZ = np.array([PROMPT_HZ[k] for k in PROMPT_KEYS])
 MUSIC_HZ, BACKGROUND_HZ = 3600.0, 3800.0
 # prompts_heard tells tones apart within 8 Hz; the music must stay well clear of every prompt
@@ -69,11 +71,18 @@ class Box:
                  session: SessionConfig | None = None, min_balance_fen: int = 100,
                  language: str = "zh", sounds=None, echo_canceller: bool = False,
                  span_kinds=None, trunks=(), config: dict | None = None,
-                 db_url: str | None = None, span_config: str | None = None) -> None:
+                 config_overrides: dict | None = None, epoch: datetime = NOW,
+                 database=None, db_url: str | None = None,
+                 span_config: str | None = None) -> None:
         """``span_kinds``: e.g. [("E1", "pri"), ("E1", "cas")] instead of ``spans`` PRI E1s;
         ``trunks``: the config's [[trunk]] entries (``TrunkConf``), e.g. an R2 reject mode;
         ``config``: further ``Config`` fields (e.g. RADIUS servers, CDR files);
-        ``db_url``: another migrated database (e.g. PostgreSQL) instead of a SQLite copy."""
+        ``db_url``: another migrated database (e.g. PostgreSQL) instead of a SQLite copy;
+        ``config_overrides``: the same as ``config``, merged over it (e.g. ``web_enabled``,
+        the [booking] keys); ``epoch``: the UTC time of virtual second 0 (a box coming back
+        later); ``database``: an existing SQLite file to use (a restart) instead of a fresh
+        copy of the seeded template."""
+        config = {**(config or {}), **(config_overrides or {})}
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
         spanconf = None
         if span_config:  # `hw genconf` output run as is, on a card simulated to match it
@@ -88,8 +97,11 @@ class Box:
         self.pool = CountingPool(1, 4)
         self.clock = VirtualMediaClock(reactor=ThreadedClock(self.pool))
         self.reactor = self.clock.reactor
-        db = tmp_path / "confcall.db"
-        shutil.copyfile(template("sqlite", None), db)
+        self.epoch = epoch
+        db = database or tmp_path / "confcall.db"
+        if database is None:
+            shutil.copyfile(template("sqlite", None), db)
+        self.db_path = db
         self.store = Store(db_url or f"sqlite:///{db}")
         self.runner = DbRunner(self.store, self.reactor, pool=self.pool)
         self.pool.start()
@@ -106,7 +118,7 @@ class Box:
                         language=language, echo_canceller=echo_canceller, **(config or {}))
         self.daemon = Daemon(config, self.reactor, runner=self.runner, store=self.store,
                              card=self.card, sounds=sounds if sounds is not None else
-                             tone_sounds(), media_in_thread=False, epoch=NOW)
+                             tone_sounds(), media_in_thread=False, epoch=epoch)
         self.daemon.start()
         d = self.daemon
         self.trunks, self.media, self.money = d.trunks, d.media, d.money
