@@ -39,8 +39,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from confcall.store.models import BilledLeg, CdrFile
 
-__all__ = ["COLUMNS", "HEADER", "CdrPolicy", "WrittenFile", "export_files", "export_period",
-           "flush", "render", "write_atomically"]
+__all__ = ["COLUMNS", "HEADER", "CdrPolicy", "WrittenFile", "export_file", "export_files",
+           "export_period", "files_of_period", "flush", "render", "write_atomically"]
 
 COLUMNS = ("record_id", "conference_id", "account", "billing_mode", "role", "calling",
            "called", "destination", "number_class", "area", "seized_at", "answered_at",
@@ -198,6 +198,20 @@ def export_files(store: object, start: datetime, end: datetime, directory: Path,
     """Re-create, byte for byte, every file holding a leg that ended in [start, end) (of
     ``box``, or of every box). Returns the files and how many legs of the period are in no file
     yet (the next rotation writes them)."""
+    file_ids, loose = files_of_period(store, start, end, box)
+    return [export_file(store, fid, directory) for fid in file_ids], loose
+
+
+def export_file(store: object, file_id: int, directory: Path) -> WrittenFile:
+    """Re-create one CDR file (an id from ``files_of_period``) in ``directory``."""
+    return _write(store, file_id, directory, None)
+
+
+def files_of_period(store: object, start: datetime, end: datetime,
+                    box: str | None = None) -> tuple[list[int], int]:
+    """The ids of the files holding a leg that ended in [start, end), in (box, sequence) order,
+    and how many legs of the period are in no file yet (split from ``export_files`` so the CLI
+    can show its progress file by file)."""
     def pick(session: Session) -> tuple[Sequence[int], int]:
         cond = [BilledLeg.stopped_at.is_not(None), BilledLeg.ended_at >= start,
                 BilledLeg.ended_at < end]
@@ -211,7 +225,7 @@ def export_files(store: object, start: datetime, end: datetime, directory: Path,
                                                           BilledLeg.cdr_file_id.is_(None)))
         return ordered, int(loose or 0)
     file_ids, loose = store.run(pick)  # type: ignore[attr-defined]
-    return [_write(store, fid, directory, None) for fid in file_ids], loose
+    return list(file_ids), loose
 
 
 def export_period(store: object, start: datetime, end: datetime, directory: Path,

@@ -126,9 +126,10 @@ def cdr_export(ctx: click.Context, start: str, end: str, directory: str, box: st
                one_file: bool) -> None:
     """Re-create the CDR files of a period, byte for byte as first written (same names, same
     checksums), or one file for it."""
+    import sys
     from pathlib import Path
 
-    from confcall.billing.cdrfiles import export_files, export_period
+    from confcall.billing.cdrfiles import export_file, export_period, files_of_period
     t0, t1 = when(start), when(end)
     if t1 <= t0:
         raise click.BadParameter("must be later than --from", param_hint="--to")
@@ -137,7 +138,11 @@ def cdr_export(ctx: click.Context, start: str, end: str, directory: str, box: st
         f = export_period(store, t0, t1, Path(directory), box)
         click.echo(f"{f.path}: {f.records} record(s), {f.total_fen} fen, sha256 {f.sha256}")
         return
-    files, loose = export_files(store, t0, t1, Path(directory), box)
+    ids, loose = files_of_period(store, t0, t1, box)
+    files = []
+    with click.progressbar(ids, label="writing CDR files", file=sys.stderr) as bar:
+        for fid in bar:
+            files.append(export_file(store, fid, Path(directory)))
     for f in files:
         click.echo(f"{f.path}: {f.records} record(s), {f.total_fen} fen, sha256 {f.sha256}")
     click.echo(f"{len(files)} file(s)")

@@ -431,8 +431,9 @@ def quote(store: Store, payer: str, dialled: str, duration_s: int,
     return _run(store, fn)
 
 
-def import_rates(store: Store, plan: str, text: str, rounding: str = "up") -> int:
-    return _run(store, rates.import_rates, plan, text, rounding)
+def import_rates(store: Store, plan: str, text: str, rounding: str = "up",
+                 progress: Callable[[int], None] | None = None) -> int:
+    return _run(store, rates.import_rates, plan, text, rounding, progress)
 
 
 def export_rates(store: Store, plan: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -76,7 +77,9 @@ def _ambiguous(a: RateRow, b: RateRow) -> bool:
         and a.start_minute < b.end_minute and b.start_minute < a.end_minute
 
 
-def parse_rates_csv(text: str) -> list[RateRow]:
+def parse_rates_csv(text: str, progress: Callable[[int], None] | None = None
+                    ) -> list[RateRow]:
+    """Every row checked before any is stored; ``progress(1)`` per line read (the CLI's bar)."""
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text))
     try:
@@ -88,6 +91,8 @@ def parse_rates_csv(text: str) -> list[RateRow]:
     rows: list[RateRow] = []
     seen: set[tuple[str, str, int]] = set()
     for line, fields in enumerate(reader, start=2):
+        if progress is not None:
+            progress(1)
         if not fields or all(not f.strip() for f in fields):
             continue
         if len(fields) != len(CSV_COLUMNS):
@@ -167,9 +172,10 @@ def ensure_plan(session: Session, name: str, rounding: str = "up",
     return plan
 
 
-def import_rates(session: Session, plan_name: str, text: str, rounding: str = "up") -> int:
+def import_rates(session: Session, plan_name: str, text: str, rounding: str = "up",
+                 progress: Callable[[int], None] | None = None) -> int:
     validate.text("plan", plan_name, 60, low=1)
-    rows = parse_rates_csv(text)  # validate everything before touching the database
+    rows = parse_rates_csv(text, progress)  # validate everything before touching the database
     plan = ensure_plan(session, plan_name, rounding)
     session.execute(delete(Rate).where(Rate.plan_id == plan.id))
     if rows:

@@ -125,6 +125,8 @@ def test_rate_csv_round_trip(store):
     text = ops.export_rates(store, "t")
     assert sorted(text.splitlines()[1:]) == sorted(TABLE.splitlines()[1:])
     assert ops.import_rates(store, "t2", text) == len(TABLE.splitlines()) - 1
+    seen: list[int] = []  # the CLI's progress bar: one step per line read after the header
+    assert ops.import_rates(store, "t3", text, progress=seen.append) == len(seen)
 
 
 @pytest.mark.parametrize("row,reason", [
