@@ -64,3 +64,31 @@ def from_box(socket_path: str | None, cmd: str, as_json: bool) -> list[Any] | No
         click.echo(json.dumps(answer[cmd], indent=2, ensure_ascii=False))
         return None
     return list(answer[cmd])
+
+
+class _Quiet:
+    """A progress bar that shows nothing: output piped or captured stays one clean answer."""
+
+    def __init__(self, items: Any = None) -> None:
+        self._items = items
+
+    def __enter__(self) -> Any:
+        return self if self._items is None else iter(self._items)
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def progress(label: str, *, length: int | None = None, items: Any = None) -> Any:
+    """A progress bar on stderr for a long job when stderr is a terminal; otherwise nothing
+    (scripts and logs get only the command's answer). Use as ``with progress(...) as bar``:
+    ``bar.update(n)`` with ``length``, or iterate ``bar`` with ``items``."""
+    import sys
+    if not sys.stderr.isatty():
+        return _Quiet(items)
+    if items is not None:
+        return click.progressbar(items, label=label, file=sys.stderr)
+    return click.progressbar(length=length, label=label, file=sys.stderr)

@@ -55,7 +55,8 @@ def _echo_json(data: Any) -> None:
 @click.option("--kind", type=click.Choice([k.value for k in BookingKind]), default=None,
               help="conference (booked on the site) or callback (phone mode)")
 @click.option("--account", default=None, help="only this account's booked conferences")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True,
+              help="bookings listed at most (newest start first)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.pass_context
 @_booking_errors

@@ -31,7 +31,8 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
     """Generate a batch of COUNT recharge cards (serials and PINs to --out, inactive until
     `card activate`)."""
     import os
-    import sys
+
+    from ._common import progress
 
     from confcall.rating.cards import check_batch, open_print_file, write_print_file
     from confcall.store.models import CardBatch
@@ -45,7 +46,7 @@ def card_generate(ctx: click.Context, label: str, count: int, value_fen: int, ex
                                    f"({e.strerror}); it must be a new file in a writable "
                                    "directory") from None
     try:  # the PINs' argon2 hashing is the long part: a bar on stderr (a terminal only)
-        with click.progressbar(length=count, label="hashing PINs", file=sys.stderr) as bar:
+        with progress("hashing PINs", length=count) as bar:
             batch_id, printed = ops.generate_cards(store, label, count, value_fen, expires_at,
                                                    progress=bar.update)
     except BaseException:

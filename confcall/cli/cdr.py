@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ._common import progress
 from ._money_common import db_group, fen_text, money_errors, store_of, when
 
 __all__ = ["cdr"]
@@ -126,7 +127,6 @@ def cdr_export(ctx: click.Context, start: str, end: str, directory: str, box: st
                one_file: bool) -> None:
     """Re-create the CDR files of a period, byte for byte as first written (same names, same
     checksums), or one file for it."""
-    import sys
     from pathlib import Path
 
     from confcall.billing.cdrfiles import export_file, export_period, files_of_period
@@ -140,7 +140,7 @@ def cdr_export(ctx: click.Context, start: str, end: str, directory: str, box: st
         return
     ids, loose = files_of_period(store, t0, t1, box)
     files = []
-    with click.progressbar(ids, label="writing CDR files", file=sys.stderr) as bar:
+    with progress("writing CDR files", items=ids) as bar:
         for fid in bar:
             files.append(export_file(store, fid, Path(directory)))
     for f in files:

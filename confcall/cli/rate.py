@@ -30,9 +30,9 @@ def rate_import(ctx: click.Context, plan: str, csv_file: Any, rounding: str) -> 
     text = decode_rate_file(csv_file.read(4_000_001))
     if len(text) > 4_000_000:
         raise click.ClickException("CSV_FILE: at most 4 MB (a rate table, not a CDR dump)")
-    import sys
+    from ._common import progress
     lines = max(text.count("\n"), 1)  # the bar counts lines read and checked
-    with click.progressbar(length=lines, label="checking rates", file=sys.stderr) as bar:
+    with progress("checking rates", length=lines) as bar:
         n = ops.import_rates(store_of(ctx), plan, text, rounding, progress=bar.update)
     click.echo(f"plan {plan}: {n} rows")
 
