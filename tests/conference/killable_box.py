@@ -69,7 +69,11 @@ def life(args: argparse.Namespace) -> int:
              callback=CallbackPolicy(delay_s=0.5, retries=0, retry_interval_s=5.0,
                                      caller_id="95000"),
              session=SessionConfig(entry_timeout_s=5.0, finish_timeout_s=1.0),
+             # the run's ten conferences share one payer, and a killed life's conferences
+             # count as in progress until the next life's recovery closes them: the fraud
+             # limit (issue 14, its own tests) is raised so it does not refuse the callbacks
              config={"box_id": args.box, "acct_interim_s": args.interim_s,
+                     "fraud_max_conferences": 1000,
                      "rate_limit": 1000})
     offset = args.offset
     state = {"next": 0.0}
