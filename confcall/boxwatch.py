@@ -57,14 +57,17 @@ class BoxWatch:
         if ev.start:
             self.metrics.dtmf_digits.inc()
 
-    def refresh(self, revenue: bool = False) -> None:
+    def refresh(self, revenue: bool = False) -> Any:
         """Copy span, media and (every REVENUE_EVERY-th time, or when asked) revenue figures
-        into the metrics."""
+        into the metrics. The revenue sum runs in the DB pool: its Deferred is returned (None
+        when no sum was asked) so that a caller that must scrape the result can wait for it."""
         d = self.daemon
         self.metrics.refresh(d.trunks, d.media)
+        pending = None
         if revenue or self._refreshes % REVENUE_EVERY == 0:
-            self.metrics.refresh_revenue(d.runner)
+            pending = self.metrics.refresh_revenue(d.runner)
         self._refreshes += 1
+        return pending
 
     def _watchdog(self) -> None:
         """Ping only while the media thread ticks: a stalled engine stops the pings, and
