@@ -59,15 +59,15 @@ class BoxWatch:
 
     def refresh(self, revenue: bool = False) -> Any:
         """Copy span, media and (every REVENUE_EVERY-th time, or when asked) revenue figures
-        into the metrics. The revenue sum runs in the DB pool: its Deferred is returned (None
-        when no sum was asked) so that a caller that must scrape the result can wait for it."""
+        into the metrics. Returns the revenue sum's Deferred when one was started (the gauge
+        is set when it fires: the sum runs in the DB pool), else None."""
         d = self.daemon
         self.metrics.refresh(d.trunks, d.media)
-        pending = None
+        summed = None
         if revenue or self._refreshes % REVENUE_EVERY == 0:
-            pending = self.metrics.refresh_revenue(d.runner)
+            summed = self.metrics.refresh_revenue(d.runner)
         self._refreshes += 1
-        return pending
+        return summed
 
     def _watchdog(self) -> None:
         """Ping only while the media thread ticks: a stalled engine stops the pings, and
