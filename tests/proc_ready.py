@@ -70,6 +70,18 @@ class Output:
         self._queue.put(None)  # end of output: the child exited (or closed its output)
 
     def text(self) -> str:
+        """Everything the child wrote so far (all of it once it exited), for a message."""
+        if self.proc.poll() is not None:
+            self._thread.join(30)  # the pipe's end is near: the child is gone
+        while not self._ended:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                self._ended = True
+            else:
+                self.lines.append(line)
         return "\n".join(self.lines)
 
     def wait_for(self, pattern: str, timeout_s: float) -> re.Match[str]:
