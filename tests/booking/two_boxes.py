@@ -133,7 +133,8 @@ def run_two_boxes(url: str, tmp: Path, n: int, *, kill_after: int, participants:
     t0 = time.monotonic()
     boxes = {b: _start(url, b, rings, n, participants, spans) for b in ("box-a", "box-b")}
     try:
-        now = max(float(lines.next().split()[1]) for lines in boxes.values())
+        # start-up (imports, media kernels, spans up) on a loaded 2-core VM: minutes
+        now = max(float(lines.next(600.0).split()[1]) for lines in boxes.values())
         check_every = round(1.0 / STEP_S)
         step = 0
         while True:
