@@ -57,6 +57,8 @@ def check(run) -> None:
             "box-a", "box-b"), bid
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_two_boxes_one_killed_every_booking_dialled_once(pg_url, tmp_path):
     run = run_two_boxes(pg_url, tmp_path, N, kill_after=max(6, N // 4))
     print(summary(run))
