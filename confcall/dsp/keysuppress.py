@@ -39,9 +39,10 @@ from numba import njit
 
 from .g711 import q16
 
-LOOKAHEAD = 160  # samples (20 ms) of added delay in the mix path
-PRE = 153 + 8  # samples muted before the end of the first evidence window
+LOOKAHEAD = 263  # samples (32.9 ms) of added delay in the mix path
+PRE = 153 + 8 + 102  # samples muted before the end of a confirming evidence window
 POST = 51 + 8  # samples muted after the end of the last evidence window
+HELD_POST = 8
 RING = LOOKAHEAD + 160  # samples per channel ring: the delay and one 20 ms chunk, no more
 _NEVER = -(1 << 40)
 
@@ -82,8 +83,9 @@ def status(st: KeySuppressState, c: int) -> dict:
             "enabled": bool(st.enabled[c])}
 
 
-def process(st: KeySuppressState, x, kfirst, klast, out) -> int:
-    return _process(x, kfirst, klast, out, st.arrays())
+def process(st: KeySuppressState, x, kfirst, klast, out, digit=None) -> int:
+    held = np.full(x.shape[0], -1, np.int8) if digit is None else digit
+    return _process(x, kfirst, klast, held, out, st.arrays())
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
@@ -117,7 +119,7 @@ def _zero(ring, a, b):
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
-def chan_in(c, x, kf, kl, S):
+def chan_in(c, x, kf, kl, held, S):
     """Store channel ``c``'s chunk ``x`` (1-D) and apply this chunk's key evidence (offsets
     ``kf``/``kl``, -1 if none) to the samples still waiting and to come."""
     ring, nsamp, mute_from, mute_until, prev_from, prev_until, episodes, muted, enabled = S
@@ -138,6 +140,19 @@ def chan_in(c, x, kf, kl, S):
         else:
             _zero(r, mu, min(e, base + n))
         if e > mu:
+            mute_until[c] = e
+    if held and enabled[c]:
+        e = base + n + HELD_POST
+        mu = mute_until[c]
+        if mu < base + n:
+            if mu < base - LOOKAHEAD:
+                episodes[c] += 1
+                prev_from[c] = mute_from[c]
+                prev_until[c] = mu
+                mute_from[c] = base - LOOKAHEAD
+                mu = base - LOOKAHEAD
+            _zero(r, mu, base + n)
+        if e > mute_until[c]:
             mute_until[c] = e
     nsamp[c] = base + n
 
@@ -172,9 +187,9 @@ def delayed(c, out, S):
 
 
 @njit(nogil=True, cache=True, _nrt=False)
-def _process(x, kfirst, klast, out, S):
+def _process(x, kfirst, klast, held, out, S):
     nch = x.shape[0]
     for c in range(nch):
-        chan_in(c, x[c], kfirst[c], klast[c], S)
+        chan_in(c, x[c], kfirst[c], klast[c], held[c] >= 0, S)
         delayed(c, out[c], S)
     return nch

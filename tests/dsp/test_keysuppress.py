@@ -102,7 +102,7 @@ def test_02_speech_passes_few_false_mutes():
     assert minutes >= 20
     eng, rx, heard = _conferences(len(speech), 2, speech)
     L = keysuppress.LOOKAHEAD
-    assert L <= 160  # 20 ms
+    assert L <= 264  # 33 ms
     same = 0
     total = 0
     for k, s in enumerate(speech):
