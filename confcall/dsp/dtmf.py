@@ -41,8 +41,12 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
 
 * evidence window, 102 samples (12.75 ms): each group's peak is above -45 dBm0, is the
   strongest of its group by 6 dB and beats its two guard frequencies, twist within ±10 dB, and
-  the two tones carry ≥ 75 % of the window's energy. It drives key suppression, and a
-  detection window only counts if the evidence window ending with it passes too.
+  the two tones carry ≥ 75 % of the window's energy. A detection window only counts if the
+  evidence window ending with it passes too.
+* mute evidence, the same window with a looser share (``MUTE_RATIO``, 62 %, with the twist
+  within ±6 dB; or 80 % with the detector's twist): a key under loud speech keeps passing it.
+  It drives key suppression once 2 of 3 consecutive windows (``evd``: the last two windows'
+  digits) pass on the same digit, which speech seldom does.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
   is the strongest of its group by 6 dB, beats *both* of its guard frequencies (this sets the
   accept/reject boundary at about ±2.5 %, between Q.24's ±1.5 % and ±3.5 %), twist within
@@ -65,7 +69,8 @@ How to use it
 ``(nchan, k)`` linear audio and ``events`` an ``Events`` buffer: it returns the number of events
 written (channel, kind ``START``/``END``, digit index into ``DIGITS``, absolute sample time of
 the channel). ``st.kfirst``/``st.klast`` hold, per channel, the chunk offsets (1..k) at which
-evidence windows ended in this chunk, -1 if none. ``reset(st, chans)``; ``status(st, c)``.
+confirming mute-evidence windows ended in this chunk, -1 if none; ``st.digit`` the digit held
+(-1 none). ``reset(st, chans)``; ``status(st, c)``.
 """
 from __future__ import annotations
 
@@ -97,7 +102,6 @@ EV_RATIO = 0.75  # evidence: two tones' share of window energy
 MUTE_RATIO = 0.62  # mute evidence: the two tones' share, looser than EV_RATIO ...
 MUTE_TWIST = 10.0 ** (6.0 / 10.0)  # ... with the twist within ±6 dB
 MUTE_STRONG = 0.8  # or this share with the detector's twist limits (+10/-6 dB)
-MUTE_OF = 3  # a mute needs 2 of the last MUTE_OF evidence windows on the same digit
 EV_REL_PEAK = 4.0  # evidence: 6 dB over the rest of its group
 EV_TWIST = 10.0 ** (10.0 / 10.0)  # evidence: max twist either way (power ratio)
 DET_MIN = _db2ms(-42.0)  # detection: per-tone floor
@@ -565,7 +569,7 @@ def chan(c, xr, S, E, nev):
                     r0, k0 = _peaks(P)
                     pr = P[r0]
                     pc = P[4 + k0]
-                    evid = pr + pc >= EV_RATIO * e
+                    evid = pr + pc >= EV_RATIO * e  # the detector's own gate
                     if ((pr + pc >= MUTE_STRONG * e and pc <= pr * DET_REVERSE_TWIST)
                             or (pr <= pc * MUTE_TWIST and pc <= pr * MUTE_TWIST)):
                         cand = r0 * 4 + k0
