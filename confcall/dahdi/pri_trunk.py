@@ -30,7 +30,8 @@ _DIGITS = re.compile(r"^[0-9*#]{1,31}$")
 _RELEASE_GUARD_S = 40.0  # libpri's own T305+T308 are shorter; this only catches a lost link
 _RESTART_WAIT_S = 10.0  # start-up RESTARTs unacknowledged this long: take calls anyway
 # Answered calls outlive a D-channel that went down: libpri first tries to re-establish Q.921
-# for REESTABLISH_S after it reports the link down, and only then starts T309 ([pri] t309_ms,
+# for REESTABLISH_S after it reports the link down (N200 + 1 SABMEs, T200 apart: 4 x 1 s with
+# its defaults), and only then starts T309 ([pri] t309_ms,
 # T309_MIN_MS..T309_MAX_MS; libpri's default T309_DEFAULT_MS, ITU-T Q.931 suggests 90 s);
 # when that runs out too it clears them with cause 27. So with the defaults the calls end
 # T309_S after the link was reported down.
@@ -82,6 +83,7 @@ class PriTrunk:
                             on_fd_event=self._on_dahdi_event, name=self.name,
                             timers=None if t309_ms is None else {"T309": t309_ms})
         self.t309_s = self.link.timer("T309") / 1000.0  # as libpri has it
+        self.reestablish_s = self.link.timer("T200") * (self.link.timer("N200") + 1) / 1000.0
 
     # -- state ------------------------------------------------------------------------------------
     @property
@@ -283,8 +285,8 @@ class PriTrunk:
             if kept:
                 self._report(f"{kept} answered call(s) kept while the link re-establishes "
                              f"(cleared with cause 27 if it is not back within "
-                             f"{REESTABLISH_S + self.t309_s:g} s: T309 {self.t309_s:g} s after "
-                             f"{REESTABLISH_S:g} s of re-establishment)")
+                             f"{self.reestablish_s + self.t309_s:g} s: T309 {self.t309_s:g} s "
+                             f"after {self.reestablish_s:g} s of re-establishment)")
             return
         if k == lib.PRI_EVENT_RING:
             self._incoming(ev)

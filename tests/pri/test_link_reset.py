@@ -86,6 +86,7 @@ def test_t309_from_the_config_a_longer_outage_clears_a_shorter_one_keeps(pri):
     h = pri(t309_ms=3000)
     assert h.trunk.link.timer("T309") == 3000
     assert h.switch.link.timer("T309") == T309_DEFAULT_MS
+    assert h.trunk.reestablish_s == REESTABLISH_S  # libpri's T200 x (N200 + 1)
     legs = _answered_calls(h, 3)
     span = h.card.spans[0]
     span.cut_dchannel()
