@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Executable
 
 __all__ = ["Prepared"]
 
@@ -60,8 +59,9 @@ class Prepared:
     """One Core statement (a SELECT or an INSERT) ready for the SQLite fast path."""
     __slots__ = ("stmt", "keys", "_plan", "_planned")
 
-    def __init__(self, stmt: Executable, keys: Sequence[str] | None = None) -> None:
-        """``keys``: an INSERT's column keys (every call passes exactly these)."""
+    def __init__(self, stmt: Any, keys: Sequence[str] | None = None) -> None:
+        """``stmt``: a Core SELECT, INSERT or ``text()``; ``keys``: an INSERT's column keys
+        (every call passes exactly these)."""
         self.stmt = stmt
         self.keys = tuple(keys) if keys is not None else None
         self._plan: _Plan | None = None
@@ -114,16 +114,34 @@ class Prepared:
                 fn(conn, cursor, plan.sql, params, None, many)
         return cursor
 
-    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row of the SELECT, as tuples of processed values."""
+    def all(self, conn: Connection, params: Mapping[str, Any], *, stored: bool = False
+            ) -> list[tuple[Any, ...]]:
+        """Every row of the SELECT, as tuples of processed values.
+
+        ``stored``: the values as the database answered them, unprocessed (on SQLite a time
+        is its stored text, whose order is the time order: the statement's own comparisons
+        rely on it); compare them with ``stored_value``.  Other dialects answer processed
+        values either way."""
         plan = self._plan_for(conn)
         if plan is None:
             return [tuple(r) for r in conn.execute(self.stmt, dict(params))]
         cursor = self._run(conn, plan, plan.binds(params), False)
         try:
-            return [plan.row(r) for r in cursor.fetchall()]
+            rows = cursor.fetchall()
         finally:
             cursor.close()
+        return rows if stored else [plan.row(r) for r in rows]
+
+    def stored_value(self, conn: Connection, name: str, value: Any) -> Any:
+        """``value`` as bind parameter ``name`` stores it (what ``all(stored=True)``
+        answers); the value itself on dialects without the fast path."""
+        plan = self._plan_for(conn)
+        if plan is None or value is None:
+            return value
+        for slot, _const, proc in plan.slots:
+            if slot == name:
+                return value if proc is None else proc(value)
+        raise KeyError(name)
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The SELECT's first row (tuple of processed values), or None."""
@@ -142,7 +160,9 @@ class Prepared:
         """Run the INSERT; the new row's integer primary key."""
         plan = self._plan_for(conn)
         if plan is None:
-            return int(conn.execute(self.stmt, dict(params)).inserted_primary_key[0])
+            key = conn.execute(self.stmt, dict(params)).inserted_primary_key
+            assert key is not None
+            return int(key[0])
         cursor = self._run(conn, plan, plan.binds(params), False)
         try:
             return int(cursor.lastrowid)
