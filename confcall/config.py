@@ -120,6 +120,9 @@ Example (every key optional; these are the defaults)::
     expected_minutes_max = 240         # the longest length a booking may state
     channels = 0                       # channels booked conferences may hold at once, all
                                        # boxes together (0 = this box's B-channels)
+    keyed_room = 0                     # channels each booked conference keeps free for
+                                       # participants the initiator keys in (capacity check;
+                                       # up to [conference] max_participants seats)
 
     [log]                              # stderr, one event per line (journald keeps it)
     level = "info"                     # debug | info | warning | error
@@ -236,6 +239,7 @@ class Config:
     booking_expected_minutes: int = 30
     booking_expected_minutes_max: int = 240
     booking_channels: int = 0
+    booking_keyed_room: int = 0
     log_level: str = "info"
     log_format: str = "keyvalue"
     metrics_port: int = 9464
@@ -281,7 +285,8 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                 **{k: (f"booking_{k}", int) for k in (
                     "retries_default", "retries_max", "retry_interval_default_s",
                     "retry_interval_min_s", "retry_interval_max_s", "max_days_ahead",
-                    "expected_minutes", "expected_minutes_max", "channels")}},
+                    "expected_minutes", "expected_minutes_max", "channels",
+                    "keyed_room")}},
     "fraud": {k: (f"fraud_{k}", int) for k in ("max_conferences", "spend_per_hour_fen",
                                                "callbacks_per_number")},
 }
@@ -443,7 +448,7 @@ def _check_booking(v: dict[str, Any], source: str) -> None:
     def bad(key: str, rule: str) -> ConfigError:
         return ConfigError(source, f"booking.{key.removeprefix('booking_')}", rule)
     for key in ("booking_grace_s", "booking_claim_ahead_s", "booking_retries_max",
-                "booking_channels"):
+                "booking_channels", "booking_keyed_room"):
         if v[key] < 0:
             raise bad(key, "must be >= 0")
     for key in ("booking_lease_s", "booking_poll_s", "booking_retry_interval_min_s",

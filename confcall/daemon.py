@@ -113,6 +113,7 @@ class Daemon:
         fraud.configure(self.config.fraud_max_conferences, self.config.fraud_spend_per_hour_fen,
                         self.config.fraud_callbacks_per_number)
         self.prepare()
+        self.taking_calls, self.recovered = False, None  # until the restart recovery is done
         self._open_store()
         from confcall.boxwatch import BoxWatch
         self.watch = BoxWatch(self)  # call tracing, metrics, systemd (times the runner)
@@ -352,7 +353,8 @@ class Daemon:
 
     def _recover(self) -> None:
         """Close what this box's previous run left open (``conference.recovery``), in the
-        pool, retried while the DB is away; legs seized from now on are not touched."""
+        pool, retried while the DB is away. The box takes no call until it is done (every
+        open row of this box is then its previous run's: nothing is told apart by time)."""
         from confcall.conference.recovery import recover_box
         from confcall.ids import box_id
         d = self.writes.call_plain("box-restart", recover_box, box_id(), self.money.now())
@@ -364,6 +366,16 @@ class Daemon:
 
         d.addCallbacks(done, lambda f: log.error("box restart recovery failed: %s",
                                                  f.getErrorMessage()))
+        d.addBoth(lambda _: self._take_calls())
+
+    def _take_calls(self) -> None:
+        """The restart recovery is over: answer incoming calls, start the booking scheduler
+        (its callbacks and booked calls seize channels). Once."""
+        if self.taking_calls:
+            return
+        self.taking_calls = True
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.start()
 
     def _records(self) -> Any:
         try:
@@ -423,6 +435,12 @@ class Daemon:
         d.addCallbacks(written, failed).addBoth(done)
 
     def _incoming(self, leg: Any) -> None:
+        if not self.taking_calls:  # the restart recovery still runs (the DB is away?)
+            log.warning("incoming call from %s to %s on %s B%s refused (cause 41): the box "
+                        "is still closing its previous run's calls", leg.ani or "withheld",
+                        leg.dnis, leg.trunk.name, leg.chanpos)
+            leg.reject(Cause.TEMPORARY_FAILURE)
+            return
         self._say(f"incoming call from {leg.ani or 'withheld'} to {leg.dnis} on "
                   f"{leg.trunk.name} B{leg.chanpos}")
         role = ("service" if leg.dnis in self.config.service_numbers else "access")
@@ -448,7 +466,8 @@ class Daemon:
             policy=SchedulerPolicy.from_config(self.config, channels=len(self.batch)),
             on_serve=lambda call: self.callbacks.jobs.append(call) if is_callback(call)
             else None)
-        self.scheduler.start()
+        if self.taking_calls:  # else once the restart recovery is done (_take_calls)
+            self.scheduler.start()
 
     def _screen_access(self, leg: Any) -> Any:
         """The access screen, then the per-number callback limit across every box sharing

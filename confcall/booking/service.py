@@ -23,8 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -48,7 +47,7 @@ from confcall.store.models import (
 )
 from confcall.store.types import utc
 
-from .capacity import peak_channels
+from .capacity import check_capacity
 from .errors import BookingError
 from .numbers import Checked, accept, check_number, dial_string
 from .reference import Generation, generation_for
@@ -83,19 +82,13 @@ _PROMISED = select(func.coalesce(func.sum(_B.c.expected_fen), 0)).where(
 _MONEY = select(_A.c.balance_fen, _A.c.reserved_fen, _PROMISED).where(
     _A.c.id == bindparam("account_id"))
 _ONLY_PROMISED = select(_PROMISED)
-_OVERLAPPING = (select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
-                .join(_P, _P.c.booking_id == _B.c.id, isouter=True)
-                .where(_B.c.kind == BookingKind.CONFERENCE.value, _ACTIVE_SQL,
-                       _B.c.start_at < bindparam("end"), _B.c.start_at >= bindparam("since"),
-                       _B.c.ends_at > bindparam("start"))
-                .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at))
 _BOOKING_KEYS = ("reference", "kind", "account_id", "initiator", "initiator_dial", "start_at",
                  "ends_at", "expected_s", "expected_fen", "retries", "retry_interval_s", "music",
                  "state", "takeovers", "outcome", "created_at")
 _INSERT_BOOKING = Prepared(insert(_B), _BOOKING_KEYS)
 _INSERT_PARTICIPANTS = Prepared(insert(_P), ("booking_id", "position", "number", "dial"))
 # run on SQLite's cursor (``confcall.store.prepared``): the same statements, less machinery
-_PAYER_Q, _MONEY_Q, _OVERLAPPING_Q = Prepared(_PAYER), Prepared(_MONEY), Prepared(_OVERLAPPING)
+_PAYER_Q, _MONEY_Q = Prepared(_PAYER), Prepared(_MONEY)
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _HORIZON = select(_H.c.longest_s).where(_H.c.id == 1)
 
@@ -228,26 +221,6 @@ def _check_credit(session: Session, payer: _Payer, cost: int, minutes: int,
                            available=max(free, 0))
 
 
-def _check_capacity(session: Session, payer: _Payer, start: datetime, end: datetime,
-                    channels: int, limits: BookingLimits) -> None:
-    """Channels at the busiest instant of [start, end) among the bookings held: one aggregate
-    over the bookings that can overlap.  None started longer before ``start`` than the longest
-    booking stored (``booking_horizon``, kept by a trigger), so the (state, start_at) index
-    bounds the read on both sides."""
-    since = start - timedelta(seconds=payer.horizon_s) if payer.horizon_s is not None else \
-        datetime(1970, 1, 1, tzinfo=UTC)
-    conn = session.connection()
-    rows = _OVERLAPPING_Q.all(conn, {"start": start, "end": end, "since": since}, stored=True)
-    # the times as stored, ordered as the times are (peak_channels only compares them): no
-    # conversion of every row's two times on the write path
-    peak = peak_channels(_OVERLAPPING_Q.stored_value(conn, "start", start),
-                         _OVERLAPPING_Q.stored_value(conn, "end", end),
-                         cast(Any, ((s, e, 1 + n) for s, e, n in rows)))
-    if peak + channels > limits.channels:
-        raise BookingError("booking.capacity", "start_at", value=start.isoformat(),
-                           needed=channels, free=max(limits.channels - peak, 0))
-
-
 def _lock(session: Session, payer: _Payer) -> _Payer:
     """PostgreSQL: serialise the checks of concurrent bookings, then read the booking horizon
     again (READ COMMITTED: a longer booking committed while this one waited for the lock must
@@ -289,7 +262,7 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
     cost = _cost(session, ref, payer, [initiator, *parts], start, seconds)
     payer = _lock(session, payer)
     _check_credit(session, payer, cost, minutes, now)
-    _check_capacity(session, payer, start, end, 1 + len(parts), limits)
+    check_capacity(session, start, end, len(parts), limits, horizon_s=payer.horizon_s)
     reference = new_ref("booking")
     conn = session.connection()  # Core on the connection: no ORM execution layers
     booking_id = _INSERT_BOOKING.insert(conn, {

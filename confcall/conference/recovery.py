@@ -7,9 +7,16 @@ the legs were this box's (``[box] id``, ``confcall.ids``). So before it takes ca
 closes them itself, the way carriers close a session whose RADIUS Stop never came: at its last
 interim record.
 
+When: before the box takes its first call (the daemon refuses incoming calls with cause 41
+and starts the booking scheduler only once this is done), so that every open row of this box
+in the database is its previous life's. Nothing is decided by comparing times: a box whose
+clock comes back earlier than it was when it died (a power cut, an RTC without NTP yet, a
+clock stepped back; or a simulated box restarted at the same epoch) would otherwise see its
+dead life's legs as "started after this run did" and leave them open for ever.
+
 What it does, each leg in its own transaction (one bad row does not stop the rest):
 
-- a leg of this box seized before ``before`` and never ended is ended at its last "alive at"
+- a leg of this box never ended is ended at its last "alive at"
   time (the interim record, ``records.py``; for a leg never answered, its seizure), with cause
   41 (temporary failure) and the reason ``"box restart"``; an answered charged leg is rated and
   debited for the time up to there (``cdr.settle_leg``: idempotent by the leg's reference, so
@@ -62,19 +69,19 @@ class Recovered:
                 + (f", {self.failed} FAILED (see the log)" if self.failed else ""))
 
 
-def recover_box(store: object, box: str, before: datetime) -> Recovered:
-    """Close ``box``'s legs, holds and conferences left open by a previous run (everything
-    started before ``before``, the moment this run started). Idempotent."""
+def recover_box(store: object, box: str, now: datetime) -> Recovered:
+    """Close ``box``'s legs, holds and conferences left open by a previous run: every one
+    still open (run it before this run seizes anything). ``now``: when the settling is
+    recorded (ledger rows). Idempotent."""
     from confcall.store.engine import Store
     assert isinstance(store, Store)
     closed = rated = fen = released = confs = failed = 0
     with store.transaction() as s:
         open_legs = s.scalars(select(CallLog.reference).where(
-            CallLog.box == box, CallLog.ended_at.is_(None), CallLog.seized_at < before)
-            .order_by(CallLog.id)).all()
+            CallLog.box == box, CallLog.ended_at.is_(None)).order_by(CallLog.id)).all()
     for ref in open_legs:
         try:
-            amount = store.run(_close_leg, ref, before)
+            amount = store.run(_close_leg, ref, now)
         except Exception:  # noqa: BLE001 - one bad leg must not keep the others open
             log.exception("closing leg %s after the restart failed", ref)
             failed += 1
@@ -86,11 +93,10 @@ def recover_box(store: object, box: str, before: datetime) -> Recovered:
             rated, fen = rated + 1, fen + amount
     with store.transaction() as s:
         holds = s.scalars(select(Reservation.reference).where(
-            Reservation.box == box, Reservation.state == "held",
-            Reservation.created_at < before)).all()
+            Reservation.box == box, Reservation.state == "held")).all()
     for ref in holds:
         try:
-            amount = store.run(_settle_hold, ref, before)
+            amount = store.run(_settle_hold, ref, now)
         except Exception:  # noqa: BLE001
             log.exception("settling the hold of leg %s after the restart failed", ref)
             failed += 1
@@ -103,7 +109,7 @@ def recover_box(store: object, box: str, before: datetime) -> Recovered:
         mine = exists().where(CallLog.conference_ref == Conference.reference,
                               CallLog.box == box)
         conferences = s.scalars(select(Conference.reference).where(
-            Conference.ended_at.is_(None), Conference.started_at < before, mine)).all()
+            Conference.ended_at.is_(None), mine)).all()
     for ref in conferences:
         try:
             store.run(_close_conference, ref)

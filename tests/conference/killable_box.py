@@ -63,9 +63,10 @@ def life(args: argparse.Namespace) -> int:
 
     secrets_.configure("test")
     secrets_.set_pepper(b"test-pepper")
-    box_harness.NOW = datetime.fromisoformat(args.epoch)  # this life's reactor second 0
+    epoch = datetime.fromisoformat(args.epoch)  # this life's reactor second 0
+    box_harness.NOW = epoch
     tmp = tempfile.mkdtemp(prefix="killable-box-", dir=args.tmp or None)
-    bx = Box(Path(tmp), db_url=args.db,
+    bx = Box(Path(tmp), db_url=args.db, epoch=epoch,
              callback=CallbackPolicy(delay_s=0.5, retries=0, retry_interval_s=5.0,
                                      caller_id="95000"),
              session=SessionConfig(entry_timeout_s=5.0, finish_timeout_s=1.0),

@@ -16,7 +16,6 @@ again (same ``[box] id``) from where it died; the last life runs the rest and st
 Lives are forked from a warmed-up parent (imports and media kernels loaded once), each a real
 process with its own DB connections and threads. ``CONFCALL_KILL_SEED`` replays a run.
 """
-import pytest
 import math
 import os
 import random
@@ -69,9 +68,6 @@ class Lines:
         return text
 
 
-@pytest.mark.xfail(reason="known defect since bookings (durable callbacks with lease takeover) and "
-                   "durability (start-up recovery) met on main: a restarted box can leave a "
-                   "killed life's call-log rows open; issue 13 stays open for it", strict=False)
 def test_kill9_at_random_points_of_a_ten_conference_run(tmp_path, db_url):  # noqa: F811
     points_n = int(os.environ.get("CONFCALL_KILL_POINTS", "20"))
     seed = int(os.environ.get("CONFCALL_KILL_SEED", random.randrange(1 << 30)))

@@ -27,9 +27,9 @@ T0 = NOW - timedelta(hours=1)  # when the dead box's conference started
 
 
 def _leg(ref, conf, role, number, box, seized_s, answered_s=None, alive_s=None, direction="out",
-         end_s=None):
+         end_s=None, t0=T0):
     def at(seconds):
-        return None if seconds is None else T0 + timedelta(seconds=seconds)
+        return None if seconds is None else t0 + timedelta(seconds=seconds)
     return CallLog(reference=ref, conference_ref=conf, role=role, direction=direction,
                    number=number, caller_id="95000", trunk="span1", channo=1,
                    seized_at=at(seized_s), answered_at=at(answered_s), alive_at=at(alive_s),
@@ -107,3 +107,44 @@ def test_restart_closes_rates_and_releases_the_dead_boxs_legs(box, tmp_path):
     bx.daemon._recover()
     assert bx.run_until(lambda: bx.daemon.writes.idle(), 5)
     assert str(bx.daemon.recovered).startswith("0 unfinished leg(s)")
+
+
+def test_restart_with_a_clock_earlier_than_the_dead_run_still_closes_its_legs(box, tmp_path):
+    """The box's clock comes back earlier than it was when the box died (a power cut with the
+    clock not yet set by NTP, a clock stepped back): the dead run's legs "started" after this
+    run did. They are still this box's previous run's (the box takes no call before its
+    recovery is done) and are closed, rated and released all the same."""
+    db = tmp_path / "crashed.db"
+    shutil.copyfile(template("sqlite", None), db)
+    url = f"sqlite:///{db}"
+    later = NOW + timedelta(hours=2)  # the dead run's clock; the new one starts at NOW
+    store = Store(url)
+    payer = "+86" + A
+    ops.create_account(store, payer, "482913", now=NOW)
+    ops.adjust(store, payer, 10_000, "fund", "test funding", now=NOW)
+    conf = "crashbox-conf-2"
+    previous = ids.box_id()
+    try:
+        ids.set_box_id("crashbox")
+        for ref, number in ((f"{conf}/0", A), (f"{conf}/1", B)):
+            ops.authorize_leg(store, payer, conf, ref, number, later)
+    finally:
+        ids.set_box_id(previous)
+    with store.transaction() as s:
+        s.add_all([_leg(f"{conf}/0", conf, "callback", A, "crashbox", 2, 5, 65, t0=later),
+                   _leg(f"{conf}/1", conf, "participant", B, "crashbox", 10, 20, 65, t0=later)])
+    store.dispose()
+
+    bx = box(db_url=url, config={"box_id": "crashbox"})  # its second 0 is NOW
+    assert bx.run_until(lambda: getattr(bx.daemon, "recovered", None) is not None, 5)
+    got = bx.daemon.recovered
+    assert (got.legs_closed, got.legs_rated, got.holds_released, got.conferences_closed,
+            got.failed) == (2, 2, 0, 1, 0)
+    bill = bx.store.run(conference_bill, conf)
+    assert {leg.reference: (leg.duration_s, leg.amount_fen) for leg in bill.legs} == {
+        f"{conf}/0": (60, 12), f"{conf}/1": (45, 20)}
+    assert bill.total_fen == 32
+    balance = ops.balance(bx.store, payer)
+    assert (balance.balance_fen, balance.reserved_fen) == (10_000 - 32, 0)
+    with bx.store.transaction() as s:
+        assert s.scalars(select(CallLog.reference).where(CallLog.ended_at.is_(None))).all() == []
