@@ -120,7 +120,8 @@ def ring_count(path: Path, box: str) -> int:
 
 
 def run_two_boxes(url: str, tmp: Path, n: int, *, kill_after: int, participants: int = 1,
-                  spread_s: float = 50.0, spans: int = 1, limit_s: float = 900.0) -> Run:
+                  spread_s: float = 50.0, spans: int = 1, limit_s: float = 900.0,
+                  start_timeout_s: float = 600.0) -> Run:
     """Seed ``n`` bookings due within ``spread_s`` of EPOCH + 20 s (one redial each, 5 s
     apart), run box-a and box-b until all are over, kill box-a after ``kill_after`` rings."""
     store = Store(url)
@@ -134,7 +135,7 @@ def run_two_boxes(url: str, tmp: Path, n: int, *, kill_after: int, participants:
     boxes = {b: _start(url, b, rings, n, participants, spans) for b in ("box-a", "box-b")}
     try:
         # start-up (imports, media kernels, spans up) on a loaded 2-core VM: minutes
-        now = max(float(lines.next(600.0).split()[1]) for lines in boxes.values())
+        now = max(float(lines.next(start_timeout_s).split()[1]) for lines in boxes.values())
         check_every = round(1.0 / STEP_S)
         step = 0
         while True:
