@@ -123,7 +123,7 @@ def ring_count(path: Path, box: str) -> int:
 
 def run_two_boxes(url: str, tmp: Path, n: int, *, kill_after: int, participants: int = 1,
                   spread_s: float = 50.0, spans: int = 1, limit_s: float = 900.0,
-                  start_timeout_s: float = 600.0) -> Run:
+                  start_timeout_s: float = 1800.0) -> Run:
     """Seed ``n`` bookings due within ``spread_s`` of EPOCH + 20 s (one redial each, 5 s
     apart), run box-a and box-b until all are over, kill box-a after ``kill_after`` rings."""
     store = Store(url)
