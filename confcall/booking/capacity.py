@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from confcall.store.models import Booking, BookingParticipant, table_of
+from confcall.store.prepared import Prepared
 
 from .errors import BookingError
 from .states import ACTIVE, BookingKind
@@ -37,6 +39,7 @@ _OVERLAPPING = (select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
                        _B.c.start_at < bindparam("end"), _B.c.start_at >= bindparam("since"),
                        _B.c.ends_at > bindparam("start"))
                 .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at))
+_OVERLAPPING_Q = Prepared(_OVERLAPPING)
 
 
 def conference_channels(participants: int, limits: BookingLimits) -> int:
@@ -78,10 +81,14 @@ def check_capacity(session: Session, start: datetime, end: datetime, participant
     booking stored (None: no booking yet, read everything)."""
     since = start - timedelta(seconds=horizon_s) if horizon_s is not None else \
         datetime(1970, 1, 1, tzinfo=UTC)
-    rows = session.connection().execute(_OVERLAPPING,
-                                        {"start": start, "end": end, "since": since}).all()
-    peak = peak_channels(start, end,
-                         ((s, e, conference_channels(int(n), limits)) for s, e, n in rows))
+    # (web, issue 11's write path) on SQLite's cursor, the times compared as stored: their
+    # text sorts as the times do, and peak_channels only compares them (confcall.store.prepared)
+    conn = session.connection()
+    rows = _OVERLAPPING_Q.all(conn, {"start": start, "end": end, "since": since}, stored=True)
+    peak = peak_channels(_OVERLAPPING_Q.stored_value(conn, "start", start),
+                         _OVERLAPPING_Q.stored_value(conn, "end", end),
+                         cast(Any, ((s, e, conference_channels(int(n), limits))
+                                    for s, e, n in rows)))
     needed = conference_channels(participants, limits)
     if peak + needed > limits.channels:
         raise BookingError("booking.capacity", "start_at", value=start.isoformat(),
