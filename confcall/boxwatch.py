@@ -62,6 +62,7 @@ class BoxWatch:
         into the metrics."""
         d = self.daemon
         self.metrics.refresh(d.trunks, d.media)
+        self.metrics.refresh_writes(getattr(d, "writes", None))  # issue 13: pending writes
         if revenue or self._refreshes % REVENUE_EVERY == 0:
             self.metrics.refresh_revenue(d.runner)
         self._refreshes += 1
