@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.proc_ready import NotifySocket, NotReady, exits_within, stop
+from tests.proc_ready import NotifySocket, NotReady, Output, exits_within, stop
 
 GOAL_MB = 300.0
 
@@ -64,17 +64,16 @@ def idle_rss(spans: int, idle_s: float = 3.0, timeout_s: float = 600.0) -> dict[
                                                  str(ROOT / ".cache" / "numba"))}
         proc = subprocess.Popen([sys.executable, "-m", "confcall.cli", "serve", "-c",
                                  str(t / "confcall.toml")], cwd=t, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = Output(proc)  # drained all along: a chatty box never blocks on a full pipe
         try:
             try:
                 ready_s = notify.wait_ready(proc, timeout_s)
             except NotReady as e:
-                raise SystemExit(f"serve did not report READY: {e}\n"
-                                 f"{proc.stderr.read() if proc.poll() is not None else ''}") \
-                    from None
+                raise SystemExit(f"serve did not report READY: {e}\n{out.text()}") from None
             # the measurement window: the ready box idles (an exit ends it at once)
             if idle_s > 0 and exits_within(proc, idle_s) or proc.poll() is not None:
-                raise SystemExit(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise SystemExit(f"serve exited with {proc.wait()}:\n{out.text()}")
             st = _status(proc.pid)
             st["ready_s"] = ready_s
             return st

@@ -32,6 +32,12 @@ Example (every key optional; these are the defaults)::
     r2_max_dnis = 20                   # MFC/R2: dialled digits collected at most
     r2_answer_timeout_s = 60.0         # MFC/R2: an accepted callback nobody answers (cause 19)
 
+    [pri]                              # libpri on every PRI span (docs/resilience.md)
+    t309_ms = 6000                     # Q.931 T309: answered calls outlive a D-channel that
+                                       # went down (a Q.921 reset) by 4 s of re-establishment
+                                       # + this, then are cleared with cause 27; 1000..300000
+                                       # (libpri's default 6 s; ITU-T Q.931 suggests 90 s)
+
     [numbers]
     access = ["95000"]                 # dialled numbers: the access number(s)
     service = ["95001"]                # the service IVR number(s)
@@ -247,6 +253,7 @@ class Config:
     fraud_max_conferences: int = 5  # issue 14: confcall.rating.fraud's box defaults
     fraud_spend_per_hour_fen: int = 300_000
     fraud_callbacks_per_number: int = 30
+    pri_t309_ms: int = 6_000  # [pri] t309_ms: libpri's T309 on every PRI span (issue 13)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -294,6 +301,17 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
 # [log] and [metrics]: what the NOC sees of a running box (docs/operations.md)
 _SECTIONS["log"] = {"level": ("log_level", str), "format": ("log_format", str)}
 _SECTIONS["metrics"] = {"port": ("metrics_port", int), "bind": ("metrics_bind", str)}
+# [pri]: libpri's timers on every PRI span
+_SECTIONS["pri"] = {"t309_ms": ("pri_t309_ms", int)}
+
+
+def _check_pri(values: dict[str, Any], source: str) -> None:
+    """[pri] t309_ms within what keeps calls through a link reset without holding dead ones."""
+    from confcall.dahdi.pri_trunk import T309_MAX_MS, T309_MIN_MS
+    ms = values.get("pri_t309_ms", 6_000)
+    if not T309_MIN_MS <= ms <= T309_MAX_MS:
+        raise ConfigError(source, "pri.t309_ms", f"milliseconds from {T309_MIN_MS} to "
+                          f"{T309_MAX_MS}, got {ms}")
 
 
 def _check_noc(values: dict[str, Any], source: str) -> None:
@@ -359,6 +377,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             values[name] = _typed(source, f"{section}.{key}", value, kind)
     _normalise(values, source)
     _check_noc(values, source)
+    _check_pri(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)

@@ -70,6 +70,18 @@ class Output:
         self._queue.put(None)  # end of output: the child exited (or closed its output)
 
     def text(self) -> str:
+        """Everything the child wrote so far (all of it once it exited), for a message."""
+        if self.proc.poll() is not None:
+            self._thread.join(30)  # the pipe's end is near: the child is gone
+        while not self._ended:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                self._ended = True
+            else:
+                self.lines.append(line)
         return "\n".join(self.lines)
 
     def wait_for(self, pattern: str, timeout_s: float) -> re.Match[str]:
@@ -109,26 +121,36 @@ class NotifySocket:
     def wait_ready(self, proc: subprocess.Popen, timeout_s: float) -> float:
         """Wait for ``READY=1``; returns the seconds it took. ``NotReady`` if the process exits
         first (seen at once through its pidfd) or ``timeout_s`` passes."""
+        return self.wait_for(proc, "READY=1", timeout_s)
+
+    def wait_for(self, proc: subprocess.Popen, line: str, timeout_s: float,
+                 times: int = 1) -> float:
+        """Wait until ``times`` of the messages received so far carry ``line`` (e.g.
+        ``WATCHDOG=1`` twice, ``STOPPING=1``); returns the seconds it took. ``NotReady`` if
+        the process exits first or ``timeout_s`` passes."""
         started = time.monotonic()
         deadline = started + timeout_s
+
+        def seen() -> int:
+            return sum(line in m.splitlines() for m in self.messages)
+
         pidfd = _pidfd(proc)
         watched: list[int] = [self.sock.fileno()] + ([] if pidfd is None else [pidfd])
         try:
-            while True:
+            while seen() < times:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise NotReady(f"no READY=1 in {timeout_s:g} s (got {self.messages})")
-                # an exited child may still have said READY=1: read what is there, then stop
+                    raise NotReady(f"{line} not seen {times} time(s) in {timeout_s:g} s "
+                                   f"(got {self.messages})")
+                # an exited child may still have sent it: read what is there, then stop
                 readable, _, _ = select.select(watched, [], [],
                                                remaining if pidfd is not None else 0)
                 if self.sock.fileno() in readable:
-                    msg = self.sock.recv(4096).decode(errors="replace")
-                    self.messages.append(msg)
-                    if "READY=1" in msg.splitlines():
-                        return time.monotonic() - started
+                    self.messages.append(self.sock.recv(4096).decode(errors="replace"))
                 elif pidfd is None or pidfd in readable:
-                    raise NotReady(f"the process exited with {proc.wait()} before READY=1 "
+                    raise NotReady(f"the process exited with {proc.wait()} before {line} "
                                    f"(got {self.messages})")
+            return time.monotonic() - started
         finally:
             if pidfd is not None:
                 os.close(pidfd)

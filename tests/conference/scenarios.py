@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from box_harness import ACCESS
+from phone_scenario import A, B  # the same subscribers as the three-party scenario
 
-A, B = "13800138000", "13900139000"
+__all__ = ["A", "B", "TwoParty", "hang_up_and_settle", "settled", "two_party_conference"]
 
 
 @dataclass

@@ -63,3 +63,11 @@ def test_a_child_that_exits_before_ready_fails_the_wait_at_once(tmp_path):
     assert time.monotonic() - started < 300
     assert exits_within(proc, 0) is True
     notify.close()
+
+
+def test_the_output_of_a_child_that_exited_is_all_there_for_the_message():
+    proc = _child("print('one'); print('two'); raise SystemExit('three')",
+                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = Output(proc)
+    assert exits_within(proc, 60) is True
+    assert out.text() == "one\ntwo\nthree"
