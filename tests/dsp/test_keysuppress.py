@@ -171,7 +171,10 @@ def test_04_keys_over_loud_speech(keys_over_speech):
 
 
 # 5. the rest of item 3: ≥ 99 % of the presses detected, no press leaks more than 10 ms,
-#    English alone ≤ 0.1 false mutes per minute (12 min of it: at most 1)
+#    English alone ≤ 0.1 false mutes per minute (12 min of it: at most 1). Other draws of the
+#    presses (bench/dsp.py's, and 5 more seeds) detect 99.3-100 %; the leak is 0 on most
+#    presses, but on 2 draws of 7 one press in 300 leaks 11.6 ms (a vowel's first formant
+#    beside the key's row tone for its first 35 ms): see the bench's line
 @pytest.mark.slow
 def test_05_keys_over_loud_speech_detected_max_leak_english(keys_over_speech):
     k = keys_over_speech
