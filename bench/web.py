@@ -338,7 +338,7 @@ async def load(host: str, port: int, clients: int, seconds: float, site: BoxCpu,
         if spy and phase == "book":  # where the site's time goes while it books (py-spy)
             sampler = await asyncio.create_subprocess_exec(
                 "py-spy", "record", "-p", str(site.pid), "-d", str(int(seconds)), "-r", "200",
-                "-f", "raw", "-o", spy, "--nonblocking", stdout=subprocess.DEVNULL,
+                "-f", "raw", "-o", spy, "--gil", "--nonblocking", stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)
         results[phase] = await run_phase(conns, phase, seconds, base, site, other=other)
         if rate and phase == "book":  # the same bookings offered at a fixed rate
@@ -402,8 +402,9 @@ def main() -> int:
                          "alone: the site in its own process (confcall web) on core 1 over "
                          "the same SQLite file, the box without [web] on core 0")
     ap.add_argument("--short", action="store_true", help="1 s per phase, 1 span, 4 clients")
-    ap.add_argument("--spy", metavar="FILE", help="sample the site's process with py-spy "
-                    "during the booking phase (raw stacks to FILE; py-spy must be on PATH)")
+    ap.add_argument("--spy", metavar="FILE", help="sample the site's process with py-spy --gil "
+                    "(the thread running Python) during the booking phase (raw stacks to "
+                    "FILE; py-spy must be on PATH)")
     ap.add_argument("--rate", type=float, default=500.0,
                     help="after the closed-loop booking phase, offer bookings at this fixed "
                          "rate per second (open loop, latency from when each was due; 0: skip)")
