@@ -67,7 +67,7 @@ class Cursor:
         try:
             start = _EPOCH + timedelta(microseconds=int(m.group(2)))
         except OverflowError:
-            raise BookingError("field.pattern", "cursor", value=text[:40]) from None
+            raise BookingError("field.pattern", "cursor", value=m.group(0)[:40]) from None
         return cls(m.group(1) == "l", start, int(m.group(3)))
 
 
@@ -88,11 +88,12 @@ _ACCOUNT = Prepared(select(_A.c.id).where(_A.c.number == bindparam("number")))
 
 def _section(live: bool, after: bool) -> Prepared:
     # constants as bound values, not an expanding IN: the prepared plan keeps them
-    states = [bindparam(f"s_{v}", v) for v in _LIVE]
+    states: list[Any] = [bindparam(f"s_{v}", v) for v in _LIVE]
     where = [_B.c.account_id == bindparam("account_id"),
              _B.c.kind == bindparam("kind", BookingKind.CONFERENCE.value),
              _B.c.state.in_(states) if live else _B.c.state.not_in(states)]
-    s, i = bindparam("after_start", type_=_B.c.start_at.type), bindparam("after_id")
+    s: Any = bindparam("after_start", type_=_B.c.start_at.type)
+    i: Any = bindparam("after_id")
     if after:
         where.append(or_(_B.c.start_at > s, and_(_B.c.start_at == s, _B.c.id > i)) if live
                      else or_(_B.c.start_at < s, and_(_B.c.start_at == s, _B.c.id < i)))
@@ -109,7 +110,7 @@ def _of_ids(what: str, n: int) -> Prepared:
     """The participants or attempts of ``n`` bookings (``b0``…): one statement per length."""
     p = _IN_CACHE.get((what, n))
     if p is None:
-        ids = [bindparam(f"b{k}") for k in range(n)]
+        ids: list[Any] = [bindparam(f"b{k}") for k in range(n)]
         if what == "participants":
             stmt = select(_P.c.booking_id, _P.c.number).where(_P.c.booking_id.in_(ids)) \
                 .order_by(_P.c.booking_id, _P.c.position)
