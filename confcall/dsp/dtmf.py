@@ -56,7 +56,17 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
   dB under the key's for the first 30-70 ms (the 6 dB test failed until the look-ahead was
   spent); and the false mutes on speech were pairs of harmonics of one pitch (5th and 7th,
   7th and 9th...) landing on a row and a column tone 5-7 dB apart, which a key's twist
-  seldom is.
+  seldom is. A *loose* window confirms a 62 % one (or is confirmed by it) as mute evidence
+  only: share ≥ 55 % (``LOOSE_RATIO``), twist within ±4 dB, the guards beaten, and each tone
+  stronger than the whole window 5 hops (32 ms) earlier, which was itself loud
+  (``RISE_BACK``, ``LOOSE_BEFORE_MIN``: -22 dBm0). Why: a key over a loud vowel whose first
+  formant sits by the key's row tone (a Mandarin female voice at ~740 Hz beside 697 Hz)
+  passed 62 % only every third or fourth window for its first 35 ms, so one press in 300
+  leaked 11.6 ms on some draws. The rise test keeps a voice out: a pair of its harmonics
+  carries less than the speech before them, a key's tones more than the speech it is
+  pressed over; and a vowel starting after a quiet stretch (the tones rise, but out of
+  nothing) is what the floor rejects. The window energies (``cph``) are kept for every
+  window, 6 floats a channel.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
   is the strongest of its group by 6 dB, beats *both* of its guard frequencies (this sets the
   accept/reject boundary at about ±2.5 %, between Q.24's ±1.5 % and ±3.5 %), twist within
@@ -152,6 +162,15 @@ EAGER_MIN = 0.5 * EV_GATE
 #: the gap between the groups (above the top row guard, below the bottom column guard): a
 #: voice whose pitch makes a row and a column tone two of its harmonics has one there too
 GAP_HZ = (1050.0, 1090.0)
+#: a loose mute-evidence window (the partner of a 62 % one in the 2-of-3 rule): the two tones'
+#: share only this, the twist within ±4 dB, and each tone RISE over the whole energy of the
+#: window RISE_BACK hops earlier (before the key's onset: a key adds its tones abruptly over
+#: the speech; a voice whose harmonics look like two tones carries more energy than they do)
+LOOSE_RATIO = 0.55
+RISE = 1.0
+RISE_BACK = 5
+LOOSE_BEFORE_MIN = _db2ms(-22.0)  # ... and that earlier window loud: speech was there before
+CPH = RISE_BACK + 1  # windows' energies kept per channel
 GAP_REL = 10.0 ** (-7.0 / 10.0)  # detection: the gap 7 dB under the weaker tone ...
 GAP_TWIST = 10.0 ** (4.0 / 10.0)  # ... if the twist is within ±4 dB
 FREQS = np.array(list(ROW_HZ) + list(COL_HZ) + _guards(ROW_HZ) + _guards(COL_HZ)
@@ -230,12 +249,14 @@ class DtmfState:
         self.klast = np.full(nchan, -1, np.int32)
         self.scratch = np.zeros(NB, np.float32)
         self.evd = np.full((nchan, 2), -1, np.int8)  # digits of the last 2 mute-evidence windows
+        #                                                (+16: a loose one)
+        self.cph = np.zeros((nchan, CPH), np.float32)  # mean square of the last windows
 
     def arrays(self) -> tuple:
         return (self.hpos, self.hre, self.him, self.gre, self.gim, self.hen, self.hraw, self.gok,
                 self.tok, self.cok, self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
-                self.lastpres, self.kfirst, self.klast, self.scratch, self.evd)
+                self.lastpres, self.kfirst, self.klast, self.scratch, self.evd, self.cph)
 
 
 def init(nchan: int) -> DtmfState:
@@ -246,7 +267,7 @@ def reset(st: DtmfState, chans=None) -> None:
     """Forget all running state of ``chans`` (all channels if None)."""
     sel = slice(None) if chans is None else np.asarray(chans)
     for a in (st.hpos, st.hre, st.him, st.gre, st.gim, st.hen, st.hraw, st.gok, st.tok, st.cok,
-              st.nhb, st.hpr, st.hpc, st.dpr, st.dpc, st.miss):
+              st.nhb, st.hpr, st.hpc, st.dpr, st.dpc, st.miss, st.cph):
         a[sel] = 0
     st.hist[sel] = -1
     st.digit[sel] = -1
@@ -395,9 +416,10 @@ def _column_may_pass(P, e):
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
-def _evidence_tones(P, e):
-    """The mute-evidence tests on the tone bins only (the guard test comes after, if these
-    pass; the detector's evidence adds ``_rows_clear`` and ``EV_RATIO``)."""
+def _evidence_tones(P, e, ratio):
+    """The mute-evidence tests on the tone bins only, the two tones' share ``ratio`` (the
+    guard test comes after, if these pass; the detector's evidence adds ``_rows_clear`` and
+    ``EV_RATIO``)."""
     r, k = _peaks(P)
     pr = P[r]
     pc = P[4 + k]
@@ -410,7 +432,7 @@ def _evidence_tones(P, e):
             return False
         if i != k and P[4 + i] * EV_REL_PEAK > pc:
             return False
-    return pr + pc >= MUTE_RATIO * e
+    return pr + pc >= ratio * e
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
@@ -540,7 +562,7 @@ def chan(c, xr, S, E, nev):
     """One channel's chunk ``xr`` (1-D): half-blocks, windows, events (appended to the buffers
     ``E`` from index ``nev``); returns the new ``nev``. ``S`` is ``DtmfState.arrays()``."""
     (hpos, hre, him, gre, gim, hen, hraw, gok, tok, cok, nhb, nsamp, hist, hpr, hpc, digit, dpr,
-     dpc, miss, lastpres, kfirst, klast, P, evd) = S
+     dpc, miss, lastpres, kfirst, klast, P, evd, cph) = S
     ev_chan, ev_kind, ev_digit, ev_time = E
     n = xr.shape[0]
     raw = hraw[c]
@@ -593,30 +615,48 @@ def chan(c, xr, S, E, nev):
         s = s + 1 if s < 2 else 0
         evid = False
         cand = -1
+        w = q % CPH  # this window's mean square in cph[c]
+        wb = (q - RISE_BACK) % CPH  # ... and that of RISE_BACK windows earlier
         # (two tones above EV_MIN need at least that much energy: skip quiet windows)
         if q >= 2 and en[prev] + en[s2 + 1 if s2 < 2 else 0] >= EV_GATE:
             _need(raw, re, im, ck, s2, 2, COL_P, 4, 4)
             e = _powers(re, im, en, s2, 2, P, 4, NT, NT, 0)
+            cph[c, w] = e
             if _column_may_pass(P, e):
                 _need(raw, re, im, tk, s2, 2, ROW_P, 4, 0)
                 _powers(re, im, en, s2, 2, P, 0, 4, NT, 0)
-            if _column_may_pass(P, e) and _evidence_tones(P, e):
+            if _column_may_pass(P, e) and _evidence_tones(P, e, LOOSE_RATIO):
                 _need(raw, gr, gi, gk, s2, 2, GUARD_T, NG, 0)
                 _powers(gr, gi, en, s2, 2, P, NT, NB, NG, NT)
                 if _beats_guards(P):
                     r0, k0 = _peaks(P)
                     pr = P[r0]
                     pc = P[4 + k0]
+                    twist_ok = pr <= pc * MUTE_TWIST and pc <= pr * MUTE_TWIST
+                    strict = pr + pc >= MUTE_RATIO * e
                     # the detector's own gate
                     evid = pr + pc >= EV_RATIO * e and _rows_clear(P, r0)
-                    if ((pr + pc >= MUTE_STRONG * e and pc <= pr * DET_REVERSE_TWIST)
-                            or (pr <= pc * MUTE_TWIST and pc <= pr * MUTE_TWIST)):
+                    if strict and ((pr + pc >= MUTE_STRONG * e and pc <= pr * DET_REVERSE_TWIST)
+                                   or twist_ok):
                         cand = r0 * 4 + k0
                         if evd[c, 0] == cand or evd[c, 1] == cand:
                             evid = True  # confirmed mute evidence: the detector's too
+                        if ((evd[c, 0] >= 0 and evd[c, 0] % 16 == cand)
+                                or (evd[c, 1] >= 0 and evd[c, 1] % 16 == cand)):
                             if kfirst[c] < 0:
                                 kfirst[c] = i
                             klast[c] = i
+                    elif (twist_ok and q >= RISE_BACK + 2
+                          and LOOSE_BEFORE_MIN <= cph[c, wb] <= min(pr, pc) / RISE):
+                        # a loose window: it only confirms (or is confirmed by) a 62 % one,
+                        # as mute evidence only (never the detector's)
+                        cand = 16 + r0 * 4 + k0
+                        if evd[c, 0] == cand - 16 or evd[c, 1] == cand - 16:
+                            if kfirst[c] < 0:
+                                kfirst[c] = i
+                            klast[c] = i
+        elif q >= 2:
+            cph[c, w] = (en[prev] + en[s2 + 1 if s2 < 2 else 0]) / np.float32(2 * HB)
         if q >= 2:
             evd[c, 1] = evd[c, 0]
             evd[c, 0] = cand
