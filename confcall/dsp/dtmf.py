@@ -56,16 +56,20 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
   dB under the key's for the first 30-70 ms (the 6 dB test failed until the look-ahead was
   spent); and the false mutes on speech were pairs of harmonics of one pitch (5th and 7th,
   7th and 9th...) landing on a row and a column tone 5-7 dB apart, which a key's twist
-  seldom is. A *loose* window confirms a 62 % one (or is confirmed by it) as mute evidence
-  only: share ≥ 55 % (``LOOSE_RATIO``), twist within ±4 dB, the guards beaten, and each tone
-  stronger than the whole window 5 hops (32 ms) earlier, which was itself loud
-  (``RISE_BACK``, ``LOOSE_BEFORE_MIN``: -22 dBm0). Why: a key over a loud vowel whose first
-  formant sits by the key's row tone (a Mandarin female voice at ~740 Hz beside 697 Hz)
-  passed 62 % only every third or fourth window for its first 35 ms, so one press in 300
-  leaked 11.6 ms on some draws. The rise test keeps a voice out: a pair of its harmonics
-  carries less than the speech before them, a key's tones more than the speech it is
-  pressed over; and a vowel starting after a quiet stretch (the tones rise, but out of
-  nothing) is what the floor rejects. The window energies (``cph``) are kept for every
+  seldom is. A *loose* window is mute evidence only (never the detector's): share ≥ 55 %
+  (``LOOSE_RATIO``), twist within ±4 dB, each guard at most 1.5 dB over its tone
+  (``LOOSE_GUARD``), each tone at least -15 dBm0 (``LOOSE_TONE_MIN``) and stronger than the
+  whole window 5 hops (32 ms) earlier, which was itself loud (``RISE_BACK``,
+  ``LOOSE_BEFORE_MIN``: -22 dBm0); two windows on one digit among 3, loose or not, confirm.
+  Why: a key over a loud vowel whose first formant sits by the key's row tone (a Mandarin
+  female voice at ~740 Hz beside 697 Hz; an English one at ~660 Hz) passed the 62 % test or
+  the guards (at 102 samples a guard 5 % off the tone gets the tone's own leakage at -1 dB)
+  only every third or fourth window for its first 35 ms, so one press in 300 leaked 11.6-12.4
+  ms on some draws. The rise keeps a voice out: a pair of its harmonics carries less than
+  the speech before them, a key's tones more than the speech it is pressed over; a vowel
+  starting after a quiet stretch (the tones rise out of nothing) is what the floor rejects,
+  and a voice's crescendo keeps its harmonics under -15 dBm0 at -16 dBm0 of speech where a
+  key's tones measure -8 to -12 dBm0. The window energies (``cph``) are kept for every
   window, 6 floats a channel.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
   is the strongest of its group by 6 dB, beats *both* of its guard frequencies (this sets the
@@ -169,6 +173,8 @@ GAP_HZ = (1050.0, 1090.0)
 LOOSE_RATIO = 0.55
 RISE = 1.0
 RISE_BACK = 5
+LOOSE_GUARD = 10.0 ** (1.5 / 10.0)  # ... a guard may reach 1.5 dB over its tone ...
+LOOSE_TONE_MIN = _db2ms(-15.0)  # ... each tone at least this loud ...
 LOOSE_BEFORE_MIN = _db2ms(-22.0)  # ... and that earlier window loud: speech was there before
 CPH = RISE_BACK + 1  # windows' energies kept per channel
 GAP_REL = 10.0 ** (-7.0 / 10.0)  # detection: the gap 7 dB under the weaker tone ...
@@ -445,10 +451,11 @@ def _rows_clear(P, r):
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
-def _beats_guards(P):
+def _beats_guards(P, tol):
+    """The two tones beat their guard frequencies (each guard under ``tol`` times the tone)."""
     r, k = _peaks(P)
-    return not (P[r] <= P[8 + r] or P[r] <= P[9 + r] or P[4 + k] <= P[13 + k]
-                or P[4 + k] <= P[14 + k])
+    return not (P[r] * tol <= P[8 + r] or P[r] * tol <= P[9 + r] or P[4 + k] * tol <= P[13 + k]
+                or P[4 + k] * tol <= P[14 + k])
 
 
 @njit(nogil=True, cache=True, _nrt=False)
@@ -628,33 +635,28 @@ def chan(c, xr, S, E, nev):
             if _column_may_pass(P, e) and _evidence_tones(P, e, LOOSE_RATIO):
                 _need(raw, gr, gi, gk, s2, 2, GUARD_T, NG, 0)
                 _powers(gr, gi, en, s2, 2, P, NT, NB, NG, NT)
-                if _beats_guards(P):
-                    r0, k0 = _peaks(P)
-                    pr = P[r0]
-                    pc = P[4 + k0]
-                    twist_ok = pr <= pc * MUTE_TWIST and pc <= pr * MUTE_TWIST
-                    strict = pr + pc >= MUTE_RATIO * e
+                r0, k0 = _peaks(P)
+                pr = P[r0]
+                pc = P[4 + k0]
+                twist_ok = pr <= pc * MUTE_TWIST and pc <= pr * MUTE_TWIST
+                if _beats_guards(P, 1.0):
                     # the detector's own gate
                     evid = pr + pc >= EV_RATIO * e and _rows_clear(P, r0)
-                    if strict and ((pr + pc >= MUTE_STRONG * e and pc <= pr * DET_REVERSE_TWIST)
-                                   or twist_ok):
+                    if pr + pc >= MUTE_RATIO * e and (
+                            (pr + pc >= MUTE_STRONG * e and pc <= pr * DET_REVERSE_TWIST)
+                            or twist_ok):
                         cand = r0 * 4 + k0
                         if evd[c, 0] == cand or evd[c, 1] == cand:
                             evid = True  # confirmed mute evidence: the detector's too
-                        if ((evd[c, 0] >= 0 and evd[c, 0] % 16 == cand)
-                                or (evd[c, 1] >= 0 and evd[c, 1] % 16 == cand)):
-                            if kfirst[c] < 0:
-                                kfirst[c] = i
-                            klast[c] = i
-                    elif (twist_ok and q >= RISE_BACK + 2
-                          and LOOSE_BEFORE_MIN <= cph[c, wb] <= min(pr, pc) / RISE):
-                        # a loose window: it only confirms (or is confirmed by) a 62 % one,
-                        # as mute evidence only (never the detector's)
-                        cand = 16 + r0 * 4 + k0
-                        if evd[c, 0] == cand - 16 or evd[c, 1] == cand - 16:
-                            if kfirst[c] < 0:
-                                kfirst[c] = i
-                            klast[c] = i
+                if (cand < 0 and twist_ok and q >= RISE_BACK + 2 and _beats_guards(P, LOOSE_GUARD)
+                        and min(pr, pc) >= LOOSE_TONE_MIN
+                        and LOOSE_BEFORE_MIN <= cph[c, wb] <= min(pr, pc) / RISE):
+                    cand = 16 + r0 * 4 + k0  # a loose window: mute evidence only
+                if cand >= 0 and ((evd[c, 0] >= 0 and evd[c, 0] % 16 == cand % 16)
+                                  or (evd[c, 1] >= 0 and evd[c, 1] % 16 == cand % 16)):
+                    if kfirst[c] < 0:
+                        kfirst[c] = i
+                    klast[c] = i
         elif q >= 2:
             cph[c, w] = (en[prev] + en[s2 + 1 if s2 < 2 else 0]) / np.float32(2 * HB)
         if q >= 2:
