@@ -58,7 +58,7 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
   7th and 9th...) landing on a row and a column tone 5-7 dB apart, which a key's twist
   seldom is. A *loose* window is mute evidence only (never the detector's): share ≥ 55 %
   (``LOOSE_RATIO``), twist within ±4 dB, each guard at most 1.5 dB over its tone
-  (``LOOSE_GUARD``), each tone at least -15 dBm0 (``LOOSE_TONE_MIN``) and stronger than the
+  (``LOOSE_GUARD``), each tone at least -13 dBm0 (``LOOSE_TONE_MIN``) and stronger than the
   whole window 5 hops (32 ms) earlier, which was itself loud (``RISE_BACK``,
   ``LOOSE_BEFORE_MIN``: -22 dBm0); two windows on one digit among 3, loose or not, confirm.
   Why: a key over a loud vowel whose first formant sits by the key's row tone (a Mandarin
@@ -68,7 +68,7 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
   ms on some draws. The rise keeps a voice out: a pair of its harmonics carries less than
   the speech before them, a key's tones more than the speech it is pressed over; a vowel
   starting after a quiet stretch (the tones rise out of nothing) is what the floor rejects,
-  and a voice's crescendo keeps its harmonics under -15 dBm0 at -16 dBm0 of speech where a
+  and a voice's crescendo keeps its harmonics under -13 dBm0 at -16 dBm0 of speech where a
   key's tones measure -8 to -12 dBm0. The window energies (``cph``) are kept for every
   window, 6 floats a channel.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
@@ -174,7 +174,7 @@ LOOSE_RATIO = 0.55
 RISE = 1.0
 RISE_BACK = 5
 LOOSE_GUARD = 10.0 ** (1.5 / 10.0)  # ... a guard may reach 1.5 dB over its tone ...
-LOOSE_TONE_MIN = _db2ms(-15.0)  # ... each tone at least this loud ...
+LOOSE_TONE_MIN = _db2ms(-13.0)  # ... each tone at least this loud ...
 LOOSE_BEFORE_MIN = _db2ms(-22.0)  # ... and that earlier window loud: speech was there before
 CPH = RISE_BACK + 1  # windows' energies kept per channel
 GAP_REL = 10.0 ** (-7.0 / 10.0)  # detection: the gap 7 dB under the weaker tone ...
