@@ -171,13 +171,29 @@ def test_04_keys_over_loud_speech(keys_over_speech):
 
 
 # 5. the rest of item 3: ≥ 99 % of the presses detected, no press leaks more than 10 ms,
-#    English alone ≤ 0.1 false mutes per minute (12 min of it: at most 1). Other draws of the
-#    presses (bench/dsp.py's, and 5 more seeds) detect 99.3-100 %; the leak is 0 on most
-#    presses, but on 2 draws of 7 one press in 300 leaks 11.6 ms (a vowel's first formant
-#    beside the key's row tone for its first 35 ms): see the bench's line
+#    English alone ≤ 0.1 false mutes per minute (12 min of it: at most 1)
 @pytest.mark.slow
 def test_05_keys_over_loud_speech_detected_max_leak_english(keys_over_speech):
     k = keys_over_speech
     assert k["detected"] >= 0.99, k
     assert k["leak_max"] <= 10.0, sorted(k["leaks"])[-10:]
     assert k["false_mutes_per_min_en"] <= 0.1, k
+
+
+# 6. the same goals on a second draw of presses (seed 4): there, before the loose mute
+#    evidence (dtmf.LOOSE_RATIO), a key '2' over a Mandarin female vowel whose first formant
+#    (~740 Hz) sat by the 697 Hz row tone leaked 11.6 ms (6 draws of 16 leaked 11.6-18.8 ms;
+#    now none of the 16 leaks more than 6.1 ms)
+@pytest.mark.slow
+def test_06_keys_over_loud_speech_second_draw():
+    from . import corpus
+    from .keys_over_speech import measure
+
+    if not corpus.available():
+        pytest.fail("espeak-ng and sox are needed (installed by scripts/setup.sh)")
+    k = measure(300, np.random.default_rng(4))
+    assert k["presses"] == 300
+    assert k["extra"] == 0
+    assert k["detected"] >= 0.99, k
+    assert k["leak_p95"] == 0.0, sorted(k["leaks"])[-20:]
+    assert k["leak_max"] <= 10.0, sorted(k["leaks"])[-10:]
