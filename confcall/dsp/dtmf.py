@@ -57,7 +57,7 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
   spent); and the false mutes on speech were pairs of harmonics of one pitch (5th and 7th,
   7th and 9th...) landing on a row and a column tone 5-7 dB apart, which a key's twist
   seldom is. A *loose* window is mute evidence only (never the detector's): share ≥ 55 %
-  (``LOOSE_RATIO``), twist within ±4 dB, each guard at most 1.5 dB over its tone
+  (``LOOSE_RATIO``), twist within ±4 dB, each guard at most 1 dB over its tone
   (``LOOSE_GUARD``), each tone at least -13 dBm0 (``LOOSE_TONE_MIN``) and stronger than the
   whole window 5 hops (32 ms) earlier, which was itself loud (``RISE_BACK``,
   ``LOOSE_BEFORE_MIN``: -22 dBm0); two windows on one digit among 3, loose or not, confirm.
@@ -173,7 +173,7 @@ GAP_HZ = (1050.0, 1090.0)
 LOOSE_RATIO = 0.55
 RISE = 1.0
 RISE_BACK = 5
-LOOSE_GUARD = 10.0 ** (1.5 / 10.0)  # ... a guard may reach 1.5 dB over its tone ...
+LOOSE_GUARD = 10.0 ** (1.0 / 10.0)  # ... a guard may reach 1 dB over its tone ...
 LOOSE_TONE_MIN = _db2ms(-13.0)  # ... each tone at least this loud ...
 LOOSE_BEFORE_MIN = _db2ms(-22.0)  # ... and that earlier window loud: speech was there before
 CPH = RISE_BACK + 1  # windows' energies kept per channel

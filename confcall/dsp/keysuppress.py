@@ -18,7 +18,7 @@ strongest tones pass looser tests than the detector's (``dtmf.MUTE_RATIO``: 62 %
 with the twist within ±4 dB, or 80 % with the detector's twist; the row tone 3 dB over the
 other rows, not 6: loud speech under a key takes more than the 25 % the strict evidence allows
 and puts its first formant in the row band), confirmed when one of the 2 windows before it
-(hop 51) passed on the same digit; a looser window (55 %, guards within 1.5 dB) counts too if
+(hop 51) passed on the same digit; a looser window (55 %, guards within 1 dB) counts too if
 its tones are loud and rose over the speech heard just before (``dtmf.LOOSE_RATIO``: a key
 over a loud vowel). Speech passes
 such a window now and then, two on one digit within 3 windows rarely (0.04 false mutes a
