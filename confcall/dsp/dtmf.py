@@ -70,7 +70,9 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
   starting after a quiet stretch (the tones rise out of nothing) is what the floor rejects,
   and a voice's crescendo keeps its harmonics under -13 dBm0 at -16 dBm0 of speech where a
   key's tones measure -8 to -12 dBm0. The window energies (``cph``) are kept for every
-  window, 6 floats a channel.
+  window, 6 floats a channel. While the mute is on (a window among the last 2 confirmed:
+  ``kcf``) a loose window prolongs it without the rise and floor tests (the window 32 ms
+  earlier may hold the key itself): a key's tail under a loud vowel leaked 11 ms otherwise.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
   is the strongest of its group by 6 dB, beats *both* of its guard frequencies (this sets the
   accept/reject boundary at about ±2.5 %, between Q.24's ±1.5 % and ±3.5 %), twist within
@@ -257,12 +259,13 @@ class DtmfState:
         self.evd = np.full((nchan, 2), -1, np.int8)  # digits of the last 2 mute-evidence windows
         #                                                (+16: a loose one)
         self.cph = np.zeros((nchan, CPH), np.float32)  # mean square of the last windows
+        self.kcf = np.full(nchan, 100, np.int32)  # windows since the last confirming one
 
     def arrays(self) -> tuple:
         return (self.hpos, self.hre, self.him, self.gre, self.gim, self.hen, self.hraw, self.gok,
                 self.tok, self.cok, self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
-                self.lastpres, self.kfirst, self.klast, self.scratch, self.evd, self.cph)
+                self.lastpres, self.kfirst, self.klast, self.scratch, self.evd, self.cph, self.kcf)
 
 
 def init(nchan: int) -> DtmfState:
@@ -275,6 +278,7 @@ def reset(st: DtmfState, chans=None) -> None:
     for a in (st.hpos, st.hre, st.him, st.gre, st.gim, st.hen, st.hraw, st.gok, st.tok, st.cok,
               st.nhb, st.hpr, st.hpc, st.dpr, st.dpc, st.miss, st.cph):
         a[sel] = 0
+    st.kcf[sel] = 100
     st.hist[sel] = -1
     st.digit[sel] = -1
     st.evd[sel] = -1
@@ -569,7 +573,7 @@ def chan(c, xr, S, E, nev):
     """One channel's chunk ``xr`` (1-D): half-blocks, windows, events (appended to the buffers
     ``E`` from index ``nev``); returns the new ``nev``. ``S`` is ``DtmfState.arrays()``."""
     (hpos, hre, him, gre, gim, hen, hraw, gok, tok, cok, nhb, nsamp, hist, hpr, hpc, digit, dpr,
-     dpc, miss, lastpres, kfirst, klast, P, evd, cph) = S
+     dpc, miss, lastpres, kfirst, klast, P, evd, cph, kcf) = S
     ev_chan, ev_kind, ev_digit, ev_time = E
     n = xr.shape[0]
     raw = hraw[c]
@@ -648,20 +652,25 @@ def chan(c, xr, S, E, nev):
                         cand = r0 * 4 + k0
                         if evd[c, 0] == cand or evd[c, 1] == cand:
                             evid = True  # confirmed mute evidence: the detector's too
+                # (one of the last 2 windows confirmed: the mute is on and a loose window
+                # only prolongs it, the rise is not asked for: the window it compares with
+                # may hold the key)
                 if (cand < 0 and twist_ok and q >= RISE_BACK + 2 and _beats_guards(P, LOOSE_GUARD)
-                        and min(pr, pc) >= LOOSE_TONE_MIN
-                        and LOOSE_BEFORE_MIN <= cph[c, wb] <= min(pr, pc) / RISE):
+                        and (kcf[c] <= 1 or (min(pr, pc) >= LOOSE_TONE_MIN
+                             and LOOSE_BEFORE_MIN <= cph[c, wb] <= min(pr, pc) / RISE))):
                     cand = 16 + r0 * 4 + k0  # a loose window: mute evidence only
                 if cand >= 0 and ((evd[c, 0] >= 0 and evd[c, 0] % 16 == cand % 16)
                                   or (evd[c, 1] >= 0 and evd[c, 1] % 16 == cand % 16)):
                     if kfirst[c] < 0:
                         kfirst[c] = i
                     klast[c] = i
+                    kcf[c] = -1
         elif q >= 2:
             cph[c, w] = (en[prev] + en[s2 + 1 if s2 < 2 else 0]) / np.float32(2 * HB)
         if q >= 2:
             evd[c, 1] = evd[c, 0]
             evd[c, 0] = cand
+            kcf[c] = min(kcf[c] + 1, 100)
         if q >= 3:
             if evid or digit[c] >= 0:
                 _need(raw, re, im, ck, s3, 3, COL_P, 4, 4)
