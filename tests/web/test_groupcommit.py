@@ -104,3 +104,93 @@ def test_a_unit_that_fails_after_writing_leaves_nothing_and_spoils_no_other(worl
                           .order_by(Account.id)).first()
     assert sorted(principals) == [A, A, A]
     assert tuple(after) == tuple(before)
+
+
+class ThreadReactor:
+    """What ``CommitThread`` needs of a reactor: ``callFromThread`` hands the answers to the
+    test's thread (which plays the reactor thread: it fires them when it chooses)."""
+
+    def __init__(self) -> None:
+        import queue
+        self.calls: queue.Queue = queue.Queue()
+        self.triggers: list = []
+
+    def callFromThread(self, fn, *args):  # noqa: N802 - Twisted's name
+        self.calls.put((fn, args))
+
+    def addSystemEventTrigger(self, phase, event, fn):  # noqa: N802 - Twisted's name
+        self.triggers.append(fn)
+
+    def run_one(self) -> None:
+        fn, args = self.calls.get(timeout=60)
+        fn(*args)
+
+
+def test_the_commit_thread_takes_what_queued_during_a_commit_without_the_reactor(world):
+    """With the real store on the commit thread: units queued while a batch runs go together
+    in the next batch, which the thread starts itself, before the reactor has even fired the
+    first batch's answers; a refusal rolls back alone; every answer is fired on the reactor."""
+    import threading
+
+    from confcall.web.groupcommit import CommitThread
+
+    reactor = ThreadReactor()
+    group = CommitThread(world.store, reactor)
+    limits = BookingLimits()
+    entered, release = threading.Event(), threading.Event()
+    results: list = []
+
+    def held(session):
+        entered.set()
+        release.wait(timeout=60)
+        return "first"
+
+    def book(minutes, participants=("13900139000",)):
+        start = NOW + timedelta(hours=2, minutes=minutes)
+        d = group.submit(booking_port.book, A, A, list(participants), start, 1, 60, False,
+                         NOW, limits)
+        d.addBoth(results.append)
+
+    group.submit(held).addBoth(results.append)
+    assert entered.wait(timeout=60)
+    book(1)
+    book(2, ("13900139000", "13900139000"))  # refused: a duplicate
+    book(3)
+    release.set()
+    reactor.run_one()  # the first batch's answer
+    reactor.run_one()  # the second's: started by the thread without the reactor in between
+    assert group.batches == 2, "the three units queued meanwhile went together"
+    assert results[0] == "first"
+    assert [r["state"] if isinstance(r, dict) else r.value.key for r in results[1:]] == [
+        "booked", "number.duplicate", "booked"]
+    with world.store.transaction() as s:
+        starts = [b.start_at.minute for b in s.scalars(select(Booking).order_by(Booking.id))]
+    assert starts == [1, 3]
+    reactor.triggers[0]()  # the reactor's shutdown: the thread ends
+    assert group._thread is not None and not group._thread.is_alive()
+
+
+def test_a_failed_commit_reaches_every_unit_of_its_batch(world):
+    """A batch whose transaction fails (here: the store refuses to open one) answers each of
+    its units with the failure; the thread goes on with the next batch."""
+    from confcall.web.groupcommit import CommitThread
+
+    class BrokenOnce:
+        def __init__(self, store) -> None:
+            self.store, self.broken = store, True
+
+        def run(self, fn, *args):
+            if self.broken:
+                self.broken = False
+                raise OSError("disk I/O error")
+            return self.store.run(fn, *args)
+
+    reactor = ThreadReactor()
+    group = CommitThread(BrokenOnce(world.store), reactor)
+    results: list = []
+    group.submit(lambda session: 1).addBoth(results.append)
+    reactor.run_one()
+    group.submit(lambda session: 2).addBoth(results.append)
+    reactor.run_one()
+    assert isinstance(results[0].value, OSError) and results[1] == 2
+    group.stop()
