@@ -81,8 +81,8 @@ class WebSite:
         self.config = config or WebConfig()
         self.now = now or (lambda: datetime.now(UTC))
         self.daemon = daemon
-        from .groupcommit import group_commit
-        self.bookings = group_commit(runner)  # bursts of bookings share one commit
+        from .groupcommit import GroupCommit
+        self.bookings = GroupCommit(runner)  # bursts of bookings share one commit
         self.app = Klein()
         self.env = Environment(loader=PackageLoader("confcall.web", "templates"),
                                autoescape=select_autoescape(["html"]),

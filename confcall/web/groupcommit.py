@@ -11,21 +11,10 @@ back only that unit's savepoint, and nobody is answered before the shared commit
 How to use: ``group.submit(fn, *args)`` → Deferred of ``fn(session, *args)``.  The first unit
 goes to the DB pool at once; units arriving meanwhile wait for it and then go together (at most
 ``max_batch``).  A unit's exception reaches only that unit's Deferred; a failed commit reaches
-every unit of the batch.  ``group_commit(runner)`` picks the form: with the store's thread pool
-(``DbRunner``) a ``CommitThread``, otherwise (``InlineRunner``: CLI, tests) ``GroupCommit``.
-
-Why a thread of its own (``CommitThread``): with the pool, every batch went reactor → pool
-thread → reactor → pool: the next batch could start only after the reactor had run the
-previous one's answers (and whatever HTTP work was ahead of them), and each start woke a pool
-thread.  At a fixed offered rate the batches are small, so these hand-offs were a large share
-of a booking's latency tail.  The commit thread instead takes whatever queued while it was
-committing and runs it at once; the reactor only appends to its queue (waking it only when it
-sleeps) and fires the Deferreds it is handed back.
+every unit of the batch.
 """
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +24,7 @@ from twisted.python.failure import Failure
 
 from confcall.store.prepared import Prepared
 
-__all__ = ["CommitThread", "GroupCommit", "group_commit"]
+__all__ = ["GroupCommit"]
 
 Unit = tuple[Callable[..., Any], tuple[Any, ...], Deferred[Any]]
 
@@ -66,96 +55,16 @@ class GroupCommit:
 
     def _done(self, result: Any, batch: list[Unit]) -> None:
         self._busy = False
-        _answer(result, batch)
-        self._kick()
-
-
-class CommitThread:
-    """Group commit on one thread of its own that drains the queue itself (see the module's
-    docstring).  ``submit`` runs on the reactor thread; the batches run on the commit thread
-    through ``store.run`` (one transaction, retried on transient conflicts); the Deferreds are
-    fired on the reactor thread through ``reactor.callFromThread``.  Started at the first
-    unit; stopped (after committing what is queued) when the reactor shuts down."""
-
-    def __init__(self, store: Any, reactor: Any, max_batch: int = 64) -> None:
-        self.store = store
-        self.reactor = reactor
-        self.max_batch = max_batch
-        self._queue: deque[Unit] = deque()
-        self._cond = threading.Condition(threading.Lock())
-        self._sleeping = False
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self.batches = 0  # how many transactions ran (observability, tests)
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Deferred[Any]:
-        d: Deferred[Any] = Deferred()
-        with self._cond:
-            if self._stopping:
-                raise RuntimeError("the commit thread is stopped")
-            self._queue.append((fn, args, d))
-            if self._thread is None:
-                self._start()
-            elif self._sleeping:
-                self._cond.notify()
-        return d
-
-    def _start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="confcall-commit", daemon=True)
-        self._thread.start()
-        self.reactor.addSystemEventTrigger("during", "shutdown", self.stop)
-
-    def stop(self) -> None:
-        """Commit what is queued, then end the thread (waits for it)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    def _take(self) -> list[Unit] | None:
-        with self._cond:
-            while not self._queue:
-                if self._stopping:
-                    return None
-                self._sleeping = True
-                self._cond.wait()
-                self._sleeping = False
-            queue = self._queue
-            return [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
-
-    def _loop(self) -> None:
-        while (batch := self._take()) is not None:
-            self.batches += 1
-            work = [(fn, args) for fn, args, _d in batch]
-            try:
-                result: Any = self.store.run(_run_batch, work)
-            except Exception:  # noqa: BLE001 - the commit failed: every unit is told
-                result = Failure()
-            self.reactor.callFromThread(_answer, result, batch)
-
-
-def _answer(result: Any, batch: list[Unit]) -> None:
-    """On the reactor thread: each unit's Deferred gets its own outcome."""
-    if isinstance(result, Failure):
-        for _fn, _args, d in batch:
-            d.errback(result)
-        return
-    for (ok, value), (_fn, _args, d) in zip(result, batch, strict=True):
-        if ok:
-            d.callback(value)
+        if isinstance(result, Failure):
+            for _fn, _args, d in batch:
+                d.errback(result)
         else:
-            d.errback(Failure(value))
-
-
-def group_commit(runner: Any, max_batch: int = 64) -> GroupCommit | CommitThread:
-    """The group commit for ``runner``: a ``CommitThread`` beside the store's thread pool
-    (``DbRunner``), the reactor-driven ``GroupCommit`` for an inline runner."""
-    from confcall.store.runner import DbRunner
-    if isinstance(runner, DbRunner):
-        return CommitThread(runner.store, runner.reactor, max_batch)
-    return GroupCommit(runner, max_batch)
+            for (ok, value), (_fn, _args, d) in zip(result, batch, strict=True):
+                if ok:
+                    d.callback(value)
+                else:
+                    d.errback(Failure(value))
+        self._kick()
 
 
 _SAVEPOINT = Prepared(text("SAVEPOINT unit"))
