@@ -104,3 +104,85 @@ def test_a_unit_that_fails_after_writing_leaves_nothing_and_spoils_no_other(worl
                           .order_by(Account.id)).first()
     assert sorted(principals) == [A, A, A]
     assert tuple(after) == tuple(before)
+
+
+class ThreadReactor:
+    """What ``CommitWorker`` needs of a reactor: ``callFromThread`` hands each answer to the
+    test's thread, which plays the reactor thread (it fires them when it chooses)."""
+
+    def __init__(self) -> None:
+        import queue
+        self.calls: queue.Queue = queue.Queue()
+        self.triggers: list = []
+
+    def callFromThread(self, fn, *args):  # noqa: N802 - Twisted's name
+        self.calls.put((fn, args))
+
+    def addSystemEventTrigger(self, phase, event, fn):  # noqa: N802 - Twisted's name
+        self.triggers.append(fn)
+
+    def run_one(self) -> None:
+        fn, args = self.calls.get(timeout=60)
+        fn(*args)
+
+
+def test_batches_on_the_commit_worker_thread_group_as_on_the_pool(world):
+    """The group commit over its own thread (``CommitWorker``, the real store): units arriving
+    while a batch runs go together in the next one, which starts when the reactor has fired
+    the first one's answers; a refusal rolls back alone; the shutdown ends the thread."""
+    import threading
+
+    from confcall.web.groupcommit import CommitWorker
+
+    reactor = ThreadReactor()
+    worker = CommitWorker(world.store, reactor)
+    group = GroupCommit(worker)
+    limits = BookingLimits()
+    entered, release = threading.Event(), threading.Event()
+    results: list = []
+
+    def held(session):
+        entered.set()
+        assert release.wait(timeout=60)
+        return "first"
+
+    def book(minutes, participants=("13900139000",)):
+        start = NOW + timedelta(hours=2, minutes=minutes)
+        d = group.submit(booking_port.book, A, A, list(participants), start, 1, 60, False,
+                         NOW, limits)
+        d.addBoth(results.append)
+
+    group.submit(held).addBoth(results.append)
+    assert entered.wait(timeout=60)
+    book(1)
+    book(2, ("13900139000", "13900139000"))  # refused: a duplicate
+    book(3)
+    release.set()
+    reactor.run_one()  # the first batch answered; the reactor hands over the next
+    assert results == ["first"] and group.batches == 2
+    reactor.run_one()
+    assert [r["state"] if isinstance(r, dict) else r.value.key for r in results[1:]] == [
+        "booked", "number.duplicate", "booked"]
+    with world.store.transaction() as s:
+        starts = [b.start_at.minute for b in s.scalars(select(Booking).order_by(Booking.id))]
+    assert starts == [1, 3]
+    reactor.triggers[0]()  # the reactor's shutdown
+    assert not worker._thread.is_alive()
+
+
+def test_a_failed_transaction_on_the_commit_worker_reaches_its_caller(world):
+    from confcall.web.groupcommit import CommitWorker
+
+    reactor = ThreadReactor()
+    worker = CommitWorker(world.store, reactor)
+    results: list = []
+
+    def fails(session):
+        raise OSError("disk I/O error")
+
+    worker.call(fails).addBoth(results.append)
+    worker.call(lambda session, x: x + 1, 1).addBoth(results.append)
+    reactor.run_one()
+    reactor.run_one()
+    assert isinstance(results[0].value, OSError) and results[1] == 2
+    worker.stop()
