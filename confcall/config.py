@@ -32,6 +32,15 @@ Example (every key optional; these are the defaults)::
     r2_max_dnis = 20                   # MFC/R2: dialled digits collected at most
     r2_answer_timeout_s = 60.0         # MFC/R2: an accepted callback nobody answers (cause 19)
 
+    [fleet]                            # boxes sharing one database (docs/durability.md)
+    heartbeat_s = 15.0                 # each box writes "alive at" into the boxes table this
+                                       # often; 1..3600
+    dead_after_s = 300.0               # a box not seen this long is lost: a live box closes
+                                       # its open calls at their last interim record, rates
+                                       # them and releases their credit; at least 3 x
+                                       # heartbeat_s, 2 x booking.lease_s, 2 x
+                                       # accounting.interim_s
+
     [pri]                              # libpri on every PRI span (docs/resilience.md)
     t309_ms = 6000                     # Q.931 T309: answered calls outlive a D-channel that
                                        # went down (a Q.921 reset) by 4 s of re-establishment
@@ -254,6 +263,8 @@ class Config:
     fraud_spend_per_hour_fen: int = 300_000
     fraud_callbacks_per_number: int = 30
     pri_t309_ms: int = 6_000  # [pri] t309_ms: libpri's T309 on every PRI span (issue 13)
+    fleet_heartbeat_s: float = 15.0  # [fleet]: boxes sharing a database (confcall/fleet.py)
+    fleet_dead_after_s: float = 300.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -303,6 +314,27 @@ _SECTIONS["log"] = {"level": ("log_level", str), "format": ("log_format", str)}
 _SECTIONS["metrics"] = {"port": ("metrics_port", int), "bind": ("metrics_bind", str)}
 # [pri]: libpri's timers on every PRI span
 _SECTIONS["pri"] = {"t309_ms": ("pri_t309_ms", int)}
+# [fleet]: boxes sharing one database; a dead box's rows are closed by a live one
+_SECTIONS["fleet"] = {"heartbeat_s": ("fleet_heartbeat_s", float),
+                      "dead_after_s": ("fleet_dead_after_s", float)}
+
+
+def _check_fleet(values: dict[str, Any], source: str) -> None:
+    """[fleet]: a box is declared dead only well after it could have renewed its heartbeat,
+    its booking leases and its legs' interim records (a slow box must never be reaped)."""
+    beat = values.get("fleet_heartbeat_s", 15.0)
+    dead = values.get("fleet_dead_after_s", 300.0)
+    if not 1.0 <= beat <= 3600.0:
+        raise ConfigError(source, "fleet.heartbeat_s", f"seconds from 1 to 3600, got {beat}")
+    if not 3 * beat <= dead <= 7 * 86400:
+        raise ConfigError(source, "fleet.dead_after_s", f"seconds from 3 x fleet.heartbeat_s "
+                          f"({3 * beat:g}) to 604800, got {dead}")
+    for key, name in (("booking_lease_s", "booking.lease_s"),
+                      ("acct_interim_s", "accounting.interim_s")):
+        other = values.get(key, 60.0)
+        if dead < 2 * other:
+            raise ConfigError(source, "fleet.dead_after_s", f"must be at least 2 x {name} "
+                              f"({2 * other:g} s), got {dead}")
 
 
 def _check_pri(values: dict[str, Any], source: str) -> None:
@@ -378,6 +410,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     _normalise(values, source)
     _check_noc(values, source)
     _check_pri(values, source)
+    _check_fleet(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)

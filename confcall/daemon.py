@@ -138,6 +138,7 @@ class Daemon:
             interval = TICK_S if isinstance(trunk, R2Trunk) else 0.1
             self._loops.append(every(self.reactor, interval, trunk.service))
         self._start_bookings()
+        self._start_fleet()  # issue 13: heartbeat, and closing a dead box's rows (fleet.py)
         self._listen_control()
         self._start_web()
         self.watch.start()  # metrics endpoint, systemd READY + watchdog
@@ -466,9 +467,16 @@ class Daemon:
             self.reactor, self.runner, self.callbacks, box=box_id(), now=self.money.now,
             policy=SchedulerPolicy.from_config(self.config, channels=len(self.batch)),
             on_serve=lambda call: self.callbacks.jobs.append(call) if is_callback(call)
-            else None)
+            else None, writes=self.writes)  # its state writes: ordered, retried (issue 13)
         if self.taking_calls:  # else once the restart recovery is done (_take_calls)
             self.scheduler.start()
+
+    def _start_fleet(self) -> None:
+        from confcall.fleet import FleetPolicy, FleetWatch
+        from confcall.ids import box_id
+        self.fleet = FleetWatch(self.reactor, self.runner, box=box_id(), now=self.money.now,
+                                policy=FleetPolicy.from_config(self.config), say=self._say)
+        self.fleet.start()
 
     def _screen_access(self, leg: Any) -> Any:
         """The access screen, then the per-number callback limit across every box sharing
@@ -539,6 +547,8 @@ class Daemon:
         self._stopping: Deferred[None] = Deferred()
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.stop()  # claimed, not yet dialled bookings go back to the pool
+        if getattr(self, "fleet", None) is not None:
+            self.fleet.stop()
         for s in self.callbacks.sessions:
             if not s.ended:
                 s.end("shutdown")
