@@ -39,7 +39,7 @@ Example (every key optional; these are the defaults)::
                                        # its open calls at their last interim record, rates
                                        # them and releases their credit; at least 3 x
                                        # heartbeat_s, 2 x booking.lease_s, 2 x
-                                       # accounting.interim_s
+                                       # accounting.interim_s (unset: 300 or those minimums)
 
     [pri]                              # libpri on every PRI span (docs/resilience.md)
     t309_ms = 6000                     # Q.931 T309: answered calls outlive a D-channel that
@@ -323,7 +323,10 @@ def _check_fleet(values: dict[str, Any], source: str) -> None:
     """[fleet]: a box is declared dead only well after it could have renewed its heartbeat,
     its booking leases and its legs' interim records (a slow box must never be reaped)."""
     beat = values.get("fleet_heartbeat_s", 15.0)
-    dead = values.get("fleet_dead_after_s", 300.0)
+    if "fleet_dead_after_s" not in values:  # the default grows with what it must outlast
+        values["fleet_dead_after_s"] = max(300.0, 3 * beat, 2 * values.get("booking_lease_s", 60.0),
+                                           2 * values.get("acct_interim_s", 60.0))
+    dead = values["fleet_dead_after_s"]
     if not 1.0 <= beat <= 3600.0:
         raise ConfigError(source, "fleet.heartbeat_s", f"seconds from 1 to 3600, got {beat}")
     if not 3 * beat <= dead <= 7 * 86400:
