@@ -88,6 +88,11 @@ class BoxMetrics:
         self.writes_retries = Gauge("confcall_db_writes_retries", "money/record writes "
                                     "retried after a transient database failure, since start",
                                     registry=r)
+        # the fleet (issue 13, fleet's hunk; docs/fleet.md): this box's heartbeat, boxes reaped
+        self.fleet_connected = Gauge("confcall_fleet_heartbeat_ok", "1 while this box's "
+                                     "heartbeat reaches the database", registry=r)
+        self.fleet_reaped = Gauge("confcall_fleet_boxes_reaped", "lost boxes whose open rows "
+                                  "this box closed, since start", registry=r)
         # money
         self.revenue_fen = Gauge("confcall_revenue_fen", "fen charged for rated call legs, "
                                  "all boxes of the database together", registry=r)
@@ -127,6 +132,13 @@ class BoxMetrics:
         self.writes_pending.set(writes.pending())
         self.writes_failing.set(1 if writes.failing else 0)
         self.writes_retries.set(writes.retries)
+
+    def refresh_fleet(self, fleet: Any) -> None:
+        """The box's ``FleetWatch`` (reactor thread; issue 13, fleet's hunk)."""
+        if fleet is None:
+            return
+        self.fleet_connected.set(1 if fleet.connected_since is not None else 0)
+        self.fleet_reaped.set(len(fleet.reaped))
 
     def refresh_revenue(self, runner: Any) -> Any:
         """Sum the rated legs' charges in the DB pool; the gauge is set when it returns.

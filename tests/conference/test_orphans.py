@@ -107,6 +107,10 @@ def test_a_dead_box_is_reaped_once_by_a_live_box(db_url, tmp_path):  # noqa: F81
         assert seen.reaped_by == "box-b" and seen.reaping_by is None
         nb.run(15)  # later scans find nothing more to do
         assert len(nb.daemon.fleet.reaped) == 1
+        nb.daemon.watch.refresh()  # the NOC's metrics say so
+        reg = nb.daemon.watch.metrics.registry
+        assert (reg.get_sample_value("confcall_fleet_boxes_reaped"),
+                reg.get_sample_value("confcall_fleet_heartbeat_ok")) == (1, 1)
         b_now = nb.clock.now
     finally:
         nb.close()
