@@ -288,8 +288,13 @@ class FleetWatch:
         def done(result: Any) -> Any:
             if result is not None:
                 self.reaped.append((box, result))
-                self.say(f"box {box} not seen for {self.policy.dead_after_s:g} s: lost; "
-                         f"{self.box} closed its rows: {result}")
+                text = (f"box {box} not seen for {self.policy.dead_after_s:g} s: lost; "
+                        f"{self.box} closed its rows: {result}")
+                if result.legs_closed or result.holds_released or result.conferences_closed \
+                        or result.legs_rated or result.failed:
+                    self.say(text)
+                else:  # a box stopped cleanly (or decommissioned): nothing was left open
+                    log.info("%s", text)
             return self._reap_each(rest)
 
         def failed(f: Any) -> Any:
