@@ -172,11 +172,14 @@ class BoxState:
 def box_states(session: Session, *, now: datetime, dead_after_s: float) -> list[BoxState]:
     """Every box with a heartbeat row, and every box id with open legs or holds but none."""
     now = utc(now)
-    legs = dict(session.execute(select(CallLog.box, func.count()).where(
-        CallLog.ended_at.is_(None), CallLog.box.is_not(None)).group_by(CallLog.box)).all())
-    held = dict(session.execute(select(Reservation.box, func.count()).where(
-        Reservation.state == "held", Reservation.box.is_not(None))
-        .group_by(Reservation.box)).all())
+    legs: dict[str, int] = {str(b): int(n) for b, n in session.execute(
+        select(CallLog.box, func.count()).where(CallLog.ended_at.is_(None),
+                                                CallLog.box.is_not(None))
+        .group_by(CallLog.box))}
+    held: dict[str, int] = {str(b): int(n) for b, n in session.execute(
+        select(Reservation.box, func.count()).where(Reservation.state == "held",
+                                                    Reservation.box.is_not(None))
+        .group_by(Reservation.box))}
     out = []
     for r in session.scalars(select(BoxSeen).order_by(BoxSeen.box)):
         seen = utc(r.last_seen)
