@@ -320,9 +320,12 @@ class Daemon:
         cfg = self.config
         lang = cfg.language
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
+        from confcall.store.journal import WriteJournal
         from confcall.store.writes import OrderedWrites
-        # one ordered, retried write queue per conference, shared by money and records
-        self.writes = OrderedWrites(self.runner, self.reactor)
+        # one ordered, retried write queue per conference, shared by money and records; the
+        # writes that must wait for the database are journalled on disk first (issue 13)
+        self.journal = WriteJournal(cfg.write_journal) if cfg.write_journal else None
+        self.writes = OrderedWrites(self.runner, self.reactor, journal=self.journal)
         self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
                                  writes=self.writes)
         self.records = self._records()
@@ -355,12 +358,17 @@ class Daemon:
         """Close what this box's previous run left open (``conference.recovery``), in the
         pool, retried while the DB is away. The box takes no call until it is done (every
         open row of this box is then its previous run's: nothing is told apart by time)."""
-        from confcall.conference.recovery import recover_box
+        from confcall.conference.recovery import restart
         from confcall.ids import box_id
-        d = self.writes.call_plain("box-restart", recover_box, box_id(), self.money.now())
+        # the journal's writes first (the previous run's, queued while the DB was away)
+        d = self.writes.call_plain("box-restart", restart, self.journal, box_id(),
+                                   self.money.now())
 
-        def done(result: Any) -> None:
+        def done(results: Any) -> None:
+            self.replayed, result = results
             self.recovered = result
+            if self.replayed.entries:
+                self._say(f"box restart: {self.replayed}")
             if result.legs_closed or result.holds_released or result.conferences_closed:
                 self._say(f"box restart: {result}")
 
