@@ -5,8 +5,9 @@ Run: ``.venv/bin/python bench/memory.py [--spans 1,8] [--short]``
 What runs: the real ``confcall serve`` in a child process (as systemd would run it: the
 rendered Mandarin prompts and the music registered with the media engine, the numba kernels,
 the DB layer on SQLite, the metrics endpoint off), on a simulated card of N E1 PRI spans. The
-bench is the unit's notify socket: it waits for ``READY=1`` (spans open, call control up),
-lets the box idle, then reads ``VmRSS`` (and ``VmHWM``, the peak) from /proc. Goal: an idle
+bench is the unit's notify socket: it waits for ``READY=1`` (spans open, call control up;
+``tests/proc_ready.py``, no polling), lets the box idle for the measurement window
+(``--idle``, 3 s), then reads ``VmRSS`` (and ``VmHWM``, the peak) from /proc. Goal: an idle
 8-span box under 300 MB.
 
 ``--breakdown`` prints what each layer adds in a fresh process (measured on the shared VM:
@@ -14,21 +15,22 @@ numpy + Twisted ~45 MB, the DB layer ~29 MB, numba and the media kernels ~136 MB
 music ~9 MB; phonenumbers' geodata ~129 MB, loaded only to seed the area table — which `db
 upgrade` now does once, so a box that starts on an upgraded database never loads it).
 
-``--short`` (the suite's test): one span, and only checks that the box reports READY and a
-plausible RSS. Prompts are rendered once into ``.cache/bench-prompts``.
+``--short`` (the suite's test): one span, no idle window, and only checks that the box
+reports READY and a plausible RSS. Prompts are rendered once into ``.cache/bench-prompts``.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.proc_ready import NotifySocket, NotReady, Output, exits_within, stop
+
 GOAL_MB = 300.0
 
 
@@ -56,39 +58,28 @@ def idle_rss(spans: int, idle_s: float = 3.0, timeout_s: float = 600.0) -> dict[
         subprocess.run([sys.executable, "-m", "confcall.cli", "db", "--db",
                         f"sqlite:///{t}/confcall.db", "upgrade"], check=True,
                        stdout=subprocess.DEVNULL)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(t / "notify"))
-        sock.settimeout(timeout_s)
-        env = {**os.environ, "NOTIFY_SOCKET": str(t / "notify"), "CONFCALL_PEPPER": "b" * 64,
+        notify = NotifySocket(str(t / "notify"))
+        env = {**os.environ, "NOTIFY_SOCKET": notify.path, "CONFCALL_PEPPER": "b" * 64,
                "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR",
                                                  str(ROOT / ".cache" / "numba"))}
         proc = subprocess.Popen([sys.executable, "-m", "confcall.cli", "serve", "-c",
                                  str(t / "confcall.toml")], cwd=t, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = Output(proc)  # drained all along: a chatty box never blocks on a full pipe
         try:
-            started = time.monotonic()
-            while True:
-                try:
-                    msg = sock.recv(4096).decode()
-                except TimeoutError:
-                    raise SystemExit(f"serve did not report READY in {timeout_s:.0f} s") \
-                        from None
-                if "READY=1" in msg:
-                    break
-            ready_s = time.monotonic() - started
-            time.sleep(idle_s)
-            if proc.poll() is not None:
-                raise SystemExit(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                ready_s = notify.wait_ready(proc, timeout_s)
+            except NotReady as e:
+                raise SystemExit(f"serve did not report READY: {e}\n{out.text()}") from None
+            # the measurement window: the ready box idles (an exit ends it at once)
+            if idle_s > 0 and exits_within(proc, idle_s) or proc.poll() is not None:
+                raise SystemExit(f"serve exited with {proc.wait()}:\n{out.text()}")
             st = _status(proc.pid)
             st["ready_s"] = ready_s
             return st
         finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            sock.close()
+            stop(proc)
+            notify.close()
 
 
 _BREAKDOWN = r"""
@@ -136,7 +127,10 @@ def breakdown() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spans", default="1,8", help="comma-separated span counts")
-    ap.add_argument("--short", action="store_true", help="one span, a quick check")
+    ap.add_argument("--short", action="store_true",
+                    help="one span, RSS read at READY (no idle window), a quick check")
+    ap.add_argument("--idle", type=float, default=3.0,
+                    help="seconds the ready box idles before its RSS is read (default 3)")
     ap.add_argument("--breakdown", action="store_true",
                     help="also print the RSS each layer adds (DB, numba, prompts, geodata)")
     args = ap.parse_args()
@@ -145,7 +139,7 @@ def main() -> int:
     counts = [1] if args.short else [int(x) for x in args.spans.split(",")]
     worst = 0.0
     for n in counts:
-        st = idle_rss(n)
+        st = idle_rss(n, idle_s=0.0 if args.short else args.idle)
         worst = max(worst, st["VmRSS"])
         print(f"idle RSS, {n} simulated E1 span(s) ({n * 30} B-channels): {st['VmRSS']:.0f} MB "
               f"(peak {st['VmHWM']:.0f} MB; ready after {st['ready_s']:.1f} s)")

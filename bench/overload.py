@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +167,11 @@ class Overload:
             if len(c.a.calls) >= 2:
                 c.cb, c.state = c.a.calls[1], "callback"
             elif c.access.ended and now - c.access.ended_at > 200:
-                job = next((j for j in reversed(bx.callbacks.jobs)
-                            if j.number == c.a.number), None)
+                # this conference's callback job: the number's latest one booked after the
+                # access call (a reused subscriber has older jobs too)
+                since = (bx.epoch + timedelta(seconds=c.t_arrive)).replace(tzinfo=None)
+                job = next((j for j in reversed(bx.callbacks.jobs) if j.number == c.a.number
+                            and j.job.start_at.replace(tzinfo=None) >= since), None)
                 c.state = "refused" if job is not None and job.state == "given_up" else "failed"
                 c.why = f"no callback (job {job.state if job else None})"
         elif c.state == "callback":
@@ -274,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{ov.rate * channel_seconds_per_conference():.1f} Erlangs offered on {cap} channels)")
     print(f"  {len(ov.confs)} conferences offered: " + ", ".join(
         f"{k} {v}" for k, v in sorted(states.items())))
+    whys = Counter(c.why for c in ov.confs if c.state == "failed")
+    if whys:
+        print("  failed: " + "; ".join(f"{k} x{v}" for k, v in whys.most_common()))
     print(f"carried load (last 80 %): {carried * 100:.1f} % of {cap} B-channels busy on average "
           f"(min {min(steady, default=0)}, max {max(steady, default=0)}) -> goal >= 90 %: "
           f"{'met' if carried >= 0.9 else 'NOT met'}")

@@ -14,8 +14,9 @@ call records, so what grows is what the box keeps.
 What is measured: the process's resident memory (/proc/self/statm) and open file descriptors
 (/proc/self/fd) once a virtual minute, and the channels busy. Required: after the first
 quarter (caches, the SQLite page cache, numba and the allocator's arenas settle), RSS grows by
-less than 2 % + 8 MB, open fds do not grow at all, and the channels are >= 85 % busy (three
-channels a conference: a few spans cannot be full at every moment).
+less than 2 % + 8 MB, open fds do not grow at all (but for the DB pool's SQLite connections,
+one per thread as load calls threads up, bounded by the pool's maximum), and the channels are
+>= 85 % busy (three channels a conference: a few spans cannot be full at every moment).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ import random
 import statistics
 import sys
 import time
-from collections import Counter
+import tracemalloc
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ overload.HOLD_S = (120.0, 360.0)
 # be full at every moment (Erlang B: about 91 % carried on 2 spans, 97 % on 8)
 BUSY_GOAL = 0.85
 PAGE = os.sysconf("SC_PAGE_SIZE")
+STEP_TICKS = 5  # the subscribers' script looks at its calls every 100 ms
 
 
 def rss_mb() -> float:
@@ -48,6 +51,16 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def fd_targets() -> dict[str, str]:
+    out = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    return out
+
+
 class Soak(overload.Overload):
     """Overload's box and script with a reusable pool of subscribers and arrivals on the fly."""
 
@@ -57,7 +70,9 @@ class Soak(overload.Overload):
         for span in self.bx.card.spans:
             span.keep_heard = False
         self.pool: list[tuple[Any, list[Any]]] = []
-        slots = self.capacity // (1 + overload.PARTICIPANTS) + 40
+        # enough that no number asks for more callbacks than the box's per-number limit
+        # (3 per 10 min): a slot is busy ~5 min a conference, then waits its turn
+        slots = self.capacity // (1 + overload.PARTICIPANTS) + 40 + self.capacity // 4
         for i in range(slots):
             a = self.bx.phone(f"1350{i:07d}", answer_after=1.0)
             parts = [self.bx.phone(f"139{j}{i:07d}", answer_after=2.0)
@@ -65,16 +80,21 @@ class Soak(overload.Overload):
             self.bx.account(a.number, 10_000_000)
             self.pool.append((a, parts))
         self.free = list(range(slots))
+        limit = self.bx.daemon.config.rate_limit
+        self.used_at: list[deque[float]] = [deque(maxlen=limit) for _ in range(slots)]
         self.next_at = 1.0
         self.n = 0
         self.no_slot = 0
         self.outcomes: Counter = Counter()
+        self.ended_confs: list[overload.Conf] = []  # refused or failed: their reasons
 
     def arrivals(self, now: float) -> list[overload.Conf]:
         out = []
         while self.next_at <= now:
-            if self.free:
-                slot = self.free.pop(0)
+            slot = self._eligible_slot()
+            if slot is not None:
+                self.free.remove(slot)
+                self.used_at[slot].append(self.next_at)
                 a, parts = self.pool[slot]
                 c = overload.Conf(self.n, self.next_at, self.rnd.uniform(*overload.HOLD_S),
                                   a, parts)
@@ -86,31 +106,49 @@ class Soak(overload.Overload):
             self.next_at += self.rnd.expovariate(self.rate)
         return out
 
+    def _eligible_slot(self) -> int | None:
+        """The free subscriber who waited longest and may ask for a callback now: the box
+        refuses a number more than ``rate_limit`` callbacks per ``rate_window_s`` (its
+        fraud guard), which real subscribers do not meet; the pool is sized to avoid it."""
+        window = self.bx.daemon.config.rate_window_s
+        for slot in self.free:
+            times = self.used_at[slot]
+            if len(times) < times.maxlen or self.next_at - times[0] > window + 1:  # type: ignore[operator]
+                return slot
+        return None
+
     def forget_ended(self) -> None:
-        """The simulator's memory is not the box's: drop its ended call records."""
+        """The simulator's memory is not the box's: drop the switches' ended call records.
+        (Not the phones' lists: the script finds a conference's callback by its position
+        there, and dropping the ended access call made it miss the callback; a phone's list
+        is emptied when its slot is free again, ``_recycle``.)"""
         for sw in self.bx.switches:
             sw.records = [r for r in sw.records if not r.ended]
-        for a, parts in self.pool:
-            for ph in (a, *parts):
-                ph.calls = [r for r in ph.calls if not r.ended]
 
     def soak(self, seconds: float, wall_limit: float = 0.0,
-             progress: bool = False) -> dict[str, Any]:
+             progress: bool = False, trace: bool = False) -> dict[str, Any]:
         clock = self.bx.clock
+        traced: list[Any] = []  # tracemalloc snapshots: after the first quarter, at the end
         active: list[overload.Conf] = []
         samples: list[tuple[float, float, int, int]] = []  # t, rss, fds, busy
         next_sample = 0.0
         wall0 = time.perf_counter()
+        cpu0 = time.process_time()
         while self.now() < seconds:
             now = self.now()
             if wall_limit and time.perf_counter() - wall0 > wall_limit:
                 break
+            if clock.ticks % STEP_TICKS:  # the script acts every 100 ms; the box every tick
+                self._tick(clock)
+                continue
             active += self.arrivals(now)
             still = []
             for c in active:
                 self.step(c, now)
                 if c.state in ("done", "refused", "failed"):
                     self.outcomes[c.state] += 1
+                    if c.state != "done":
+                        self.ended_confs.append(c)
                     # the slot's phones are free once every call of theirs has ended
                     self._release_later.append(c)
                 else:
@@ -120,20 +158,36 @@ class Soak(overload.Overload):
                 self._recycle()
                 self.forget_ended()
                 samples.append((now, rss_mb(), open_fds(), self.busy()))
+                if now >= seconds / 4:  # what is open, to name any fd that stays open
+                    self._fds_last = fd_targets()
+                    if self._fds_quarter is None:
+                        self._fds_quarter = self._fds_last
+                if trace and not traced and now >= seconds / 4:
+                    traced.append(tracemalloc.take_snapshot())
                 if progress:
                     t, rss, fds, b = samples[-1]
                     print(f"  [minute {t / 60:4.0f}] RSS {rss:6.1f} MB  fds {fds}  busy {b}  "
-                          f"wall {time.perf_counter() - wall0:5.0f} s", flush=True)
+                          f"wall {time.perf_counter() - wall0:5.0f} s  CPU "
+                          f"{time.process_time() - cpu0:5.0f} s  load "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)
                 next_sample += 60.0
-            sim0 = self._sim_cpu
-            t0 = time.thread_time()
-            clock.tick()
-            self.box_cpu.append(time.thread_time() - t0 - (self._sim_cpu - sim0))
-            if len(self.box_cpu) > 200_000:  # keep the bench's own list bounded
-                self.box_cpu = sorted(self.box_cpu)[-1000:]
-        return {"wall": time.perf_counter() - wall0, "samples": samples}
+            self._tick(clock)
+        if traced:
+            traced.append(tracemalloc.take_snapshot())
+        return {"wall": time.perf_counter() - wall0, "cpu": time.process_time() - cpu0,
+                "samples": samples, "traced": traced}
+
+    def _tick(self, clock: Any) -> None:
+        sim0 = self._sim_cpu
+        t0 = time.thread_time()
+        clock.tick()
+        self.box_cpu.append(time.thread_time() - t0 - (self._sim_cpu - sim0))
+        if len(self.box_cpu) > 200_000:  # keep the bench's own list bounded
+            self.box_cpu = sorted(self.box_cpu)[-1000:]
 
     _release_later: list[overload.Conf]
+    _fds_quarter: dict[str, str] | None = None
+    _fds_last: dict[str, str] = {}
 
     def _recycle(self) -> None:
         keep = []
@@ -147,6 +201,22 @@ class Soak(overload.Overload):
         self._release_later = keep
 
 
+def print_growers(before: Any, after: Any, n: int) -> None:
+    """The Python allocations that grew most between two tracemalloc snapshots, by the
+    innermost frames of the box's own code (confcall/, twisted, sqlalchemy) that made them."""
+    skip = ("tracemalloc", "bench/soak.py", "bench/overload.py")
+    filt = [tracemalloc.Filter(False, f"*{p}*") for p in skip]
+    a, b = before.filter_traces(filt), after.filter_traces(filt)
+    total = sum(s.size for s in b.statistics("filename")) - \
+        sum(s.size for s in a.statistics("filename"))
+    print(f"traced Python memory: {total / 2**20:+.2f} MB between the first quarter and the end;"
+          f" top {n} growers:")
+    for st in b.compare_to(a, "traceback")[:n]:
+        print(f"  {st.size_diff / 1024:+9.1f} KiB {st.count_diff:+7d} blocks")
+        for line in st.traceback.format(limit=6, most_recent_first=True):
+            print("      " + line.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spans", type=int, default=8)
@@ -156,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wall-limit", type=float, default=0.0,
                     help="stop after this many wall seconds and report what was simulated")
     ap.add_argument("--progress", action="store_true", help="print each minute's sample")
+    ap.add_argument("--trace-memory", type=int, default=0, metavar="N",
+                    help="tracemalloc (slow): print the N top growers of Python memory between "
+                         "the first quarter and the end")
     args = ap.parse_args(argv)
     if args.short:
         args.spans, args.hours = 2, 8 / 60
@@ -166,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         s.plan()
         setup = time.perf_counter() - t0
-        r = s.soak(seconds, args.wall_limit, args.progress)
+        if args.trace_memory:
+            tracemalloc.start(8)
+        r = s.soak(seconds, args.wall_limit, args.progress, bool(args.trace_memory))
         lost = sum(ch.overruns for sp in s.bx.card.spans for ch in sp.channels)
+        pool_max, db_path = s.bx.pool.max, str(s.bx.db_path)
     finally:
         s.close()
     samples = r["samples"]
@@ -187,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.factor:.2f}x capacity, {args.hours:g} virtual hours")
     print(f"  conferences: {s.n} arrived, " + ", ".join(
         f"{k} {v}" for k, v in sorted(s.outcomes.items())) + f", no free subscriber {s.no_slot}")
+    whys = Counter(c.why for c in s.ended_confs if c.state == "failed")
+    if whys:
+        print("  failed: " + "; ".join(f"{k} x{v}" for k, v in whys.most_common()))
     print("  minute  RSS MB  fds  busy")
     step = max(1, len(samples) // 12)
     for t, rss, fds, b in samples[::step] + ([samples[-1]] if len(samples) % step != 1 else []):
@@ -197,8 +276,24 @@ def main(argv: list[str] | None = None) -> int:
           f"allowed {allowed:.1f}); open fds {fds0} -> {fds1}; audio blocks lost {lost}; "
           f"ticks over 20 ms of box CPU: {over}")
     print(f"wall: {r['wall']:.0f} s for {seconds:.0f} virtual s ({seconds / r['wall']:.2f}x "
-          f"real time), {setup:.1f} s set-up; load average {os.getloadavg()[0]:.2f}")
-    ok = rss1 - rss0 < allowed and fds1 <= fds0 and busy >= BUSY_GOAL and lost == 0
+          f"real time), {setup:.1f} s set-up; CPU {r['cpu']:.0f} s ({seconds / r['cpu']:.2f} "
+          f"virtual s per CPU s, all threads); load average {os.getloadavg()[0]:.2f}")
+    # the DB pool opens one SQLite connection (the file and its WAL) per thread as load asks
+    # for threads, up to its maximum: bounded by construction; any other new fd is a leak
+    db_max = 3 * (pool_max + 1)
+    db0, db1 = (sum(1 for v in d.values() if v.startswith(db_path))
+                for d in (s._fds_quarter or {}, s._fds_last))
+    other_grew = (fds1 - db1) - (fds0 - db0)
+    fds_ok = other_grew <= 0 and db1 <= db_max
+    print(f"  open fds: {fds0 - db0} -> {fds1 - db1} besides the database's; the database's "
+          f"{db0} -> {db1} (at most {db_max}: {pool_max} pool threads + 1, file/WAL/SHM each)")
+    if fds1 > fds0 and s._fds_quarter is not None:
+        new = {k: v for k, v in s._fds_last.items() if s._fds_quarter.get(k) != v}
+        print("  fds opened since the first quarter, open at the last sample: " + ", ".join(
+            f"{k} -> {v}" for k, v in sorted(new.items())))
+    if len(r["traced"]) == 2:
+        print_growers(*r["traced"], args.trace_memory)
+    ok = rss1 - rss0 < allowed and fds_ok and busy >= BUSY_GOAL and lost == 0
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -57,14 +57,17 @@ class BoxWatch:
         if ev.start:
             self.metrics.dtmf_digits.inc()
 
-    def refresh(self, revenue: bool = False) -> None:
+    def refresh(self, revenue: bool = False) -> Any:
         """Copy span, media and (every REVENUE_EVERY-th time, or when asked) revenue figures
-        into the metrics."""
+        into the metrics. Returns the revenue sum's Deferred when one was started (the gauge
+        is set when it fires: the sum runs in the DB pool), else None."""
         d = self.daemon
         self.metrics.refresh(d.trunks, d.media)
+        summed = None
         if revenue or self._refreshes % REVENUE_EVERY == 0:
-            self.metrics.refresh_revenue(d.runner)
+            summed = self.metrics.refresh_revenue(d.runner)
         self._refreshes += 1
+        return summed
 
     def _watchdog(self) -> None:
         """Ping only while the media thread ticks: a stalled engine stops the pings, and

@@ -35,6 +35,12 @@ Example (every key optional; these are the defaults)::
     r2_max_dnis = 20                   # MFC/R2: dialled digits collected at most
     r2_answer_timeout_s = 60.0         # MFC/R2: an accepted callback nobody answers (cause 19)
 
+    [pri]                              # libpri on every PRI span (docs/resilience.md)
+    t309_ms = 6000                     # Q.931 T309: answered calls outlive a D-channel that
+                                       # went down (a Q.921 reset) by 4 s of re-establishment
+                                       # + this, then are cleared with cause 27; 1000..300000
+                                       # (libpri's default 6 s; ITU-T Q.931 suggests 90 s)
+
     [numbers]
     access = ["95000"]                 # dialled numbers: the access number(s)
     service = ["95001"]                # the service IVR number(s)
@@ -123,6 +129,9 @@ Example (every key optional; these are the defaults)::
     expected_minutes_max = 240         # the longest length a booking may state
     channels = 0                       # channels booked conferences may hold at once, all
                                        # boxes together (0 = this box's B-channels)
+    keyed_room = 0                     # channels each booked conference keeps free for
+                                       # participants the initiator keys in (capacity check;
+                                       # up to [conference] max_participants seats)
 
     [log]                              # stderr, one event per line (journald keeps it)
     level = "info"                     # debug | info | warning | error
@@ -240,6 +249,7 @@ class Config:
     booking_expected_minutes: int = 30
     booking_expected_minutes_max: int = 240
     booking_channels: int = 0
+    booking_keyed_room: int = 0
     log_level: str = "info"
     log_format: str = "keyvalue"
     metrics_port: int = 9464
@@ -247,6 +257,7 @@ class Config:
     fraud_max_conferences: int = 5  # issue 14: confcall.rating.fraud's box defaults
     fraud_spend_per_hour_fen: int = 300_000
     fraud_callbacks_per_number: int = 30
+    pri_t309_ms: int = 6_000  # [pri] t309_ms: libpri's T309 on every PRI span (issue 13)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -285,7 +296,8 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
                 **{k: (f"booking_{k}", int) for k in (
                     "retries_default", "retries_max", "retry_interval_default_s",
                     "retry_interval_min_s", "retry_interval_max_s", "max_days_ahead",
-                    "expected_minutes", "expected_minutes_max", "channels")}},
+                    "expected_minutes", "expected_minutes_max", "channels",
+                    "keyed_room")}},
     "fraud": {k: (f"fraud_{k}", int) for k in ("max_conferences", "spend_per_hour_fen",
                                                "callbacks_per_number")},
 }
@@ -293,6 +305,17 @@ _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
 # [log] and [metrics]: what the NOC sees of a running box (docs/operations.md)
 _SECTIONS["log"] = {"level": ("log_level", str), "format": ("log_format", str)}
 _SECTIONS["metrics"] = {"port": ("metrics_port", int), "bind": ("metrics_bind", str)}
+# [pri]: libpri's timers on every PRI span
+_SECTIONS["pri"] = {"t309_ms": ("pri_t309_ms", int)}
+
+
+def _check_pri(values: dict[str, Any], source: str) -> None:
+    """[pri] t309_ms within what keeps calls through a link reset without holding dead ones."""
+    from confcall.dahdi.pri_trunk import T309_MAX_MS, T309_MIN_MS
+    ms = values.get("pri_t309_ms", 6_000)
+    if not T309_MIN_MS <= ms <= T309_MAX_MS:
+        raise ConfigError(source, "pri.t309_ms", f"milliseconds from {T309_MIN_MS} to "
+                          f"{T309_MAX_MS}, got {ms}")
 
 
 def _check_noc(values: dict[str, Any], source: str) -> None:
@@ -358,6 +381,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             values[name] = _typed(source, f"{section}.{key}", value, kind)
     _normalise(values, source)
     _check_noc(values, source)
+    _check_pri(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)
@@ -467,7 +491,7 @@ def _check_booking(v: dict[str, Any], source: str) -> None:
     def bad(key: str, rule: str) -> ConfigError:
         return ConfigError(source, f"booking.{key.removeprefix('booking_')}", rule)
     for key in ("booking_grace_s", "booking_claim_ahead_s", "booking_retries_max",
-                "booking_channels"):
+                "booking_channels", "booking_keyed_room"):
         if v[key] < 0:
             raise bad(key, "must be >= 0")
     for key in ("booking_lease_s", "booking_poll_s", "booking_retry_interval_min_s",

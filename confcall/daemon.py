@@ -225,7 +225,8 @@ class Daemon:
                 self._say(f"span {plan.spanno}: no D-channel; not used for PRI")
                 return None
             return PriTrunk(span, self.reactor, switchtype=plan.switchtype, name=name,
-                            on_status=self._say, network=plan.network)
+                            on_status=self._say, network=plan.network,
+                            t309_ms=self.config.pri_t309_ms)
         if not span.cas:
             self._say(f"span {plan.spanno}: no CAS channel; not used for MFC/R2")
             return None

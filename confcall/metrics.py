@@ -81,6 +81,7 @@ class BoxMetrics:
         self.revenue_fen = Gauge("confcall_revenue_fen", "fen charged for rated call legs, "
                                  "all boxes of the database together", registry=r)
         self._http: Any = None
+        self._revenue_asked = 0  # sums started: only the latest one sets the gauge
 
     # -- copying values in ------------------------------------------------------------------
     def refresh(self, trunks: Iterable[Any], media: Any) -> None:
@@ -109,7 +110,13 @@ class BoxMetrics:
         self.overruns.set(stats.overruns)
 
     def refresh_revenue(self, runner: Any) -> Any:
-        """Sum the rated legs' charges in the DB pool; the gauge is set when it returns."""
+        """Sum the rated legs' charges in the DB pool; the gauge is set when it returns.
+
+        Returns the Deferred of the sum (fired once the gauge holds it), so a caller that must
+        see the figure (a test's scrape, a shutdown report) waits for it rather than reading
+        the previous value. The pool has several threads: a slow sum may come back after a
+        later one, so only the latest sum started is written (the gauge never goes back to an
+        older total)."""
         from sqlalchemy import func, select
 
         from confcall.store.models import Leg
@@ -117,9 +124,17 @@ class BoxMetrics:
         def total(session: Any) -> int:
             return int(session.scalar(select(func.coalesce(func.sum(Leg.amount_fen), 0))))
 
+        self._revenue_asked += 1
+        asked = self._revenue_asked
+
+        def got(fen: int) -> int:
+            if asked == self._revenue_asked:
+                self.revenue_fen.set(fen)
+            return fen
+
         d = runner.call(total)
-        d.addCallbacks(self.revenue_fen.set,
-                       lambda f: log.warning("revenue for metrics: %s", f.getErrorMessage()))
+        d.addCallbacks(got, lambda f: log.warning("revenue for metrics: %s",
+                                                  f.getErrorMessage()))
         return d
 
     # -- serving ------------------------------------------------------------------------------

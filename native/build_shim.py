@@ -164,6 +164,9 @@ void pri_destroycall(struct pri *pri, q931_call *call);
 void pri_set_inbanddisconnect(struct pri *pri, unsigned int enable);
 int pri_restart(struct pri *pri);
 int pri_reset(struct pri *pri, int channel);
+int pri_set_timer(struct pri *pri, int timer, int value);
+int pri_get_timer(struct pri *pri, int timer);
+int pri_timer2idx(const char *timer_name);
 """
 
 

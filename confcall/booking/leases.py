@@ -78,8 +78,9 @@ def claim_due(session: Session, *, box: str, now: datetime, ahead_s: float, leas
               grace_s: float, limit: int = 100, restarted: bool = False) -> list[DueBooking]:
     """Mark missed what is past its grace, then claim up to ``limit`` bookings due within
     ``ahead_s`` and take over bookings whose lease expired (``restarted``: also this box's own
-    leases, which no process serves any more). Bookings that were in progress on a lost box
-    are closed as failed; open attempts of a taken-over booking are closed as lost."""
+    leases, which no process serves any more). A booking that was in progress on a lost box
+    is redialled as the initiator's next attempt if it has redials left, else closed as
+    failed; open attempts of a taken-over booking are closed as lost."""
     now = utc(now)
     until = now + timedelta(seconds=lease_s)
     expired = or_(_B.c.lease_until.is_(None), _B.c.lease_until < now)
@@ -109,13 +110,42 @@ def claim_due(session: Session, *, box: str, now: datetime, ahead_s: float, leas
 
 
 def _close_lost(session: Session, ids: list[int], box: str, now: datetime) -> None:
-    """What the lost box left open: its attempts are 'lost'; a conference in progress there
-    is over (its calls went down with the box)."""
-    rowcount(session, update(_A).where(_A.c.booking_id.in_(ids), _A.c.result.is_(None))
+    """What the lost box left open. Its attempts still open (ringing, or answered and talking)
+    are closed as ``lost``: the box serving them died, so the outcome on the wire is unknown.
+    A conference that was in progress there went down with the box: it is dialled again as the
+    initiator's *next* attempt when the booking has redials left (``dialing``: the scheduler
+    takes it from there), else it is closed as failed; the outcome names the lost box."""
+    lost_boxes = {i: b for i, b in session.execute(
+        select(_A.c.booking_id, func.max(_A.c.box)).where(
+            _A.c.booking_id.in_(ids), or_(_A.c.result.is_(None), and_(
+                _A.c.result == AttemptResult.ANSWERED.value, _A.c.ended_at.is_(None))))
+        .group_by(_A.c.booking_id))}
+    rowcount(session, update(_A).where(_A.c.booking_id.in_(ids), or_(
+        _A.c.result.is_(None), and_(_A.c.result == AttemptResult.ANSWERED.value,
+                                    _A.c.ended_at.is_(None))))
              .values(result=AttemptResult.LOST.value, ended_at=now))
-    rowcount(session, update(_B).where(_B.c.id.in_(ids), _B.c.state == S.IN_PROGRESS.value)
-             .values(state=S.FAILED.value, lease_box=None, lease_until=None, ended_at=now,
-                     outcome=f"the box serving it was lost mid-call; taken over by {box}"))
+    mid_call = session.execute(
+        select(_B.c.id, _B.c.retries, func.max(_A.c.attempt_no))
+        .join(_A, and_(_A.c.booking_id == _B.c.id, _A.c.position == 0), isouter=True)
+        .where(_B.c.id.in_(ids), _B.c.state == S.IN_PROGRESS.value)
+        .group_by(_B.c.id, _B.c.retries)).all()
+    for bid, retries, made in mid_call:
+        made = int(made or 0)
+        who = lost_boxes.get(bid) or "its box"
+        if made < retries + 1:
+            rowcount(session, update(_B).where(_B.c.id == bid,
+                                               _B.c.state == S.IN_PROGRESS.value)
+                     .values(state=S.DIALING.value, conference_ref=None,
+                             outcome=f"{who} was lost mid-call; {box} redials the initiator "
+                                     f"(attempt {made + 1} of {retries + 1})"[:200]))
+        else:
+            rowcount(session, update(_B).where(_B.c.id == bid,
+                                               _B.c.state == S.IN_PROGRESS.value)
+                     .values(state=S.FAILED.value, lease_box=None, lease_until=None,
+                             ended_at=now,
+                             outcome=f"{who} was lost mid-call with no redial left "
+                                     f"({made} of {retries + 1} attempts made); taken over "
+                                     f"by {box}"[:200]))
 
 
 def _load(session: Session, ids: list[int], taken: set[int]) -> list[DueBooking]:

@@ -16,6 +16,8 @@ What one booking lives through (``BookedCall``)::
         yes: in_progress; every participant: attempt 1 (row first) ─► joined, or failed and
              retried ``retries`` times ``interval`` apart while the conference lasts;
              the initiator keys more participants as in phone mode; conference ends ─► done
+        the box dies mid-call: the box taking it over redials the initiator as attempt n+1
+             (if n ≤ retries), then the participants, each from its next attempt number
 
 The phone network is behind one seam, ``BookedDialer`` (the box's implementation is
 ``confcall.conference.callback.CallbackService``): it dials, and hands back a
@@ -62,8 +64,8 @@ class SchedulerPolicy:
     claim_ahead_s: float = 10.0
     grace_s: float = 300.0
     batch: int = 500  # bookings claimed per transaction at most
-    max_live: int = 0  # bookings this box serves at once at most (0 = no limit): a box claims
-    # no more than it can dial, so boxes sharing a database share a burst
+    max_live: int = 0  # this box's B-channels (0 = no limit): a box claims no more bookings
+    # than its free channels can dial, so boxes sharing a database share a burst
 
     @property
     def renew_s(self) -> float:
@@ -156,7 +158,7 @@ class BookingScheduler:
         if self._polling or self._stopped:
             return
         p = self.policy
-        limit = p.batch if not p.max_live else min(p.batch, p.max_live - len(self.live))
+        limit = p.batch if not p.max_live else min(p.batch, self.free_channels() // 2)
         if limit <= 0:
             return  # busy enough: the other boxes take what is due
         self._polling = True
@@ -178,6 +180,13 @@ class BookingScheduler:
         def done(_: Any) -> None:
             self._polling = False
         d.addCallbacks(claimed, failed).addBoth(done)
+
+    def free_channels(self) -> int:
+        """This box's B-channels not promised to the bookings it serves: each holds its
+        initiator and its booked participants, two channels at least (a callback's caller
+        keys a participant in). A new claim is counted at two channels, the least it needs."""
+        used = sum(max(2, 1 + len(c.job.participants)) for c in self.live.values())
+        return self.policy.max_live - used
 
     def serve(self, job: DueBooking) -> BookedCall:
         """Time a booking this box holds (claimed here, or a callback it just wrote)."""
@@ -346,7 +355,10 @@ class BookedCall:
     # -- the participants -------------------------------------------------------------------------
     def _participant(self, p: DueParticipant, n: int) -> None:
         conf = self.conference
-        if conf is None or conf.ended or self._dropped or n > self.job.retries + 1:
+        # each conference run gives a participant the booked redials: a conference redialled
+        # after its box died continues the attempt numbers (never the same attempt twice)
+        if conf is None or conf.ended or self._dropped or \
+                n > p.attempts_made + self.job.retries + 1:
             return
         d = self.s._db("writing an attempt", leases.open_attempt, self.job.id, p.position, n,
                        p.dial, box=self.s.box, now=self.s.now())
@@ -370,7 +382,8 @@ class BookedCall:
             result = AttemptResult.REFUSED if refused else result_for_cause(cause)
             self.s._db("recording an attempt", leases.close_attempt, ref, result=result,
                        cause=cause, now=self.s.now())
-            if not refused and cause in RETRY_CAUSES and n <= self.job.retries:
+            if not refused and cause in RETRY_CAUSES and \
+                    n <= p.attempts_made + self.job.retries:
                 log.info("booking %s: participant %s %s (cause %s), attempt %d/%d in %g s",
                          self.job.reference, p.dial, result, cause, n + 1,
                          self.job.retries + 1, self.job.retry_interval_s)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from confcall.rating.carrier import free_fen
 from confcall.rating.numbers import normalize
 from confcall.rating.rates import plan_for_account
 from confcall.store.engine import rowcount
+from confcall.store.prepared import Prepared
 from confcall.store.models import (
     Account,
     Booking,
@@ -46,7 +47,7 @@ from confcall.store.models import (
 )
 from confcall.store.types import utc
 
-from .capacity import peak_channels
+from .capacity import check_capacity
 from .errors import BookingError
 from .numbers import Checked, accept, check_number, dial_string
 from .reference import Generation, generation_for
@@ -81,13 +82,13 @@ _PROMISED = select(func.coalesce(func.sum(_B.c.expected_fen), 0)).where(
 _MONEY = select(_A.c.balance_fen, _A.c.reserved_fen, _PROMISED).where(
     _A.c.id == bindparam("account_id"))
 _ONLY_PROMISED = select(_PROMISED)
-_OVERLAPPING = (select(_B.c.start_at, _B.c.ends_at, func.count(_P.c.id))
-                .join(_P, _P.c.booking_id == _B.c.id, isouter=True)
-                .where(_B.c.kind == BookingKind.CONFERENCE.value, _ACTIVE_SQL,
-                       _B.c.start_at < bindparam("end"), _B.c.start_at >= bindparam("since"),
-                       _B.c.ends_at > bindparam("start"))
-                .group_by(_B.c.id, _B.c.start_at, _B.c.ends_at))
-_INSERT_BOOKING, _INSERT_PARTICIPANTS = insert(_B), insert(_P)
+_BOOKING_KEYS = ("reference", "kind", "account_id", "initiator", "initiator_dial", "start_at",
+                 "ends_at", "expected_s", "expected_fen", "retries", "retry_interval_s", "music",
+                 "state", "takeovers", "outcome", "created_at")
+_INSERT_BOOKING = Prepared(insert(_B), _BOOKING_KEYS)
+_INSERT_PARTICIPANTS = Prepared(insert(_P), ("booking_id", "position", "number", "dial"))
+# run on SQLite's cursor (``confcall.store.prepared``): the same statements, less machinery
+_PAYER_Q, _MONEY_Q = Prepared(_PAYER), Prepared(_MONEY)
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _HORIZON = select(_H.c.longest_s).where(_H.c.id == 1)
 
@@ -147,14 +148,14 @@ def _payer(session: Session, number: object) -> _Payer:
         e164 = normalize(number)
     except MoneyError as err:
         raise BookingError.from_money(err, "account_number") from None
-    row = session.connection().execute(_PAYER, {"number": e164}).first()
+    row = _PAYER_Q.first(session.connection(), {"number": e164})
     if row is None:
         raise BookingError.from_money(MoneyError("account.unknown", number=e164),
                                       "account_number")
-    if row.status != "active":
-        raise BookingError("account.locked", "account_number", number=row.number)
-    return _Payer(row.id, row.number, row.home_area, row.plan_id, row.billing_mode, row[6],
-                  row[7])
+    pid, stored, home_area, status, plan_id, billing_mode, generation, horizon_s = row
+    if status != "active":
+        raise BookingError("account.locked", "account_number", number=stored)
+    return _Payer(pid, stored, home_area, plan_id, billing_mode, generation, horizon_s)
 
 
 def _checked(ref: Generation, session: Session, entered: object, home_area: str, field: str,
@@ -212,27 +213,12 @@ def _check_credit(session: Session, payer: _Payer, cost: int, minutes: int,
         free = free_now - int(session.connection().scalar(_ONLY_PROMISED,
                                                           {"account_id": payer.id}) or 0)
     else:  # prepaid: free_fen's balance - reserved, with the promises, in one read
-        row = session.connection().execute(_MONEY, {"account_id": payer.id}).one()
+        row = _MONEY_Q.first(session.connection(), {"account_id": payer.id})
+        assert row is not None  # the payer's row, read in this transaction
         free = int(row[0]) - int(row[1]) - int(row[2])
     if cost > free:
         raise BookingError("booking.no_credit", "participants", minutes=minutes, needed=cost,
                            available=max(free, 0))
-
-
-def _check_capacity(session: Session, payer: _Payer, start: datetime, end: datetime,
-                    channels: int, limits: BookingLimits) -> None:
-    """Channels at the busiest instant of [start, end) among the bookings held: one aggregate
-    over the bookings that can overlap.  None started longer before ``start`` than the longest
-    booking stored (``booking_horizon``, kept by a trigger), so the (state, start_at) index
-    bounds the read on both sides."""
-    since = start - timedelta(seconds=payer.horizon_s) if payer.horizon_s is not None else \
-        datetime(1970, 1, 1, tzinfo=UTC)
-    rows = session.connection().execute(_OVERLAPPING,
-                                        {"start": start, "end": end, "since": since}).all()
-    peak = peak_channels(start, end, ((s, e, 1 + n) for s, e, n in rows))
-    if peak + channels > limits.channels:
-        raise BookingError("booking.capacity", "start_at", value=start.isoformat(),
-                           needed=channels, free=max(limits.channels - peak, 0))
 
 
 def _lock(session: Session, payer: _Payer) -> _Payer:
@@ -276,17 +262,17 @@ def book(session: Session, request: BookingRequest, *, now: datetime,
     cost = _cost(session, ref, payer, [initiator, *parts], start, seconds)
     payer = _lock(session, payer)
     _check_credit(session, payer, cost, minutes, now)
-    _check_capacity(session, payer, start, end, 1 + len(parts), limits)
+    check_capacity(session, start, end, len(parts), limits, horizon_s=payer.horizon_s)
     reference = new_ref("booking")
     conn = session.connection()  # Core on the connection: no ORM execution layers
-    booking_id = conn.execute(_INSERT_BOOKING, {
+    booking_id = _INSERT_BOOKING.insert(conn, {
         "reference": reference, "kind": BookingKind.CONFERENCE.value, "account_id": payer.id,
         "initiator": initiator.number, "initiator_dial": dial_string(initiator.number),
         "start_at": start, "ends_at": end, "expected_s": seconds, "expected_fen": cost,
         "retries": retries, "retry_interval_s": interval, "music": request.music,
         "state": BookingState.BOOKED.value, "takeovers": 0, "outcome": "",
-        "created_at": now}).inserted_primary_key[0]  # type: ignore[index]
-    conn.execute(_INSERT_PARTICIPANTS, [
+        "created_at": now})
+    _INSERT_PARTICIPANTS.insert_many(conn, [
         {"booking_id": booking_id, "position": i, "number": c.number,
          "dial": dial_string(c.number)} for i, c in enumerate(parts, start=1)])
     return BookingView(booking_id, reference, BookingKind.CONFERENCE, payer.number,

@@ -3,16 +3,19 @@
 ::
 
     booked ──► claimed ──► dialing ──► in_progress ──► done
-      │  ▲        │  │        │              │
-      │  └─lease──┘  │        └──► failed ◄──┘ (initiator never answered / box lost mid-call)
-      │   released   ▼
+      │  ▲        │  │        │ ▲            │
+      │  └─lease──┘  │        │ └─box lost───┤ (mid-call, redials left: the next attempt)
+      │   released   ▼        └──► failed ◄──┘ (initiator never answered; box lost mid-call
+      │                                          with no redial left)
       ├────────► cancelled   (subscriber or NOC; refused once dialing)
       └────────► missed      (due while no box ran, past the grace)
 
 ``claimed``: a box holds the lease and will dial at the start time. ``dialing``: the initiator
 is being called (with the booked retries). ``in_progress``: the initiator answered, the
-conference runs. A lease that expires in ``claimed``, ``dialing`` or ``in_progress`` is taken
-over by another box without changing the state (the attempts table says what was done).
+conference runs. A lease that expires in ``claimed`` or ``dialing`` is taken over by another
+box without changing the state (the attempts table says what was done); one that expires in
+``in_progress`` (the box died mid-call) goes back to ``dialing`` for the initiator's next
+attempt when the booking has redials left, else to ``failed``.
 
 Every state change in the database is one conditional ``UPDATE … WHERE state IN (<allowed
 predecessors>)``, so a cancel racing the dialer, or two boxes racing for a row, has exactly one
@@ -57,7 +60,7 @@ TRANSITIONS: dict[BookingState, frozenset[BookingState]] = {
     S.BOOKED: frozenset({S.CLAIMED, S.CANCELLED, S.MISSED}),
     S.CLAIMED: frozenset({S.BOOKED, S.DIALING, S.CANCELLED, S.MISSED}),
     S.DIALING: frozenset({S.IN_PROGRESS, S.FAILED}),
-    S.IN_PROGRESS: frozenset({S.DONE, S.FAILED}),
+    S.IN_PROGRESS: frozenset({S.DONE, S.FAILED, S.DIALING}),  # dialing: its box died mid-call
     S.DONE: frozenset(),
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),

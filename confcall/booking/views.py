@@ -42,6 +42,7 @@ class BookingLimits:
     expected_minutes: int = 30  # default expected length (credit and capacity checks)
     expected_minutes_max: int = 240
     channels: int = 30  # B-channels the boxes have for booked conferences at any time
+    keyed_room: int = 0  # channels each booked conference keeps free for keyed participants
 
 
 @dataclass(frozen=True)
@@ -133,4 +134,5 @@ def limits_from_config(config: Any, box_channels: int) -> BookingLimits:
         max_ahead=timedelta(days=config.booking_max_days_ahead),
         expected_minutes=config.booking_expected_minutes,
         expected_minutes_max=config.booking_expected_minutes_max,
-        channels=config.booking_channels or box_channels)
+        channels=config.booking_channels or box_channels,
+        keyed_room=config.booking_keyed_room)

@@ -13,7 +13,6 @@ database, so a restart between the rejection and the callback still calls back.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from twisted.internet.defer import maybeDeferred
 from confcall.dahdi.legs import CallLeg, LegEvent
 
 from .media import MediaService
+from .recent import RecentlyEnded
 from .session import ConferenceSession, LegMoney, MoneyPort, RecordPort, Refusal, SessionConfig
 from .trunkgroup import TrunkGroup
 
@@ -94,6 +94,11 @@ class BookedSession:
                 log.exception("conference %s: end watcher failed", self.reference)
 
 
+def _job_over(job: Any) -> bool:
+    """A scheduler's ``BookedCall`` that will not dial or hold a conference any more."""
+    return job.state in ("done", "given_up", "cancelled") or getattr(job, "_dropped", False)
+
+
 class CallbackService:
     """Dials initiators for the booking scheduler and starts their conferences."""
 
@@ -111,10 +116,11 @@ class CallbackService:
         self.session_config = session_config
         self.say = say
         self.on_session = on_session
-        # recent callbacks (the scheduler's BookedCall of each, appended by the daemon) and
-        # conferences (bounded; live ones are also held by their timers and legs)
-        self.jobs: deque[Any] = deque(maxlen=2000)
-        self.sessions: deque[ConferenceSession] = deque(maxlen=2000)
+        # callbacks (the scheduler's BookedCall of each, appended by the daemon) and
+        # conferences: every live one, and those ended in the last ten minutes (recent.py)
+        self.jobs: RecentlyEnded[Any] = RecentlyEnded(reactor, _job_over)
+        self.sessions: RecentlyEnded[ConferenceSession] = RecentlyEnded(
+            reactor, lambda s: s.ended)
 
     def dial_initiator(self, job: DueBooking, conference_ref: str, leg_ref: str, *,
                        on_answered: Callable[[BookedSession], None],

@@ -145,7 +145,9 @@ class PriLink:
     def __init__(self, fd: int, *, network: bool, switchtype: str, reactor: Any,
                  on_event: Callable[[PriEvent], None],
                  on_fd_event: Callable[[], None] | None = None, name: str = "pri",
-                 debug: int = 0) -> None:
+                 debug: int = 0, timers: dict[str, int] | None = None) -> None:
+        """``timers``: libpri timers to set, by Q.921/Q.931 name in milliseconds (e.g.
+        ``{"T309": 30000}``); the others keep libpri's defaults for the switch type."""
         if switchtype not in SWITCH_TYPES:
             raise PriError(22, "pri_new", detail=(
                 f"unknown switch type {switchtype!r}; known: {', '.join(SWITCH_TYPES)}"))
@@ -168,10 +170,27 @@ class PriLink:
             raise PriError(12, "pri_new", detail=f"{name}: libpri could not start")
         if debug:
             lib.pri_set_debug(self.pri, debug)
+        for timer, ms in (timers or {}).items():
+            self.set_timer(timer, ms)
         self._pfd = ffi.new("struct pollfd[1]")
         self._sec = ffi.new("long *")
         self._usec = ffi.new("long *")
         self._reschedule()
+
+    # -- libpri's timers -----------------------------------------------------------------------
+    def set_timer(self, timer: str, ms: int) -> None:
+        """Set one of libpri's timers (``pri_set_timer``) by name, e.g. "T309", in ms."""
+        idx = lib.pri_timer2idx(timer.encode())
+        if idx < 0 or lib.pri_set_timer(self.pri, idx, int(ms)) != 0:
+            raise PriError(22, "pri_set_timer", detail=f"{self.name}: libpri has no timer "
+                           f"{timer!r} (or refused {ms} ms)")
+
+    def timer(self, timer: str) -> int:
+        """The value of one of libpri's timers in ms (``pri_get_timer``)."""
+        idx = lib.pri_timer2idx(timer.encode())
+        if idx < 0:
+            raise PriError(22, "pri_get_timer", detail=f"{self.name}: no libpri timer {timer!r}")
+        return int(lib.pri_get_timer(self.pri, idx))
 
     # -- the clock ----------------------------------------------------------------------------
     def _now(self) -> float:

@@ -29,8 +29,17 @@ log = logging.getLogger("confcall.pri")
 _DIGITS = re.compile(r"^[0-9*#]{1,31}$")
 _RELEASE_GUARD_S = 40.0  # libpri's own T305+T308 are shorter; this only catches a lost link
 _RESTART_WAIT_S = 10.0  # start-up RESTARTs unacknowledged this long: take calls anyway
-T309_S = 10.0  # libpri's T309 (its default; chan_dahdi's too): answered calls outlive a
-# Q.921 re-establishment by this long, then libpri clears them with cause 27
+# Answered calls outlive a D-channel that went down: libpri first tries to re-establish Q.921
+# for REESTABLISH_S after it reports the link down (N200 + 1 SABMEs, T200 apart: 4 x 1 s with
+# its defaults), and only then starts T309 ([pri] t309_ms,
+# T309_MIN_MS..T309_MAX_MS; libpri's default T309_DEFAULT_MS, ITU-T Q.931 suggests 90 s);
+# when that runs out too it clears them with cause 27. So with the defaults the calls end
+# T309_S after the link was reported down.
+REESTABLISH_S = 4.0
+T309_DEFAULT_MS = 6_000
+T309_MIN_MS = 1_000  # shorter would clear calls on a link blip the exchange rides out
+T309_MAX_MS = 300_000  # longer keeps a dead call's credit hold and channel for minutes
+T309_S = REESTABLISH_S + T309_DEFAULT_MS / 1000
 
 
 def _key(call: Any) -> int:
@@ -43,9 +52,13 @@ class PriTrunk:
     def __init__(self, span: Span, reactor: Any, *, switchtype: str, name: str = "",
                  on_incoming: Callable[[CallLeg], None] | None = None,
                  on_status: Callable[[str], None] | None = None,
-                 network: bool = False) -> None:
+                 network: bool = False, t309_ms: int | None = None) -> None:
         """``network``: run the network side of Q.921/Q.931 (span config ``pri_net``: we
-        are the exchange, e.g. towards a PBX); the default is the CPE side."""
+        are the exchange, e.g. towards a PBX); the default is the CPE side. ``t309_ms``:
+        how long answered calls outlive a D-channel that went down (``[pri] t309_ms``;
+        None: libpri's default, ``T309_S``)."""
+        if t309_ms is not None and not T309_MIN_MS <= t309_ms <= T309_MAX_MS:
+            raise ValueError(f"t309_ms: {t309_ms} is outside {T309_MIN_MS}..{T309_MAX_MS}")
         if span.dchannel is None:
             raise ValueError(f"span {span.spanno}: no D-channel open, cannot run PRI on it")
         self.span = span
@@ -67,7 +80,10 @@ class PriTrunk:
         self._guards: dict[int, Any] = {}
         self.link = PriLink(span.dchannel.fileno(), network=network, switchtype=switchtype,
                             reactor=reactor, on_event=self._on_event,
-                            on_fd_event=self._on_dahdi_event, name=self.name)
+                            on_fd_event=self._on_dahdi_event, name=self.name,
+                            timers=None if t309_ms is None else {"T309": t309_ms})
+        self.t309_s = self.link.timer("T309") / 1000.0  # as libpri has it
+        self.reestablish_s = self.link.timer("T200") * (self.link.timer("N200") + 1) / 1000.0
 
     # -- state ------------------------------------------------------------------------------------
     @property
@@ -268,8 +284,9 @@ class PriTrunk:
             kept = self._answered_count()
             if kept:
                 self._report(f"{kept} answered call(s) kept while the link re-establishes "
-                             f"(cleared with cause 27 if it is not back within T309, "
-                             f"{T309_S:g} s)")
+                             f"(cleared with cause 27 if it is not back within "
+                             f"{self.reestablish_s + self.t309_s:g} s: T309 {self.t309_s:g} s "
+                             f"after {self.reestablish_s:g} s of re-establishment)")
             return
         if k == lib.PRI_EVENT_RING:
             self._incoming(ev)
@@ -315,10 +332,35 @@ class PriTrunk:
         elif k == lib.PRI_EVENT_HANGUP:
             if self._retry_after_glare(leg, ev.cause):
                 return
+            if not self.link.up and ev.cause == Cause.DESTINATION_OUT_OF_ORDER:
+                self._t309_ran_out(leg)
+                return
             self._far_end_cleared(leg, ev.cause)
             self.link.call(lib.pri_hangup, leg.handle, ev.cause)
             self._cleared(leg)
         elif k == lib.PRI_EVENT_HANGUP_ACK:
+            self._cleared(leg)
+
+    def _t309_ran_out(self, first: CallLeg) -> None:
+        """libpri's T309 ran out with the D-channel still down (cause 27). It was started for
+        every answered call when the link went down, so they all end now: each leg carries
+        cause 27 before any event goes out (a conference whose initiator's leg ends first
+        hangs its participants up, and their records must still say 27, not 16)."""
+        legs = [first] + [leg for leg in self.legs.values()
+                          if leg is not first and leg.state is LegState.ANSWERED]
+        cause, now = Cause.DESTINATION_OUT_OF_ORDER, self._now()
+        for leg in legs:
+            if leg.active:
+                leg.cause = cause
+                leg.ended_at = now
+        self._report(f"D-channel not back within T309 ({self.t309_s:g} s): {len(legs)} "
+                     f"answered call(s) cleared with cause {cause} ({cause_text(cause)})")
+        for leg in legs:
+            if leg.state is LegState.CLEARED:
+                continue
+            self._far_end_cleared(leg, cause)
+            if leg.handle is not None:  # libpri releases it at the exchange when the link is back
+                self.link.call(lib.pri_hangup, leg.handle, cause)
             self._cleared(leg)
 
     def _restarted_by_network(self, channel: int) -> None:

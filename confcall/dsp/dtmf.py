@@ -41,8 +41,12 @@ Half-block DFTs are phase-rotated and summed into sliding windows every 51 sampl
 
 * evidence window, 102 samples (12.75 ms): each group's peak is above -45 dBm0, is the
   strongest of its group by 6 dB and beats its two guard frequencies, twist within ±10 dB, and
-  the two tones carry ≥ 75 % of the window's energy. It drives key suppression, and a
-  detection window only counts if the evidence window ending with it passes too.
+  the two tones carry ≥ 75 % of the window's energy. A detection window only counts if the
+  evidence window ending with it passes too.
+* mute evidence, the same window with a looser share (``MUTE_RATIO``, 62 %, with the twist
+  within ±6 dB; or 80 % with the detector's twist): a key under loud speech keeps passing it.
+  It drives key suppression once 2 of 3 consecutive windows (``evd``: the last two windows'
+  digits) pass on the same digit, which speech seldom does.
 * detection window, 153 samples (19.1 ms, 52 Hz bins): each group's peak is above -42 dBm0,
   is the strongest of its group by 6 dB, beats *both* of its guard frequencies (this sets the
   accept/reject boundary at about ±2.5 %, between Q.24's ±1.5 % and ±3.5 %), twist within
@@ -65,7 +69,8 @@ How to use it
 ``(nchan, k)`` linear audio and ``events`` an ``Events`` buffer: it returns the number of events
 written (channel, kind ``START``/``END``, digit index into ``DIGITS``, absolute sample time of
 the channel). ``st.kfirst``/``st.klast`` hold, per channel, the chunk offsets (1..k) at which
-evidence windows ended in this chunk, -1 if none. ``reset(st, chans)``; ``status(st, c)``.
+confirming mute-evidence windows ended in this chunk, -1 if none; ``st.digit`` the digit held
+(-1 none). ``reset(st, chans)``; ``status(st, c)``.
 """
 from __future__ import annotations
 
@@ -94,6 +99,9 @@ def _db2ms(dbm0: float) -> float:
 
 EV_MIN = _db2ms(-45.0)  # evidence: per-tone floor
 EV_RATIO = 0.75  # evidence: two tones' share of window energy
+MUTE_RATIO = 0.62  # mute evidence: the two tones' share, looser than EV_RATIO ...
+MUTE_TWIST = 10.0 ** (6.0 / 10.0)  # ... with the twist within ±6 dB
+MUTE_STRONG = 0.8  # or this share with the detector's twist limits (+10/-6 dB)
 EV_REL_PEAK = 4.0  # evidence: 6 dB over the rest of its group
 EV_TWIST = 10.0 ** (10.0 / 10.0)  # evidence: max twist either way (power ratio)
 DET_MIN = _db2ms(-42.0)  # detection: per-tone floor
@@ -135,7 +143,7 @@ COL_T = np.ascontiguousarray(np.concatenate([COS_T[4:NT], SIN_T[4:NT]]))
 #: an evidence window can pass only if its strongest column tone holds this share of the
 #: window's energy (two tones >= 75 %, the row at most 10 dB above the column; 0.1 % margin
 #: for rounding), so the row bins wait until the column bins pass it
-EV_COL_SHARE = 0.999 * EV_RATIO / (1.0 + EV_TWIST)
+EV_COL_SHARE = 0.999 * MUTE_RATIO / (1.0 + EV_TWIST)
 #: (2 * NG, HB): the guard bins' cos rows then -sin rows
 GUARD_T = np.ascontiguousarray(np.concatenate([COS_T[NT:], SIN_T[NT:]]))
 
@@ -196,12 +204,13 @@ class DtmfState:
         self.kfirst = np.full(nchan, -1, np.int32)
         self.klast = np.full(nchan, -1, np.int32)
         self.scratch = np.zeros(NB, np.float32)
+        self.evd = np.full((nchan, 2), -1, np.int8)  # digits of the last 2 mute-evidence windows
 
     def arrays(self) -> tuple:
         return (self.hpos, self.hre, self.him, self.gre, self.gim, self.hen, self.hraw, self.gok,
                 self.tok, self.cok, self.nhb, self.nsamp,
                 self.hist, self.hpr, self.hpc, self.digit, self.dpr, self.dpc, self.miss,
-                self.lastpres, self.kfirst, self.klast, self.scratch)
+                self.lastpres, self.kfirst, self.klast, self.scratch, self.evd)
 
 
 def init(nchan: int) -> DtmfState:
@@ -216,6 +225,7 @@ def reset(st: DtmfState, chans=None) -> None:
         a[sel] = 0
     st.hist[sel] = -1
     st.digit[sel] = -1
+    st.evd[sel] = -1
 
 
 def status(st: DtmfState, c: int) -> dict:
@@ -374,7 +384,7 @@ def _evidence_tones(P, e):
             return False
         if i != k and P[4 + i] * EV_REL_PEAK > pc:
             return False
-    return pr + pc >= EV_RATIO * e
+    return pr + pc >= MUTE_RATIO * e
 
 
 @njit(nogil=True, cache=True, _nrt=False, inline="always")
@@ -492,7 +502,7 @@ def chan(c, xr, S, E, nev):
     """One channel's chunk ``xr`` (1-D): half-blocks, windows, events (appended to the buffers
     ``E`` from index ``nev``); returns the new ``nev``. ``S`` is ``DtmfState.arrays()``."""
     (hpos, hre, him, gre, gim, hen, hraw, gok, tok, cok, nhb, nsamp, hist, hpr, hpc, digit, dpr,
-     dpc, miss, lastpres, kfirst, klast, P) = S
+     dpc, miss, lastpres, kfirst, klast, P, evd) = S
     ev_chan, ev_kind, ev_digit, ev_time = E
     n = xr.shape[0]
     raw = hraw[c]
@@ -544,6 +554,7 @@ def chan(c, xr, S, E, nev):
         prev = s2
         s = s + 1 if s < 2 else 0
         evid = False
+        cand = -1
         # (two tones above EV_MIN need at least that much energy: skip quiet windows)
         if q >= 2 and en[prev] + en[s2 + 1 if s2 < 2 else 0] >= EV_GATE:
             _need(raw, re, im, ck, s2, 2, COL_P, 4, 4)
@@ -554,11 +565,21 @@ def chan(c, xr, S, E, nev):
             if _column_may_pass(P, e) and _evidence_tones(P, e):
                 _need(raw, gr, gi, gk, s2, 2, GUARD_T, NG, 0)
                 _powers(gr, gi, en, s2, 2, P, NT, NB, NG, NT)
-                evid = _beats_guards(P)
-            if evid:
-                if kfirst[c] < 0:
-                    kfirst[c] = i
-                klast[c] = i
+                if _beats_guards(P):
+                    r0, k0 = _peaks(P)
+                    pr = P[r0]
+                    pc = P[4 + k0]
+                    evid = pr + pc >= EV_RATIO * e  # the detector's own gate
+                    if ((pr + pc >= MUTE_STRONG * e and pc <= pr * DET_REVERSE_TWIST)
+                            or (pr <= pc * MUTE_TWIST and pc <= pr * MUTE_TWIST)):
+                        cand = r0 * 4 + k0
+                        if evd[c, 0] == cand or evd[c, 1] == cand:
+                            if kfirst[c] < 0:
+                                kfirst[c] = i
+                            klast[c] = i
+        if q >= 2:
+            evd[c, 1] = evd[c, 0]
+            evd[c, 0] = cand
         if q >= 3:
             if evid or digit[c] >= 0:
                 _need(raw, re, im, ck, s3, 3, COL_P, 4, 4)

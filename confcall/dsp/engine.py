@@ -89,7 +89,7 @@ def _tick(rx, tx, law, ec_on, clean, pre_nlp, sent, row, drow, orow, wrow, wbits
             x = row
             xd = row
         nev = dtmf.chan(c, xd, D, E, nev)
-        keysuppress.chan_in(c, x, kfirst[c], klast[c], K)
+        keysuppress.chan_in(c, x, kfirst[c], klast[c], D[15][c] >= 0, K)
         keysuppress.delayed(c, drow, K)
         mixer.contribute(c, drow, M)
     mixer.render_music(n, M, data, off, length)

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from confcall.store.models import WebSession
+from confcall.store.prepared import Prepared
 
 from .http import WebError
 
@@ -67,9 +68,10 @@ def start(session: Session, kind: str, principal: str, now: datetime,
     return token, csrf
 
 
-_LOOKUP = select(WebSession.id, WebSession.kind, WebSession.principal, WebSession.csrf,
-                 WebSession.created_at, WebSession.seen_at, WebSession.expires_at).where(
-    WebSession.token_hash == bindparam("token_hash"))  # built once: every request runs it
+_LOOKUP = Prepared(select(
+    WebSession.id, WebSession.kind, WebSession.principal, WebSession.csrf,
+    WebSession.created_at, WebSession.seen_at, WebSession.expires_at).where(
+    WebSession.token_hash == bindparam("token_hash")))  # built once: every request runs it
 
 
 def lookup(session: Session, token: str | None, now: datetime) -> tuple[str, str, str] | None:
@@ -77,17 +79,17 @@ def lookup(session: Session, token: str | None, now: datetime) -> tuple[str, str
     once a minute (a read must not cost a write every time)."""
     if not token or len(token) > 128:
         return None
-    row = session.connection().execute(_LOOKUP, {"token_hash": hash_token(token)}).first()
+    row = _LOOKUP.first(session.connection(), {"token_hash": hash_token(token)})
     if row is None:
         return None
-    if row.expires_at <= now or row.created_at + ABSOLUTE <= now:
-        session.execute(delete(WebSession).where(WebSession.id == row.id))
+    sid, kind, principal, csrf, created_at, seen_at, expires_at = row
+    if expires_at <= now or created_at + ABSOLUTE <= now:
+        session.execute(delete(WebSession).where(WebSession.id == sid))
         return None
-    if now - row.seen_at >= _TOUCH_EVERY:
-        session.execute(update(WebSession).where(WebSession.id == row.id)
-                        .values(seen_at=now, expires_at=min(now + IDLE,
-                                                            row.created_at + ABSOLUTE)))
-    return row.kind, row.principal, row.csrf
+    if now - seen_at >= _TOUCH_EVERY:
+        session.execute(update(WebSession).where(WebSession.id == sid)
+                        .values(seen_at=now, expires_at=min(now + IDLE, created_at + ABSOLUTE)))
+    return kind, principal, csrf
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""A box claims no more bookings than it can serve at once (``max_live``): the rest stay in
-the pool for other boxes, and it takes them itself as its calls end. Real store (both
+"""A box claims no more bookings than its B-channels can serve at once (``max_live``
+channels, each booking holding its initiator and participants): the rest stay in the pool
+for other boxes, and it takes them itself as its calls end. Real store (both
 engines), the scheduler on a ``task.Clock``, phones = the simulated network (simnet.py)."""
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from simnet import RingLog, SimNetwork, read_rings
 
 
 def test_a_box_claims_only_what_it_can_serve(store, tmp_path):
+    """5 channels, 2 per booking (initiator + 1 participant): two bookings at a time."""
     clock = Clock()
     ids = seed_due(store, 5, start=NOW + timedelta(seconds=5), spread_s=0.0, now=NOW)
     rings = tmp_path / "rings.log"
@@ -25,7 +27,7 @@ def test_a_box_claims_only_what_it_can_serve(store, tmp_path):
     sched = BookingScheduler(clock, InlineRunner(store), net, box="box-1",
                              now=lambda: NOW + timedelta(seconds=clock.seconds()),
                              policy=SchedulerPolicy(poll_s=1.0, lease_s=30.0,
-                                                    claim_ahead_s=5.0, max_live=2))
+                                                    claim_ahead_s=5.0, max_live=5))
     sched.start()
 
     def held() -> int:

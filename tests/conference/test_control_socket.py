@@ -9,23 +9,13 @@ from twisted.internet.testing import StringTransport
 from confcall.cli import main
 from confcall.control_socket import ControlProtocol, handle
 
-from box_harness import ACCESS
-
-A, B = "13800138000", "13900139000"
+from scenarios import A, B, two_party_conference
 
 
 def _conference(bx):
-    bx.account(A)
-    a = bx.phone(A, answer_after=1.0)
-    b = bx.phone(B, answer_after=1.0)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
-    bx.run(1.5)
-    a.press(B + "#")
-    assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 10)
-    bx.run(1)
-    return a, b
+    """A and B in a live conference (B's number ended with one '#': inviting still open)."""
+    call = two_party_conference(bx, keys="#", talk_s=1.0)
+    return call.a, call.b
 
 
 def test_answers_about_a_live_conference(box):

@@ -3,23 +3,14 @@ records; incoming calls to numbers it does not serve are refused before anything
 from confcall.dahdi.legs import LegState
 from confcall.rating import ops
 
-from box_harness import ACCESS, audio, heard_prompt
-
-A, B = "13800138000", "13900139000"
+from box_harness import audio, heard_prompt
+from scenarios import A, two_party_conference
 
 
 def test_graceful_shutdown_clears_calls_and_closes_records(box):
     bx = box()
-    payer = bx.account(A)
-    a = bx.phone(A, answer_after=1.0)
-    b = bx.phone(B, answer_after=1.0)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
-    bx.run(1.5)
-    a.press(B + "##")
-    assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 10)
-    bx.run(5)
+    call = two_party_conference(bx)
+    payer, a, b = call.payer, call.a, call.b
     session = bx.sessions[0]
     stopped = bx.daemon.stop()
     assert bx.run_until(lambda: stopped.called, 6)  # the releases cross the D-channel first

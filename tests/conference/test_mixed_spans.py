@@ -6,7 +6,7 @@ from confcall.dahdi.pri_trunk import PriTrunk
 from confcall.dahdi.r2_trunk import R2Trunk
 
 from box_harness import ACCESS
-from phone_scenario import A, A_HZ, B, B_HZ, C, C_HZ, conference_of_three
+from phone_scenario import A, conference_of_three, payer_and_phones
 
 
 def test_conference_with_members_on_a_pri_and_an_r2_span(box):
@@ -16,10 +16,7 @@ def test_conference_with_members_on_a_pri_and_an_r2_span(box):
     pri, r2 = bx.trunks
     assert isinstance(pri, PriTrunk) and isinstance(r2, R2Trunk)
     assert bx.group.trunks == [pri, r2] and bx.group.free_channels() == 60
-    payer = bx.account(A, fen=10_000)
-    a = bx.phone(A, answer_after=1.0, voice_hz=A_HZ)
-    b = bx.phone(B, answer_after=2.0, voice_hz=B_HZ)
-    c = bx.phone(C, answer_after=8.0, voice_hz=C_HZ)
+    payer, a, b, c = payer_and_phones(bx)
 
     r2_switch = bx.switches[1]
     access = r2_switch.place_call(A, ACCESS)  # over R2, refused with Group-B busy

@@ -10,7 +10,7 @@ from confcall.config import TrunkConf
 from confcall.control_socket import handle
 
 from box_harness import ACCESS, audio, heard_prompt
-from phone_scenario import A, A_HZ, B, B_HZ, C, C_HZ, conference_of_three
+from phone_scenario import A, B, C, conference_of_three, payer_and_phones
 
 
 def r2_box(box, reject: str):
@@ -21,10 +21,7 @@ def r2_box(box, reject: str):
 @pytest.mark.parametrize("reject", ["busy", "no_charge"])
 def test_phone_mode_conference_on_r2(box, reject):
     bx = r2_box(box, reject)
-    payer = bx.account(A, fen=10_000)
-    a = bx.phone(A, answer_after=1.0, voice_hz=A_HZ)
-    b = bx.phone(B, answer_after=2.0, voice_hz=B_HZ)
-    c = bx.phone(C, answer_after=8.0, voice_hz=C_HZ)
+    payer, a, b, c = payer_and_phones(bx)
 
     # the NOC sees an R2 trunk: its variant, refusal mode and free channels
     trunk = handle(bx.daemon, '{"cmd": "span_status"}')["trunks"][1]

@@ -4,7 +4,7 @@ from confcall.dahdi.constants import Law
 from confcall.dsp import g711
 
 from box_harness import ACCESS, audio, heard_prompt
-from phone_scenario import A, A_HZ, B, B_HZ, C, C_HZ, conference_of_three
+from phone_scenario import A, conference_of_three, payer_and_phones
 
 
 def test_phone_mode_conference_on_a_t1_pri_span(box):
@@ -13,10 +13,7 @@ def test_phone_mode_conference_on_a_t1_pri_span(box):
     assert len(trunk.bchans) == 23 and trunk.link.switchtype == "ni2"
     assert set(bx.media.batch.laws.tolist()) == {int(Law.MULAW)}  # the engine codes μ-law
     assert {c.law for c in bx.card.spans[0].channels} == {Law.MULAW}
-    payer = bx.account(A, fen=10_000)
-    a = bx.phone(A, answer_after=1.0, voice_hz=A_HZ)
-    b = bx.phone(B, answer_after=2.0, voice_hz=B_HZ)
-    c = bx.phone(C, answer_after=8.0, voice_hz=C_HZ)
+    payer, a, b, c = payer_and_phones(bx)
 
     access = bx.switch.place_call(A, ACCESS)
     assert bx.run_until(lambda: access.ended, 10)

@@ -214,6 +214,7 @@ class FakeDahdi:
         if not 16 <= size <= lib.DAHDI_MAX_BLOCKSIZE:
             return -errno.EINVAL
         ch.blocksize = size
+        ch.span.channels_changed()
         return 0
 
     def _setlaw(self, f: _Open, arg: Any) -> int:

@@ -119,6 +119,7 @@ class SimSwitch:
         self.records: list[CallRecord] = []
         self._by_call: dict[int, CallRecord] = {}
         self._busy: dict[int, CallRecord] = {}
+        self._attached: dict[int, CallRecord] = {}  # chanpos -> the call its audio belongs to
         self.blocked: set[int] = set()  # channels the exchange holds busy (refused with 44)
         self.keep_audio = True  # False: calls do not record their audio (hours-long runs)
         self.restarts: list[tuple[float, int]] = []  # (time, channel or -1): RESTARTs received
@@ -172,7 +173,8 @@ class SimSwitch:
     # -- B-channel audio -------------------------------------------------------------------------
     def _attach(self, rec: CallRecord) -> None:
         ch = self.span.channel(rec.chanpos)
-        ch.sink = rec.hear
+        self._attached[rec.chanpos] = rec
+        ch.sink = rec.hear if rec.keep_audio else None  # a record that keeps nothing hears nothing
         ch.source = None
         if rec.phone is not None:
             rec.phone.voice.law = int(self.law)
@@ -180,7 +182,8 @@ class SimSwitch:
 
     def _detach(self, rec: CallRecord) -> None:
         ch = self.span.channel(rec.chanpos)
-        if ch.sink == rec.hear:
+        if self._attached.get(rec.chanpos) is rec:
+            del self._attached[rec.chanpos]
             ch.sink = None
             ch.source = None
 

@@ -10,6 +10,7 @@ DTMF digits in it with confcall's own Q.24 detector, and measure DTMF tone energ
 """
 from __future__ import annotations
 
+import functools
 from collections import deque
 
 import numpy as np
@@ -17,6 +18,9 @@ import numpy as np
 from confcall.dsp import dtmf, g711
 
 __all__ = ["Voice", "decode", "level_db", "digits_heard", "dtmf_energy_db", "windows"]
+
+
+_SILENCE: dict[tuple[int, int], bytes] = {}  # (law, samples) -> the encoded silence
 
 
 class Voice:
@@ -45,6 +49,10 @@ class Voice:
         return bool(self._queue)
 
     def produce(self, n: int) -> bytes:
+        if not self._queue and not (self.talking and self.voice_hz):
+            self._phase += n  # silence: the same codes every time (hours of idle phones)
+            self.samples += n
+            return _silence(self.law, n)
         out = np.zeros(n)
         filled = 0
         while filled < n and self._queue:
@@ -64,6 +72,12 @@ class Voice:
         pcm = np.clip(np.round(out), -32768, 32767).astype(np.int16)
         enc = g711.alaw_encode if self.law == g711.LAW_ALAW else g711.ulaw_encode
         return enc(pcm).tobytes()
+
+
+@functools.lru_cache(maxsize=16)
+def _silence(law: int, n: int) -> bytes:
+    enc = g711.alaw_encode if law == g711.LAW_ALAW else g711.ulaw_encode
+    return enc(np.zeros(n, dtype=np.int16)).tobytes()
 
 
 def decode(codes: bytes | bytearray, law: int = g711.LAW_ALAW) -> np.ndarray:

@@ -139,34 +139,34 @@ def test_serve_speaks_sd_notify_ready_watchdog_stopping(tmp_path):
     """As systemd sees it: READY=1 once the spans are open, WATCHDOG=1 pings while the media
     thread ticks, STOPPING=1 on SIGTERM, then a clean exit."""
     import signal
-    import socket
     import sys
+
+    from tests.proc_ready import NotifySocket, NotReady, Output, stop
     root = Path(__file__).resolve().parents[2]
     (tmp_path / "c.toml").write_text(
         f'[database]\nurl = "sqlite:///{tmp_path}/c.db"\n[hardware]\nsimulated = true\n'
         f'sim_spans = ["E1:pri"]\n[prompts]\ndirectory = "{root}/.cache/bench-prompts"\n'
         f'[control]\nsocket = "{tmp_path}/c.sock"\n[metrics]\nport = 0\n')
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(tmp_path / "notify"))
-    sock.settimeout(600)
-    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000",
+    notify = NotifySocket(str(tmp_path / "notify"))
+    env = {**os.environ, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000",
            "CONFCALL_PEPPER": "c" * 64}
     proc = subprocess.Popen([sys.executable, "-m", "confcall.cli", "serve", "-c",
                              str(tmp_path / "c.toml")], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = Output(proc)  # drained all along; the failure message if the box dies
     try:
-        got = []
-        while sum("WATCHDOG=1" in m for m in got) < 2:
-            got.append(sock.recv(4096).decode())
-        assert got[0].startswith("READY=1") and "1 span(s), 30 channels" in got[0]
-        proc.send_signal(signal.SIGTERM)
-        while "STOPPING=1" not in got[-1]:
-            got.append(sock.recv(4096).decode())
+        try:  # the deadlines are safeguards for a loaded machine, not measures
+            notify.wait_for(proc, "WATCHDOG=1", 600, times=2)
+            got = notify.messages
+            assert got[0].startswith("READY=1") and "1 span(s), 30 channels" in got[0]
+            proc.send_signal(signal.SIGTERM)
+            notify.wait_for(proc, "STOPPING=1", 600)
+        except NotReady as e:
+            raise AssertionError(f"{e}\n{out.text()}") from None
         assert proc.wait(60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        sock.close()
+        stop(proc)
+        notify.close()
 
 
 def test_a_stalled_media_thread_is_seen_as_stalled():

@@ -16,7 +16,8 @@ def tone(freq: float, seconds: float, level: int = 6000) -> np.ndarray:
 
 class PriHarness:
     def __init__(self, line: str = "E1", switchtype: str = "euroisdn_e1", *,
-                 media: bool = False, ring_timeout: float = 60.0) -> None:
+                 media: bool = False, ring_timeout: float = 60.0,
+                 t309_ms: int | None = None) -> None:
         self.card = SimCard([(line, "pri")]).install()
         sim = self.card.spans[0]
         self.clock = VirtualMediaClock(self.card)
@@ -25,7 +26,8 @@ class PriHarness:
         self.incoming: list = []
         self.status: list[str] = []
         self.trunk = PriTrunk(self.span, self.reactor, switchtype=switchtype,
-                              on_incoming=self.incoming.append, on_status=self.status.append)
+                              on_incoming=self.incoming.append, on_status=self.status.append,
+                              t309_ms=t309_ms)
         self.switch = SimSwitch(sim, self.reactor, switchtype=switchtype,
                                 ring_timeout=ring_timeout)
         self.clock.add_hook(self.trunk.service)

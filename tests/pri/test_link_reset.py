@@ -3,7 +3,7 @@
 calls up; only a link that stays down for T309 clears them (cause 27, both ends); a RED alarm
 still clears at once (test_faults.py)."""
 from confcall.dahdi.legs import Cause, LegState
-from confcall.dahdi.pri_trunk import T309_S
+from confcall.dahdi.pri_trunk import REESTABLISH_S, T309_DEFAULT_MS, T309_S
 from confcall.sim import SimPhone
 
 
@@ -76,3 +76,45 @@ def test_call_being_set_up_when_the_link_drops_is_cleared_at_once(pri):
     h.run(0.1)
     assert ringing.state is LegState.CLEARED and ringing.cause == Cause.NETWORK_OUT_OF_ORDER
     assert kept.state is LegState.ANSWERED
+
+
+def test_t309_from_the_config_a_longer_outage_clears_a_shorter_one_keeps(pri):
+    """[pri] t309_ms reaches libpri (pri_set_timer). With T309 = 3 s the calls are cleared
+    REESTABLISH_S + 3 s after the link went down: a link back within that keeps them; one that
+    stays down longer clears them with cause 27, and the exchange (whose own T309 is libpri's
+    6 s) gets their RELEASE with that cause when the link is back."""
+    h = pri(t309_ms=3000)
+    assert h.trunk.link.timer("T309") == 3000
+    assert h.switch.link.timer("T309") == T309_DEFAULT_MS
+    assert h.trunk.reestablish_s == REESTABLISH_S  # libpri's T200 x (N200 + 1)
+    legs = _answered_calls(h, 3)
+    span = h.card.spans[0]
+    span.cut_dchannel()
+    assert h.run_until(lambda: not h.trunk.link.up, 20)  # T203 + N200 x T200
+    h.run(REESTABLISH_S + 2)  # T309 running for 2 s of its 3
+    span.cut_dchannel(False)
+    assert h.run_until(lambda: h.trunk.up, 10)
+    h.run(5)
+    assert all(leg.state is LegState.ANSWERED for leg in legs)
+    assert not any(r.ended for r in h.switch.records)
+    assert any("cleared with cause 27 if it is not back within 7 s: T309 3 s" in s
+               for s in h.status)
+
+    span.cut_dchannel()
+    assert h.run_until(lambda: not h.trunk.link.up, 20)
+    down_at = h.reactor.seconds()
+    h.run(REESTABLISH_S + 2.5)
+    assert all(leg.state is LegState.ANSWERED for leg in legs)  # not before T309
+    h.run(1)
+    assert all(leg.state is LegState.CLEARED for leg in legs)
+    assert all(leg.cause == Cause.DESTINATION_OUT_OF_ORDER for leg in legs)  # 27
+    assert all(abs(leg.ended_at - down_at - REESTABLISH_S - 3.0) < 0.5 for leg in legs)
+    h.run(1)  # the exchange's own T309 (6 s) has not run out
+    assert not any(r.ended for r in h.switch.records)
+    span.cut_dchannel(False)
+    assert h.run_until(lambda: h.trunk.up, 10)
+    assert h.run_until(lambda: all(r.ended for r in h.switch.records), 5)
+    # our libpri releases them when the link is back: cause 27 at the exchange too
+    assert all(r.cause == 27 and r.cleared_by == "confcall" for r in h.switch.records)
+    again = _answered_calls(h, 3)  # the channels are free at both ends again
+    assert {leg.chanpos for leg in again} == {leg.chanpos for leg in legs}

@@ -5,11 +5,9 @@ test's own set-up, like the PostgreSQL cluster."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from confcall.rating import ops, secrets_
 from confcall.store import Store
 from confcall.web.operators import create_operator
 from tests.pgcluster import template
+from tests.proc_ready import NotReady, Output, stop
 
 A, B, C = "+8613800138000", "+8613900139000", "+8613700137000"
 PIN, PIN_B = "482913", "604729"
@@ -51,27 +50,14 @@ class SiteProcess:
                                       str(cfg)], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, text=True,
                                      cwd=str(tmp))
-        self.base = ""
-        deadline = time.monotonic() + 60
-        lines = []
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()  # blocks until the server says where it is
-            if not line:
-                break
-            lines.append(line)
-            m = re.search(r"listening on (http://\S+)/", line)
-            if m:
-                self.base = m.group(1)
-                break
-        if not self.base:
+        # the server says where it listens; its output is drained all along (a request log
+        # can no longer fill the pipe and stall the site mid-run)
+        self.output = Output(self.proc)
+        try:
+            self.base = self.output.wait_for(r"listening on (http://\S+)/", 60).group(1)
+        except NotReady as e:
             self.stop()
-            raise RuntimeError("the site did not start:\n" + "".join(lines))
+            raise RuntimeError(f"the site did not start: {e}") from None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc, grace_s=10)

@@ -7,10 +7,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from tests.proc_ready import Output, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN = re.compile(r"web: open (http://127\.0\.0\.1:\d+/) and log in as (\d+) with password "
@@ -37,20 +38,9 @@ def test_demo_prints_the_url_and_a_login_that_books_a_call(tmp_path):
                              "demo", "--duration", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    said: list[str] = []
-    found = threading.Event()
-
-    def read() -> None:
-        for line in proc.stdout:
-            said.append(line)
-            if LOGIN.search(line):
-                found.set()
-        found.set()
-    threading.Thread(target=read, daemon=True).start()
     try:
-        found.wait(300)  # a safeguard, not a measurement: the demo prints it once started
-        m = next((LOGIN.search(x) for x in said if LOGIN.search(x)), None)
-        assert m, "".join(said[-30:])
+        # a safeguard, not a measurement: the demo prints it once started
+        m = Output(proc).wait_for(LOGIN.pattern, 300)
         base, number, password = m.groups()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         with opener.open(base + "login", timeout=60) as page:
@@ -66,9 +56,4 @@ def test_demo_prints_the_url_and_a_login_that_books_a_call(tmp_path):
         status, listed = _call(opener, base + "api/v1/bookings", "GET")
         assert status == 200 and made["id"] in [b["id"] for b in listed]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -58,3 +58,49 @@ def test_units_arriving_during_a_commit_share_the_next_one(world):
     with world.store.transaction() as s:
         starts = [b.start_at.minute for b in s.scalars(select(Booking).order_by(Booking.id))]
     assert starts == [0, 1, 3]
+
+
+def test_a_unit_that_fails_after_writing_leaves_nothing_and_spoils_no_other(world):
+    """A unit that wrote (through the ORM and through Core) and then raised is rolled back to
+    its savepoint alone: the units before and after it are stored, its rows are not, and the
+    ORM objects it touched do not leak into the next unit."""
+    from sqlalchemy import update
+
+    from confcall.store.models import Account, WebSession
+    from confcall.web import sessions
+
+    results = []
+
+    def good(session, who):
+        token, _csrf = sessions.start(session, "subscriber", who, NOW)
+        return token
+
+    def bad(session):
+        sessions.start(session, "subscriber", "ghost", NOW)  # ORM add, flushed
+        session.execute(update(Account).values(reserved_fen=Account.reserved_fen + 7))
+        account = session.scalars(select(Account)).first()
+        account.balance_fen += 1_000  # a change the ORM still holds
+        raise RuntimeError("the unit fails after writing")
+
+    def reads(session):
+        account = session.scalars(select(Account).order_by(Account.id)).first()
+        return account.balance_fen, account.reserved_fen
+
+    with world.store.transaction() as s:
+        before = s.execute(select(Account.balance_fen, Account.reserved_fen)
+                           .order_by(Account.id)).first()
+    runner_held = HeldRunner(world.store)
+    group = GroupCommit(runner_held)
+    for fn, args in ((good, (A,)), (good, (A,)), (bad, ()), (reads, ()), (good, (A,))):
+        group.submit(fn, *args).addBoth(results.append)
+    runner_held.held[0].callback(None)  # the first alone, then the four together
+    runner_held.held[1].callback(None)
+    assert group.batches == 2
+    assert isinstance(results[2].value, RuntimeError)
+    assert results[3] == tuple(before), "the failed unit's writes are invisible to the next"
+    with world.store.transaction() as s:
+        principals = s.scalars(select(WebSession.principal)).all()
+        after = s.execute(select(Account.balance_fen, Account.reserved_fen)
+                          .order_by(Account.id)).first()
+    assert sorted(principals) == [A, A, A]
+    assert tuple(after) == tuple(before)
