@@ -42,7 +42,8 @@ def main() -> int:
         url = cluster.url(cluster.new_database())
         prepare_db(url)
         run = run_two_boxes(url, Path(tempfile.mkdtemp(prefix="confcall-two-boxes-")),
-                            args.bookings, kill_after=args.bookings // 4, spans=args.spans)
+                            args.bookings, kill_after=args.bookings // 4, spans=args.spans,
+                            start_timeout_s=3600.0)
     finally:
         cluster.stop()
     print(summary(run))

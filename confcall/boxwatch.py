@@ -63,6 +63,7 @@ class BoxWatch:
         is set when it fires: the sum runs in the DB pool), else None."""
         d = self.daemon
         self.metrics.refresh(d.trunks, d.media)
+        self.metrics.refresh_writes(getattr(d, "writes", None))  # issue 13: pending writes
         summed = None
         if revenue or self._refreshes % REVENUE_EVERY == 0:
             summed = self.metrics.refresh_revenue(d.runner)

@@ -44,7 +44,17 @@ def _span_status(daemon: Any) -> dict[str, Any]:
     faults = getattr(daemon, "media_faults", None)
     if faults is not None:  # the media engine's health and alarms (issue 13)
         answer["media"] = faults.status()
+    writes = getattr(daemon, "writes", None)
+    if writes is not None:  # money/record writes waiting for the database (issue 13)
+        answer["writes"] = writes_status(writes)
     return answer
+
+
+def writes_status(writes: Any) -> dict[str, Any]:
+    """The box's write queue for the NOC: how many writes wait, and whether the database
+    refuses them now (``confcall.store.writes``)."""
+    return {"pending": writes.pending(), "failing": bool(writes.failing),
+            "retries": int(writes.retries)}
 
 
 def _trunk_status(t: Any) -> dict[str, Any]:

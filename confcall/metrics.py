@@ -77,6 +77,17 @@ class BoxMetrics:
                               registry=r)
         self.db_failures = Counter("confcall_db_failures", "database calls that failed",
                                    registry=r)
+        # the money/record write queue (issue 13, kill9's hunk): writes not yet committed,
+        # and whether the database refuses them now (they are retried; see docs/durability.md)
+        self.writes_pending = Gauge("confcall_db_writes_pending", "money and record writes "
+                                    "waiting for the database (queued, running or retried)",
+                                    registry=r)
+        self.writes_failing = Gauge("confcall_db_writes_failing", "1 while the database "
+                                    "cannot take money/record writes (they wait, retried)",
+                                    registry=r)
+        self.writes_retries = Gauge("confcall_db_writes_retries", "money/record writes "
+                                    "retried after a transient database failure, since start",
+                                    registry=r)
         # money
         self.revenue_fen = Gauge("confcall_revenue_fen", "fen charged for rated call legs, "
                                  "all boxes of the database together", registry=r)
@@ -108,6 +119,14 @@ class BoxMetrics:
         self.tick_seconds.labels("0.99").set(p99)
         self.ticks.set(stats.ticks)
         self.overruns.set(stats.overruns)
+
+    def refresh_writes(self, writes: Any) -> None:
+        """The box's ``OrderedWrites`` (reactor thread; issue 13, kill9's hunk)."""
+        if writes is None:
+            return
+        self.writes_pending.set(writes.pending())
+        self.writes_failing.set(1 if writes.failing else 0)
+        self.writes_retries.set(writes.retries)
 
     def refresh_revenue(self, runner: Any) -> Any:
         """Sum the rated legs' charges in the DB pool; the gauge is set when it returns.

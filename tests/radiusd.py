@@ -10,17 +10,15 @@ A missing ``freeradius`` is a test FAILURE with an explanation, never a skip.
 from __future__ import annotations
 
 import os
-import select
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from confcall.billing.sender import DICTIONARY
+from tests.proc_ready import NotReady, Output, stop
 
 FREERADIUS = "freeradius"
 
@@ -114,38 +112,23 @@ class RadiusServer:
         (self.dir / "radiusd.conf").write_text(
             CONF.format(dir=self.dir, secret=secret, port=self.port))
         self.proc: subprocess.Popen[bytes] | None = None
-        self.output: list[str] = []
+        self.output: Output | None = None  # its log, drained all along (the pipe never fills)
 
-    def start(self, timeout: float = 15.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, "TZ": "UTC"}
         self.proc = subprocess.Popen([self.binary, "-f", "-d", str(self.dir), "-n", "radiusd",
                                       "-l", "stdout"], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env)
-        assert self.proc.stdout is not None
-        out = self.proc.stdout
-        buf = b""
-        while b"Ready to process requests" not in buf:
-            ready, _, _ = select.select([out], [], [], timeout)
-            chunk = os.read(out.fileno(), 65536) if ready else b""
-            if not chunk:
-                self.stop()
-                raise RuntimeError(f"FreeRADIUS did not start:\n{buf.decode(errors='replace')}")
-            buf += chunk
-        self.output.append(buf.decode(errors="replace"))
-        threading.Thread(target=self._drain, args=(out,), daemon=True).start()
-
-    def _drain(self, out) -> None:  # keep its log pipe from filling up
-        for line in iter(out.readline, b""):
-            self.output.append(line.decode(errors="replace"))
+        self.output = Output(self.proc)
+        try:
+            self.output.wait_for("Ready to process requests", timeout)
+        except NotReady as e:
+            self.stop()
+            raise RuntimeError(f"FreeRADIUS did not start: {e}") from None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop(self.proc, grace_s=10)
         self.proc = None
 
     def close(self) -> None:

@@ -86,6 +86,10 @@ def claim_due(session: Session, *, box: str, now: datetime, ahead_s: float, leas
     expired = or_(_B.c.lease_until.is_(None), _B.c.lease_until < now)
     if restarted:
         expired = or_(expired, _B.c.lease_box == box)
+    else:
+        # a lease of this very process that lapsed (its renewals could not reach the database
+        # during an outage) is still being served here: never take it over from ourselves
+        expired = and_(expired, or_(_B.c.lease_box.is_(None), _B.c.lease_box != box))
     rowcount(session, update(_B).where(
         _B.c.state.in_([s.value for s in predecessors(S.MISSED)]),
         _B.c.start_at < now - timedelta(seconds=grace_s),

@@ -47,13 +47,27 @@ def span_status_cmd(as_json: bool, sim: str | None, socket_path: str | None) -> 
             if card is not None:
                 card.uninstall()
     media = answer.get("media") if answer is not None else None
+    writes = answer.get("writes") if answer is not None else None
     if as_json:
         out = {"spans": spans} if media is None else {"spans": spans, "media": media}
+        if writes is not None:
+            out["writes"] = writes
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         click.echo(render_span_dicts(spans))
         if media is not None:
             click.echo(_media_line(media))
+        if writes is not None:
+            click.echo(writes_line(writes))
+
+
+def writes_line(w: dict) -> str:
+    """The box's money/record writes under the spans (issue 13): OK, or WAITING while the
+    database cannot take them (retried; calls go on)."""
+    if w.get("failing"):
+        return (f"database writes  WAITING  {w.get('pending', 0)} pending, the database "
+                f"refuses them (retried; {w.get('retries', 0)} retries so far)")
+    return f"database writes  OK  {w.get('pending', 0)} pending"
 
 
 def _media_line(m: dict) -> str:

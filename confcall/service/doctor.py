@@ -40,6 +40,7 @@ def run_checks(config: Any, paths: Paths = Paths()) -> list[Check]:
     out += _spans(config, paths)
     out += [_database(config), _pepper(), _numba(paths), _prompts(config)]
     out.append(_free_channels(config))
+    out.append(_pending_writes(config))
     return out
 
 
@@ -209,3 +210,27 @@ def _free_channels(config: Any) -> Check:
     return Check("free channels", free > 0, f"{free} free channel(s) on {len(trunks)} span(s)",
                  "" if free else "every channel busy or every span down: `confcall span "
                  "status`")
+
+
+def _pending_writes(config: Any) -> Check:
+    """The running box's money/record writes waiting for the database (issue 13): a warning
+    while the database refuses them (they are retried; a box stopped now leaves its legs to
+    the next start's recovery)."""
+    from confcall.control_socket import ask
+    path = config.control_socket
+    if not path or not os.path.exists(path):
+        return Check("pending writes", True, "no running box to ask (serve not running)",
+                     warning=True)
+    try:
+        w = ask(path, "span_status").get("writes")
+    except OSError as e:
+        return Check("pending writes", False, f"{path}: {e}", "is `confcall serve` running?")
+    if w is None:
+        return Check("pending writes", True, "the box does not report its writes", warning=True)
+    if w.get("failing"):
+        return Check("pending writes", True, f"{w.get('pending', 0)} money/record write(s) "
+                     "waiting: the database refuses them (retried)",
+                     "check the database (`confcall doctor` database line, its server's log); "
+                     "do not stop the box until they are written", warning=True)
+    return Check("pending writes", True, f"{w.get('pending', 0)} money/record write(s) "
+                 "pending, the database takes them")

@@ -66,11 +66,21 @@ def test_database_down_for_a_minute_loses_no_record(private_pg, tmp_path):
         bx.run(20)
         writes = bx.daemon.writes
         assert writes.pending() >= 4 and writes.failing  # ends, ratings, the record: waiting
+        # the NOC sees them wait: span status (control socket, CLI line) and the metrics
+        waiting = _noc_view(bx)
+        assert waiting["writes"]["pending"] == writes.pending() and waiting["writes"]["failing"]
+        assert waiting["line"].startswith(f"database writes  WAITING  {writes.pending()} "
+                                          "pending, the database refuses them")
+        assert waiting["metrics"] == (writes.pending(), 1)
 
         # back after a minute: everything is written, in order
         cluster.resume()
         assert bx.run_until(writes.idle, 60)
         assert not writes.failing and writes.retries > 0
+        back = _noc_view(bx)
+        assert back["writes"] == {"pending": 0, "failing": False, "retries": writes.retries}
+        assert back["line"] == "database writes  OK  0 pending"
+        assert back["metrics"] == (0, 0)
         log = {r.number: r for r in bx.call_log() if r.role != "access"}
         assert set(log) == {A, B}
         assert all(r.ended_at is not None and r.cause == 16 for r in log.values())
@@ -93,3 +103,16 @@ def test_database_down_for_a_minute_loses_no_record(private_pg, tmp_path):
         assert bx.store.run(audit, account_id) == (balance.balance_fen, balance.balance_fen)
     finally:
         bx.close()
+
+
+def _noc_view(bx):
+    """What the NOC reads of the box's writes: ``span_status`` over the control socket, the
+    line ``confcall span status`` prints of it, and the Prometheus gauges."""
+    from confcall.cli.span import writes_line
+    from confcall.control_socket import handle
+    answer = handle(bx.daemon, '{"cmd": "span_status"}')
+    bx.daemon.watch.refresh()
+    reg = bx.daemon.watch.metrics.registry
+    return {"writes": answer["writes"], "line": writes_line(answer["writes"]),
+            "metrics": (reg.get_sample_value("confcall_db_writes_pending"),
+                        reg.get_sample_value("confcall_db_writes_failing"))}

@@ -22,6 +22,8 @@ RUN_ELSEWHERE = {
     "billing.py": "tests/billing/test_bench.py",
     "r2.py": "tests/r2/test_r2_bench.py",
     "security.py": "tests/rating/test_bench_security.py",
+    # the same conductor and rules (run_two_boxes, check) at 40 bookings on a PostgreSQL cluster
+    "two_boxes.py": "tests/booking/test_two_boxes_pg.py",
     "web.py": "tests/web/test_bench_web.py",
 }
 
