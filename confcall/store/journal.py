@@ -129,19 +129,35 @@ class WriteJournal:
     called in the DB thread pool."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Reads the file once (at start-up, before the box takes calls): this run numbers
+        its writes after the previous runs' (``number``), so it never drops one of theirs
+        before ``replay`` has applied it, nor takes one of theirs for its own."""
         self.path = Path(path)
         self._lock = threading.Lock()
         self.appended = 0  # entries made durable by this process (tests, metrics)
-        self._done_upto = 0  # every write numbered up to here is committed (truncate_upto)
+        self._whole = True  # the file ends with a whole line (see ``append``)
+        # the entries numbered up to here are the previous runs' (``replay``'s)
+        self.previous = max((e.seq for e in self._read()), default=0)
+        self._last = self.previous  # the last number given (``number``)
+        self._done_upto = self.previous  # this run's writes up to here are committed
+
+    def number(self) -> int:
+        """The next sequence number (any thread; no I/O)."""
+        with self._lock:
+            self._last += 1
+            return self._last
 
     def append(self, entries: list[Entry]) -> None:
         """Write ``entries`` and fsync: once this returns they survive a crash. An entry
         already committed (emptied by a ``truncate_upto`` that ran first, on another pool
         thread) is not written."""
         with self._lock:
-            data = b"".join(e.line() for e in entries if e.seq > self._done_upto)
+            fresh = [e for e in entries if e.seq > self._done_upto]
+            data = b"".join(e.line() for e in fresh)
             if not data:
                 return
+            if not self._whole:  # a crash cut the last line short: never glue onto it
+                data, self._whole = b"\n" + data, True
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
@@ -151,42 +167,57 @@ class WriteJournal:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            self.appended += len(entries)
+            self.appended += len(fresh)
+
+    def last_number(self) -> int:
+        """The last sequence number given (``number``)."""
+        with self._lock:
+            return self._last
 
     def read(self) -> list[Entry]:
         """The entries on disk, in order (a line cut short by a crash is skipped)."""
         with self._lock:
             return self._read()
 
-    def last_seq(self) -> int:
-        return max((e.seq for e in self.read()), default=0)
-
     def truncate_upto(self, upto: int) -> None:
-        """Drop the entries numbered ``upto`` or less (committed); any later ones stay (they
-        may have been appended meanwhile by another pool thread). Atomic: a new file renamed
-        over the old one, or the file emptied when nothing is left."""
+        """Drop this run's entries numbered ``upto`` or less (committed); any later ones stay
+        (they may have been appended meanwhile by another pool thread), and so do the
+        previous runs' until ``replay`` has applied them. Atomic: a new file renamed over the
+        old one, or the file emptied when nothing is left."""
         with self._lock:
             self._done_upto = max(self._done_upto, upto)
-            keep = [e for e in self._read() if e.seq > upto]
-            if not keep:
-                if self.path.exists():
-                    with open(self.path, "r+b") as f:
-                        f.truncate(0)
-                        os.fsync(f.fileno())
-                return
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "wb") as f:
-                f.write(b"".join(e.line() for e in keep))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
+            self._drop(lambda seq: self.previous < seq <= upto)
+
+    def forget_previous(self) -> None:
+        """The previous runs' entries are applied (``replay``): drop them."""
+        with self._lock:
+            self._drop(lambda seq: seq <= self.previous)
+
+    def _drop(self, gone: Callable[[int], bool]) -> None:
+        """Rewrite the file without the entries ``gone`` says (and without any line a crash
+        cut short). Called with the lock held."""
+        keep = [e for e in self._read() if not gone(e.seq)]
+        self._whole = True
+        if not keep:
+            if self.path.exists():
+                with open(self.path, "r+b") as f:
+                    f.truncate(0)
+                    os.fsync(f.fileno())
+            return
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"".join(e.line() for e in keep))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
 
     def _read(self) -> list[Entry]:
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return []
+        self._whole = not data or data.endswith(b"\n")
         out = []
         for raw in data.splitlines():
             try:
@@ -202,9 +233,11 @@ class WriteJournal:
 def replay(store: Any, journal: WriteJournal) -> Replayed:
     """Apply the journal's writes in order, then empty it. A transient failure (the database
     away) is raised: run it again (what was applied is applied again, to no effect). A write
-    the database refuses for good is logged and kept in ``<journal>.rejected``."""
+    the database refuses for good is logged and kept in ``<journal>.rejected``. Only the
+    previous runs' writes are replayed: this run's (none before its recovery is done: the box
+    takes no call) are this run's queues' to write."""
     from .writes import is_transient
-    entries = journal.read()
+    entries = [e for e in journal.read() if e.seq <= journal.previous]
     got = Replayed(entries=len(entries))
     ops = _ops()
     for e in entries:
@@ -231,13 +264,18 @@ def replay(store: Any, journal: WriteJournal) -> Replayed:
             continue
         got.applied += 1
     if entries:
-        journal.truncate_upto(entries[-1].seq)
+        journal.forget_previous()
     return got
 
 
 def _reject(journal: WriteJournal, e: Entry) -> None:
-    with open(f"{journal.path}.rejected", "ab") as f:
-        f.write(e.line())
+    """Keep ``e`` aside for the operator (once: a replay run again does not repeat it)."""
+    path = Path(f"{journal.path}.rejected")
+    line = e.line()
+    if path.exists() and line in path.read_bytes().splitlines(keepends=True):
+        return
+    with open(path, "ab") as f:
+        f.write(line)
         f.flush()
         os.fsync(f.fileno())
 

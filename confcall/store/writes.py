@@ -89,7 +89,6 @@ class OrderedWrites:
         self._queues: dict[str, deque[_Write]] = {}
         self.failing = False  # the last attempt failed transiently (the DB is away)
         self.retries = 0  # transient failures so far (metrics, tests)
-        self._seq = 0  # the last journal sequence number given
         self.journaled = 0  # journalled writes not yet committed (metrics, tests)
         self.journal_failures = 0  # appends that failed (disk full?): those wait in memory
 
@@ -197,8 +196,7 @@ class OrderedWrites:
             op = name_of(w.fn) if w.retry and not w.seq else None
             if op is None:
                 continue
-            self._seq += 1
-            w.seq = self._seq
+            w.seq = self.journal.number()
             self.journaled += 1
             entries.append(Entry(w.seq, key, op, w.args, w.kwargs))
         if not entries:
@@ -218,7 +216,7 @@ class OrderedWrites:
             return
         self.journaled -= 1
         if self.journaled == 0 and self.journal is not None:
-            journal, upto = self.journal, self._seq
+            journal, upto = self.journal, self.journal.last_number()
             d = self.runner.call_plain(lambda _store: journal.truncate_upto(upto))
             d.addErrback(lambda f: log.error("emptying the write journal failed: %s",
                                              f.getErrorMessage()))

@@ -53,12 +53,27 @@ def private_pg():
         cluster.stop()
 
 
-def _line(proc: subprocess.Popen, timeout_s: float = 180.0) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
-    assert ready, f"the box said nothing for {timeout_s} s"
-    line = proc.stdout.readline().decode()
-    assert line, f"the box exited ({proc.poll()})"
-    return line.strip()
+class Lines:
+    """A box's stdout, line by line, read from the pipe itself (a buffered ``readline`` may
+    take several lines at once and leave ``select`` waiting for one it already has). A box
+    that dies fails the test at once, with its exit status; one that hangs after the timeout
+    (its stderr, in the captured output, says why)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc, self.buf = proc, b""
+
+    def next(self, timeout_s: float = 300.0) -> str:
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            ready, _, _ = select.select([fd], [], [], timeout_s)
+            assert ready, f"the box (pid {self.proc.pid}, alive) said nothing for {timeout_s} s"
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                pytest.fail(f"the box exited with status {self.proc.wait(10)} (its stderr is "
+                            "in the captured output)", pytrace=False)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode(errors="replace").strip()
 
 
 def _box(url: str, journal: str, phase: str, epoch: datetime) -> subprocess.Popen:
@@ -78,15 +93,16 @@ def _run(cluster: PgCluster, url: str, journal: str) -> tuple[dict, int, str]:
     first = _box(url, journal, "first", NOW)
     halted = False
     try:
-        assert _line(first) == "talking"
+        out = Lines(first)
+        assert out.next() == "talking"
         cluster.halt()
         halted = True
         first.stdin.write(b"go\n")
         first.stdin.flush()
-        word, queued = _line(first).split()
+        word, queued = out.next().split()
         assert word == "queued"
         legs = {}
-        while (line := _line(first)) != "shoot":
+        while (line := out.next()) != "shoot":
             _, ref, answered, ended = line.split()
             legs[ref] = (datetime.fromisoformat(answered), datetime.fromisoformat(ended))
         os.kill(first.pid, signal.SIGKILL)
@@ -99,7 +115,7 @@ def _run(cluster: PgCluster, url: str, journal: str) -> tuple[dict, int, str]:
             cluster.resume()
     second = _box(url, journal, "second", NOW + timedelta(hours=1))
     try:
-        ready = _line(second)
+        ready = Lines(second).next()
         assert second.wait(60) == 0
     finally:
         if second.poll() is None:
