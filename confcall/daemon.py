@@ -97,6 +97,9 @@ class Daemon:
         self._prepare_store()
         if self.sounds is None:
             self.sounds = prompt_sounds(self.config.language, self.config.prompt_directory)
+        from confcall.store.journal import WriteJournal  # issue 13: read once, off the reactor
+        self.journal = WriteJournal(self.config.write_journal) if self.config.write_journal \
+            else None
         kernels = warm_kernels()
         self._prepared = True
         log.info("prepared in %.1f s (media kernels %.1f s): store, %d sounds",
@@ -321,11 +324,10 @@ class Daemon:
         cfg = self.config
         lang = cfg.language
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
-        from confcall.store.journal import WriteJournal
         from confcall.store.writes import OrderedWrites
         # one ordered, retried write queue per conference, shared by money and records; the
-        # writes that must wait for the database are journalled on disk first (issue 13)
-        self.journal = WriteJournal(cfg.write_journal) if cfg.write_journal else None
+        # writes that must wait for the database are journalled on disk first (issue 13;
+        # self.journal opened by prepare())
         self.writes = OrderedWrites(self.runner, self.reactor, journal=self.journal)
         self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
                                  writes=self.writes)
