@@ -41,16 +41,24 @@ HERE = Path(__file__).resolve().parent
 A, B = "+8613800138000", "+8613900139000"
 
 
-@pytest.fixture
-def private_pg():
+@pytest.fixture(scope="module")
+def private_cluster():
+    """A PostgreSQL cluster of this file's own (the tests stop it), seeded once: each test
+    gets a copy of the seeded database (seeding takes minutes on a loaded machine)."""
     cluster = PgCluster()
     cluster.start()
     try:
-        url = cluster.url(cluster.new_database())
-        prepare(url)
-        yield cluster, url
+        seeded = cluster.new_database()
+        prepare(cluster.url(seeded))
+        yield cluster, seeded
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def private_pg(private_cluster):
+    cluster, seeded = private_cluster
+    yield cluster, cluster.url(cluster.new_database(template=seeded))
 
 
 class Lines:
