@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from confcall.cli.span import writes_line
 from confcall.conference import records
+from confcall.control_socket import writes_status
 from confcall.rating import ops
 from confcall.rating.accounts import get_account
 from confcall.rating.cdr import LegRecord, conference_bill
@@ -188,6 +190,9 @@ def test_writes_wait_journalled_in_the_pool_and_the_next_run_replays_them(tmp_pa
         clock.settle()  # the first attempt is refused; the queue is made durable first
         opened = list(_OPENED)
         assert writes.failing and writes.pending() == 4 and writes.journaled == 4
+        assert writes_line(writes_status(writes)).endswith(  # what the NOC sees
+            "4 pending, the database refuses them (retried; 1 retries so far); 4 kept in the "
+            "write journal")
         assert opened and not any(on_reactor for _, on_reactor in opened)  # the pool's
         assert [e.op for e in WriteJournal(path).read()] == [
             "call_log.insert", "call_log.complete", "money.settle_leg",
