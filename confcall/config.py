@@ -12,6 +12,9 @@ Example (every key optional; these are the defaults)::
 
     [database]
     url = "sqlite:///var/confcall.db"  # or postgresql://user:password@host/db (psycopg 3)
+    write_journal = "var/confcall-writes.journal"  # money/record writes that wait for the
+                    # database are fsync'ed here first and replayed at the next start if the
+                    # box dies before the database is back (docs/durability.md); "" = off
 
     [hardware]
     simulated = false                  # true: the simulated card (demo, tests)
@@ -203,6 +206,7 @@ class Config:
     source: str = "<defaults>"
     box_id: str = ""
     database_url: str = "sqlite:///var/confcall.db"
+    write_journal: str = "var/confcall-writes.journal"  # issue 13: confcall.store.journal
     simulated: bool = False
     sim_spans: tuple[tuple[str, str], ...] = (("E1", "pri"), ("E1", "pri"))
     span_config: str = ""
@@ -273,7 +277,7 @@ class Config:
 
 _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "box": {"id": ("box_id", str)},
-    "database": {"url": ("database_url", str)},
+    "database": {"url": ("database_url", str), "write_journal": ("write_journal", str)},
     "hardware": {"simulated": ("simulated", bool), "sim_spans": ("sim_spans", list),
                  "span_config": ("span_config", str)},
     "numbers": {"access": ("access_numbers", list), "service": ("service_numbers", list),
@@ -418,6 +422,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)
     _billing_bounds(values, source)
+    _check_write_journal(values, source)
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
 
@@ -467,6 +472,25 @@ def _normalise(values: dict[str, Any], source: str) -> None:
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+def _check_write_journal(values: dict[str, Any], source: str) -> None:
+    """[database] write_journal: a file path ("" = off) whose directory the box can write."""
+    path = values.get("write_journal")
+    if not path:
+        return
+    p = Path(path)
+    if p.is_dir() or path.endswith("/"):
+        raise ConfigError(source, "database.write_journal", f"{path!r} is a directory; give a "
+                          "file path (e.g. var/confcall-writes.journal)")
+    if "\0" in path:
+        raise ConfigError(source, "database.write_journal", "a path without NUL characters")
+    parent = next((d for d in (p.parent, *p.parent.parents) if d.exists()), Path("."))
+    import os
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK) or \
+            (p.exists() and not os.access(p, os.W_OK)):
+        raise ConfigError(source, "database.write_journal", f"{path!r}: not writable by this "
+                          "user (the box appends to it and creates its directory)")
 
 
 def _check_fraud(values: dict[str, Any], source: str) -> None:

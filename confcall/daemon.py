@@ -97,6 +97,9 @@ class Daemon:
         self._prepare_store()
         if self.sounds is None:
             self.sounds = prompt_sounds(self.config.language, self.config.prompt_directory)
+        from confcall.store.journal import WriteJournal  # issue 13: read once, off the reactor
+        self.journal = WriteJournal(self.config.write_journal) if self.config.write_journal \
+            else None
         kernels = warm_kernels()
         self._prepared = True
         log.info("prepared in %.1f s (media kernels %.1f s): store, %d sounds",
@@ -323,8 +326,10 @@ class Daemon:
         lang = cfg.language
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
         from confcall.store.writes import OrderedWrites
-        # one ordered, retried write queue per conference, shared by money and records
-        self.writes = OrderedWrites(self.runner, self.reactor)
+        # one ordered, retried write queue per conference, shared by money and records; the
+        # writes that must wait for the database are journalled on disk first (issue 13;
+        # self.journal opened by prepare())
+        self.writes = OrderedWrites(self.runner, self.reactor, journal=self.journal)
         self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
                                  writes=self.writes)
         self.records = self._records()
@@ -357,12 +362,17 @@ class Daemon:
         """Close what this box's previous run left open (``conference.recovery``), in the
         pool, retried while the DB is away. The box takes no call until it is done (every
         open row of this box is then its previous run's: nothing is told apart by time)."""
-        from confcall.conference.recovery import recover_box
+        from confcall.conference.recovery import restart
         from confcall.ids import box_id
-        d = self.writes.call_plain("box-restart", recover_box, box_id(), self.money.now())
+        # the journal's writes first (the previous run's, queued while the DB was away)
+        d = self.writes.call_plain("box-restart", restart, self.journal, box_id(),
+                                   self.money.now())
 
-        def done(result: Any) -> None:
+        def done(results: Any) -> None:
+            self.replayed, result = results
             self.recovered = result
+            if self.replayed.entries:
+                self._say(f"box restart: {self.replayed}")
             if result.legs_closed or result.holds_released or result.conferences_closed:
                 self._say(f"box restart: {result}")
 

@@ -44,7 +44,7 @@ from confcall.dahdi.legs import Cause
 from confcall.rating import cdr, credit
 from confcall.store.models import Account, CallLog, Conference, Reservation
 
-__all__ = ["BOX_RESTART", "Recovered", "recover_box"]
+__all__ = ["BOX_RESTART", "Recovered", "recover_box", "restart"]
 
 log = logging.getLogger("confcall.recovery")
 
@@ -122,6 +122,16 @@ def recover_box(store: object, box: str, now: datetime, reason: str = BOX_RESTAR
             log.exception("closing conference %s after the restart failed", ref)
             failed += 1
     return Recovered(closed, rated, fen, released, confs, failed)
+
+
+def restart(store: object, journal: object, box: str, now: datetime) -> tuple[object, Recovered]:
+    """What a box does first at start-up: replay the writes its previous run journalled
+    while the database was away (``confcall.store.journal``; ``journal`` None: none kept),
+    then close what is still open (``recover_box``). Returns (``Replayed``, ``Recovered``).
+    A transient failure (the database away) raises: the whole is run again (idempotent)."""
+    from confcall.store.journal import Replayed, WriteJournal, replay
+    replayed = replay(store, journal) if isinstance(journal, WriteJournal) else Replayed()
+    return replayed, recover_box(store, box, now)
 
 
 def _close_leg(session: Session, reference: str, now: datetime,
