@@ -81,9 +81,8 @@ class WebSite:
         self.config = config or WebConfig()
         self.now = now or (lambda: datetime.now(UTC))
         self.daemon = daemon
-        from .groupcommit import GroupCommit, commit_runner
-        # bursts of bookings share one commit, run on a thread of its own beside the pool
-        self.bookings = GroupCommit(commit_runner(runner))
+        from .groupcommit import GroupCommit
+        self.bookings = GroupCommit(runner)  # bursts of bookings share one commit
         self.app = Klein()
         self.env = Environment(loader=PackageLoader("confcall.web", "templates"),
                                autoescape=select_autoescape(["html"]),

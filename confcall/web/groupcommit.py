@@ -12,18 +12,9 @@ How to use: ``group.submit(fn, *args)`` → Deferred of ``fn(session, *args)``. 
 goes to the DB pool at once; units arriving meanwhile wait for it and then go together (at most
 ``max_batch``).  A unit's exception reaches only that unit's Deferred; a failed commit reaches
 every unit of the batch.
-
-With the store's thread pool, ``commit_runner(runner)`` gives the batches a thread of their own
-(``CommitWorker``): handing a batch to Twisted's pool cost the reactor a third of its time on
-a loaded core (``Team.do`` → ``Queue.put`` → ``Condition.notify``, py-spy --gil), a C
-``SimpleQueue.put`` costs it almost nothing.  The batching is unchanged: a batch still starts
-only when the reactor has answered the previous one (a thread that started the next batch by
-itself made smaller batches and served fewer bookings: measured, then reverted).
 """
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +24,7 @@ from twisted.python.failure import Failure
 
 from confcall.store.prepared import Prepared
 
-__all__ = ["CommitWorker", "GroupCommit", "commit_runner"]
+__all__ = ["GroupCommit"]
 
 Unit = tuple[Callable[..., Any], tuple[Any, ...], Deferred[Any]]
 
@@ -74,54 +65,6 @@ class GroupCommit:
                 else:
                     d.errback(Failure(value))
         self._kick()
-
-
-class CommitWorker:
-    """A runner (``call(fn, *args)`` → Deferred of ``fn(session, *args)`` in one transaction
-    through ``store.run``) with one thread of its own fed by a ``SimpleQueue``; results fired
-    on the reactor thread (``callFromThread``).  Started at its first call, stopped when the
-    reactor shuts down (after the jobs already handed to it)."""
-
-    def __init__(self, store: Any, reactor: Any) -> None:
-        self.store = store
-        self.reactor = reactor
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def call(self, fn: Callable[..., Any], *args: Any) -> Deferred[Any]:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="confcall-commit",
-                                            daemon=True)
-            self._thread.start()
-            self.reactor.addSystemEventTrigger("during", "shutdown", self.stop)
-        d: Deferred[Any] = Deferred()
-        self._jobs.put((fn, args, d))
-        return d
-
-    def stop(self) -> None:
-        """Run what was handed over, then end the thread (waits for it)."""
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            fn, args, d = job
-            try:
-                result = self.store.run(fn, *args)
-            except Exception:  # noqa: BLE001 - handed to the unit's Deferred on the reactor
-                self.reactor.callFromThread(d.errback, Failure())
-            else:
-                self.reactor.callFromThread(d.callback, result)
-
-
-def commit_runner(runner: Any) -> Any:
-    """What a ``GroupCommit`` over ``runner`` runs its batches with: a ``CommitWorker`` beside
-    the store's thread pool (``DbRunner``), else ``runner`` itself (inline: CLI, tests)."""
-    from confcall.store.runner import DbRunner
-    if isinstance(runner, DbRunner):
-        return CommitWorker(runner.store, runner.reactor)
-    return runner
 
 
 _SAVEPOINT = Prepared(text("SAVEPOINT unit"))
