@@ -64,6 +64,7 @@ class BoxWatch:
         d = self.daemon
         self.metrics.refresh(d.trunks, d.media)
         self.metrics.refresh_writes(getattr(d, "writes", None))  # issue 13: pending writes
+        self.metrics.refresh_fleet(getattr(d, "fleet", None))  # issue 13: heartbeat, reaped
         summed = None
         if revenue or self._refreshes % REVENUE_EVERY == 0:
             summed = self.metrics.refresh_revenue(d.runner)

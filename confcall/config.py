@@ -12,6 +12,9 @@ Example (every key optional; these are the defaults)::
 
     [database]
     url = "sqlite:///var/confcall.db"  # or postgresql://user:password@host/db (psycopg 3)
+    write_journal = "var/confcall-writes.journal"  # money/record writes that wait for the
+                    # database are fsync'ed here first and replayed at the next start if the
+                    # box dies before the database is back (docs/durability.md); "" = off
 
     [hardware]
     simulated = false                  # true: the simulated card (demo, tests)
@@ -31,6 +34,15 @@ Example (every key optional; these are the defaults)::
     r2_max_ani = 20                    # MFC/R2: calling-number digits collected at most
     r2_max_dnis = 20                   # MFC/R2: dialled digits collected at most
     r2_answer_timeout_s = 60.0         # MFC/R2: an accepted callback nobody answers (cause 19)
+
+    [fleet]                            # boxes sharing one database (docs/durability.md)
+    heartbeat_s = 15.0                 # each box writes "alive at" into the boxes table this
+                                       # often; 1..3600
+    dead_after_s = 300.0               # a box not seen this long is lost: a live box closes
+                                       # its open calls at their last interim record, rates
+                                       # them and releases their credit; at least 3 x
+                                       # heartbeat_s, 2 x booking.lease_s, 2 x
+                                       # accounting.interim_s (unset: 300 or those minimums)
 
     [pri]                              # libpri on every PRI span (docs/resilience.md)
     t309_ms = 6000                     # Q.931 T309: answered calls outlive a D-channel that
@@ -194,6 +206,7 @@ class Config:
     source: str = "<defaults>"
     box_id: str = ""
     database_url: str = "sqlite:///var/confcall.db"
+    write_journal: str = "var/confcall-writes.journal"  # issue 13: confcall.store.journal
     simulated: bool = False
     sim_spans: tuple[tuple[str, str], ...] = (("E1", "pri"), ("E1", "pri"))
     span_config: str = ""
@@ -254,6 +267,8 @@ class Config:
     fraud_spend_per_hour_fen: int = 300_000
     fraud_callbacks_per_number: int = 30
     pri_t309_ms: int = 6_000  # [pri] t309_ms: libpri's T309 on every PRI span (issue 13)
+    fleet_heartbeat_s: float = 15.0  # [fleet]: boxes sharing a database (confcall/fleet.py)
+    fleet_dead_after_s: float = 300.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trunk_for(self, spanno: int) -> TrunkConf | None:
@@ -262,7 +277,7 @@ class Config:
 
 _SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
     "box": {"id": ("box_id", str)},
-    "database": {"url": ("database_url", str)},
+    "database": {"url": ("database_url", str), "write_journal": ("write_journal", str)},
     "hardware": {"simulated": ("simulated", bool), "sim_spans": ("sim_spans", list),
                  "span_config": ("span_config", str)},
     "numbers": {"access": ("access_numbers", list), "service": ("service_numbers", list),
@@ -303,6 +318,30 @@ _SECTIONS["log"] = {"level": ("log_level", str), "format": ("log_format", str)}
 _SECTIONS["metrics"] = {"port": ("metrics_port", int), "bind": ("metrics_bind", str)}
 # [pri]: libpri's timers on every PRI span
 _SECTIONS["pri"] = {"t309_ms": ("pri_t309_ms", int)}
+# [fleet]: boxes sharing one database; a dead box's rows are closed by a live one
+_SECTIONS["fleet"] = {"heartbeat_s": ("fleet_heartbeat_s", float),
+                      "dead_after_s": ("fleet_dead_after_s", float)}
+
+
+def _check_fleet(values: dict[str, Any], source: str) -> None:
+    """[fleet]: a box is declared dead only well after it could have renewed its heartbeat,
+    its booking leases and its legs' interim records (a slow box must never be reaped)."""
+    beat = values.get("fleet_heartbeat_s", 15.0)
+    if "fleet_dead_after_s" not in values:  # the default grows with what it must outlast
+        values["fleet_dead_after_s"] = max(300.0, 3 * beat, 2 * values.get("booking_lease_s", 60.0),
+                                           2 * values.get("acct_interim_s", 60.0))
+    dead = values["fleet_dead_after_s"]
+    if not 1.0 <= beat <= 3600.0:
+        raise ConfigError(source, "fleet.heartbeat_s", f"seconds from 1 to 3600, got {beat}")
+    if not 3 * beat <= dead <= 7 * 86400:
+        raise ConfigError(source, "fleet.dead_after_s", f"seconds from 3 x fleet.heartbeat_s "
+                          f"({3 * beat:g}) to 604800, got {dead}")
+    for key, name in (("booking_lease_s", "booking.lease_s"),
+                      ("acct_interim_s", "accounting.interim_s")):
+        other = values.get(key, 60.0)
+        if dead < 2 * other:
+            raise ConfigError(source, "fleet.dead_after_s", f"must be at least 2 x {name} "
+                              f"({2 * other:g} s), got {dead}")
 
 
 def _check_pri(values: dict[str, Any], source: str) -> None:
@@ -378,10 +417,12 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     _normalise(values, source)
     _check_noc(values, source)
     _check_pri(values, source)
+    _check_fleet(values, source)
     _check_booking({**_BOOKING_DEFAULTS, **values}, source)
     values["trunks"] = _trunks(data.get("trunk", []), source)
     values["radius_servers"] = _radius_servers(data.get("radius", []), source)
     _billing_bounds(values, source)
+    _check_write_journal(values, source)
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
 
@@ -431,6 +472,25 @@ def _normalise(values: dict[str, Any], source: str) -> None:
     url = values.get("database_url")
     if url is not None and not url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(source, "database.url", "sqlite:///PATH or postgresql://...")
+
+
+def _check_write_journal(values: dict[str, Any], source: str) -> None:
+    """[database] write_journal: a file path ("" = off) whose directory the box can write."""
+    path = values.get("write_journal")
+    if not path:
+        return
+    p = Path(path)
+    if p.is_dir() or path.endswith("/"):
+        raise ConfigError(source, "database.write_journal", f"{path!r} is a directory; give a "
+                          "file path (e.g. var/confcall-writes.journal)")
+    if "\0" in path:
+        raise ConfigError(source, "database.write_journal", "a path without NUL characters")
+    parent = next((d for d in (p.parent, *p.parent.parents) if d.exists()), Path("."))
+    import os
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK) or \
+            (p.exists() and not os.access(p, os.W_OK)):
+        raise ConfigError(source, "database.write_journal", f"{path!r}: not writable by this "
+                          "user (the box appends to it and creates its directory)")
 
 
 def _check_fraud(values: dict[str, Any], source: str) -> None:

@@ -54,7 +54,10 @@ def writes_status(writes: Any) -> dict[str, Any]:
     """The box's write queue for the NOC: how many writes wait, and whether the database
     refuses them now (``confcall.store.writes``)."""
     return {"pending": writes.pending(), "failing": bool(writes.failing),
-            "retries": int(writes.retries)}
+            "retries": int(writes.retries),
+            # journal's hunk: of those, kept on disk (write journal); appends that failed
+            "journaled": int(getattr(writes, "journaled", 0)),
+            "journal_failures": int(getattr(writes, "journal_failures", 0))}
 
 
 def _trunk_status(t: Any) -> dict[str, Any]:

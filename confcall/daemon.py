@@ -97,6 +97,9 @@ class Daemon:
         self._prepare_store()
         if self.sounds is None:
             self.sounds = prompt_sounds(self.config.language, self.config.prompt_directory)
+        from confcall.store.journal import WriteJournal  # issue 13: read once, off the reactor
+        self.journal = WriteJournal(self.config.write_journal) if self.config.write_journal \
+            else None
         kernels = warm_kernels()
         self._prepared = True
         log.info("prepared in %.1f s (media kernels %.1f s): store, %d sounds",
@@ -138,6 +141,7 @@ class Daemon:
             interval = TICK_S if isinstance(trunk, R2Trunk) else 0.1
             self._loops.append(every(self.reactor, interval, trunk.service))
         self._start_bookings()
+        self._start_fleet()  # issue 13: heartbeat, and closing a dead box's rows (fleet.py)
         self._listen_control()
         self._start_web()
         self.watch.start()  # metrics endpoint, systemd READY + watchdog
@@ -322,8 +326,10 @@ class Daemon:
         lang = cfg.language
         say_number, say_amount = _sayers(lang, set(self.media.sounds))
         from confcall.store.writes import OrderedWrites
-        # one ordered, retried write queue per conference, shared by money and records
-        self.writes = OrderedWrites(self.runner, self.reactor)
+        # one ordered, retried write queue per conference, shared by money and records; the
+        # writes that must wait for the database are journalled on disk first (issue 13;
+        # self.journal opened by prepare())
+        self.writes = OrderedWrites(self.runner, self.reactor, journal=self.journal)
         self.money = RatingMoney(self.reactor, self.runner, epoch=self.epoch,
                                  writes=self.writes)
         self.records = self._records()
@@ -356,12 +362,17 @@ class Daemon:
         """Close what this box's previous run left open (``conference.recovery``), in the
         pool, retried while the DB is away. The box takes no call until it is done (every
         open row of this box is then its previous run's: nothing is told apart by time)."""
-        from confcall.conference.recovery import recover_box
+        from confcall.conference.recovery import restart
         from confcall.ids import box_id
-        d = self.writes.call_plain("box-restart", recover_box, box_id(), self.money.now())
+        # the journal's writes first (the previous run's, queued while the DB was away)
+        d = self.writes.call_plain("box-restart", restart, self.journal, box_id(),
+                                   self.money.now())
 
-        def done(result: Any) -> None:
+        def done(results: Any) -> None:
+            self.replayed, result = results
             self.recovered = result
+            if self.replayed.entries:
+                self._say(f"box restart: {self.replayed}")
             if result.legs_closed or result.holds_released or result.conferences_closed:
                 self._say(f"box restart: {result}")
 
@@ -466,9 +477,16 @@ class Daemon:
             self.reactor, self.runner, self.callbacks, box=box_id(), now=self.money.now,
             policy=SchedulerPolicy.from_config(self.config, channels=len(self.batch)),
             on_serve=lambda call: self.callbacks.jobs.append(call) if is_callback(call)
-            else None)
+            else None, writes=self.writes)  # its state writes: ordered, retried (issue 13)
         if self.taking_calls:  # else once the restart recovery is done (_take_calls)
             self.scheduler.start()
+
+    def _start_fleet(self) -> None:
+        from confcall.fleet import FleetPolicy, FleetWatch
+        from confcall.ids import box_id
+        self.fleet = FleetWatch(self.reactor, self.runner, box=box_id(), now=self.money.now,
+                                policy=FleetPolicy.from_config(self.config), say=self._say)
+        self.fleet.start()
 
     def _screen_access(self, leg: Any) -> Any:
         """The access screen, then the per-number callback limit across every box sharing
@@ -539,6 +557,8 @@ class Daemon:
         self._stopping: Deferred[None] = Deferred()
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.stop()  # claimed, not yet dialled bookings go back to the pool
+        if getattr(self, "fleet", None) is not None:
+            self.fleet.stop()
         for s in self.callbacks.sessions:
             if not s.ended:
                 s.end("shutdown")

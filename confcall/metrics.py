@@ -88,6 +88,18 @@ class BoxMetrics:
         self.writes_retries = Gauge("confcall_db_writes_retries", "money/record writes "
                                     "retried after a transient database failure, since start",
                                     registry=r)
+        # the fleet (issue 13, fleet's hunk; docs/fleet.md): this box's heartbeat, boxes reaped
+        self.fleet_connected = Gauge("confcall_fleet_heartbeat_ok", "1 while this box's "
+                                     "heartbeat reaches the database", registry=r)
+        self.fleet_reaped = Gauge("confcall_fleet_boxes_reaped", "lost boxes whose open rows "
+                                  "this box closed, since start", registry=r)
+        # journal's hunk: the waiting writes kept on disk, and appends to it that failed
+        self.writes_journaled = Gauge("confcall_db_writes_journaled", "money/record writes "
+                                      "waiting for the database that are kept in the write "
+                                      "journal (survive a crash)", registry=r)
+        self.journal_failures = Gauge("confcall_db_journal_failures", "appends to the write "
+                                      "journal that failed since start (those writes wait in "
+                                      "memory only)", registry=r)
         # money
         self.revenue_fen = Gauge("confcall_revenue_fen", "fen charged for rated call legs, "
                                  "all boxes of the database together", registry=r)
@@ -127,6 +139,15 @@ class BoxMetrics:
         self.writes_pending.set(writes.pending())
         self.writes_failing.set(1 if writes.failing else 0)
         self.writes_retries.set(writes.retries)
+        self.writes_journaled.set(getattr(writes, "journaled", 0))  # journal's hunk
+        self.journal_failures.set(getattr(writes, "journal_failures", 0))
+
+    def refresh_fleet(self, fleet: Any) -> None:
+        """The box's ``FleetWatch`` (reactor thread; issue 13, fleet's hunk)."""
+        if fleet is None:
+            return
+        self.fleet_connected.set(1 if fleet.connected_since is not None else 0)
+        self.fleet_reaped.set(len(fleet.reaped))
 
     def refresh_revenue(self, runner: Any) -> Any:
         """Sum the rated legs' charges in the DB pool; the gauge is set when it returns.

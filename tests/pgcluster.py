@@ -225,6 +225,7 @@ RESET_TABLES = ("booking_attempts", "booking_participants", "bookings", "legs", 
                 "ledger", "conferences", "cards", "card_batches", "accounts", "rates",
                 "rate_plans", "number_rules", "acct_outbox", "billed_legs", "cdr_files",
                 "web_sessions", "operators", "audit_log", "call_legs")
+RESET_TABLES += ("boxes",)  # issue 13, fleet: the boxes' heartbeats (migration 0015)
 RESET_KEYED_TABLES = ("account_limits", "auth_throttles")  # issue 14: no id sequence
 
 

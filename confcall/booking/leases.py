@@ -18,6 +18,7 @@ inside ``BEGIN IMMEDIATE`` (serialised), on PostgreSQL ``FOR UPDATE SKIP LOCKED`
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +35,7 @@ from .states import HELD, AttemptResult, BookingKind, BookingState, predecessors
 
 __all__ = ["DueBooking", "DueParticipant", "StormLimit", "add_callback", "answered",
            "callbacks_recent", "claim_due", "close_attempt", "finish", "open_attempt",
-           "release", "renew", "start_dialing"]
+           "reclaim", "release", "renew", "start_dialing"]
 
 _B = table_of(Booking)
 _A = table_of(BookingAttempt)
@@ -186,13 +187,14 @@ def _load(session: Session, ids: list[int], taken: set[int]) -> list[DueBooking]
             in rows]
 
 
-def renew(session: Session, *, box: str, ids: list[int], now: datetime,
-          lease_s: float) -> list[int]:
+def renew(session: Session, *, box: str, ids: list[int],
+          now: datetime | Callable[[], datetime], lease_s: float) -> list[int]:
     """Extend this box's leases on ``ids``; returns the ids it still holds (a booking cancelled
-    before dialling, or taken over after this box stalled, is no longer held)."""
+    before dialling, or taken over after this box stalled, is no longer held). ``now`` may be
+    the box's clock itself: a renewal retried after a DB outage extends from when it runs."""
     if not ids:
         return []
-    until = utc(now) + timedelta(seconds=lease_s)
+    until = utc(now() if callable(now) else now) + timedelta(seconds=lease_s)
     result = session.execute(update(_B).where(_B.c.id.in_(ids), _held_by(box))
                              .values(lease_until=until).returning(_B.c.id))
     return sorted(int(r[0]) for r in result)
@@ -265,6 +267,38 @@ def finish(session: Session, booking_id: int, *, box: str, now: datetime,
                                            _A.c.result.is_(None))
                  .values(result=AttemptResult.FAILED.value))
     return won
+
+
+def reclaim(session: Session, booking_id: int, *, box: str, now: datetime, lease_s: float,
+            conference_ref: str) -> str | None:
+    """Take back a booking whose conference still runs on this box, after its lease lapsed
+    while the box could not reach the database and another box took it over. That box is
+    redialling the initiator, who is in this very conference (busy): so while it has not
+    reached them (the booking is ``dialing``) the booking comes back here, ``in_progress``
+    with this conference, and this box's attempts it closed as ``lost`` are open again (they
+    are up). The other box's dial, if one is ringing, ends on its own; its next attempt is
+    not made (it no longer holds the booking). Returns the box it was taken back from, or
+    None: the other box already reached the initiator, or the booking is over (then it stays
+    the other box's; the conference here goes on and is billed here)."""
+    now = utc(now)
+    row = session.execute(select(_B.c.lease_box, _B.c.state).where(_B.c.id == booking_id)
+                          .with_for_update()).first()
+    if row is None or row[1] != S.DIALING.value or row[0] in (None, box):
+        return None
+    other = str(row[0])
+    won = rowcount(session, update(_B).where(
+        _B.c.id == booking_id, _B.c.state == S.DIALING.value, _B.c.lease_box == other)
+        .values(state=S.IN_PROGRESS.value, lease_box=box,
+                lease_until=now + timedelta(seconds=lease_s), conference_ref=conference_ref,
+                outcome=f"{box} kept its conference up through a database outage; taken back "
+                        f"from {other}"[:200])) == 1
+    if not won:
+        return None
+    rowcount(session, update(_A).where(
+        _A.c.booking_id == booking_id, _A.c.box == box,
+        _A.c.result == AttemptResult.LOST.value, _A.c.answered_at.is_not(None))
+        .values(result=AttemptResult.ANSWERED.value, ended_at=None))
+    return other
 
 
 def release(session: Session, booking_id: int, *, box: str) -> bool:

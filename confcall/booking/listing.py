@@ -34,7 +34,7 @@ from .errors import BookingError
 from .states import ACTIVE, AttemptResult, BookingKind, BookingState
 from .views import AttemptView, BookingView
 
-__all__ = ["PAGE_DEFAULT", "PAGE_MAX", "BookingPage", "Cursor", "list_page"]
+__all__ = ["PAGE_DEFAULT", "PAGE_MAX", "BookingPage", "Cursor", "list_all_page", "list_page"]
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
@@ -106,6 +106,19 @@ _PAGES = {(live, after): _section(live, after) for live in (True, False)
 _IN_CACHE: dict[tuple[str, int], Prepared] = {}
 
 
+def _everyone(after: bool) -> Prepared:
+    """The NOC's order: every account's bookings (every kind), latest start first."""
+    s: Any = bindparam("after_start", type_=_B.c.start_at.type)
+    i: Any = bindparam("after_id")
+    stmt = select(*_COLS, _A.c.number).join(_A, _A.c.id == _B.c.account_id)
+    if after:
+        stmt = stmt.where(or_(_B.c.start_at < s, and_(_B.c.start_at == s, _B.c.id < i)))
+    return Prepared(stmt.order_by(_B.c.start_at.desc(), _B.c.id.desc()).limit(bindparam("n")))
+
+
+_EVERYONE = {after: _everyone(after) for after in (False, True)}
+
+
 def _of_ids(what: str, n: int) -> Prepared:
     """The participants or attempts of ``n`` bookings (``b0``…): one statement per length."""
     p = _IN_CACHE.get((what, n))
@@ -153,10 +166,28 @@ def list_page(session: Session, account_number: str, *, limit: int = PAGE_DEFAUL
     if more:
         last_live, last = rows[-1]
         nxt = Cursor(last_live, last[4], last[0])
-    return BookingPage(tuple(_views(conn, account_number, [r for _, r in rows])), nxt)
+    return BookingPage(tuple(_views(conn, [account_number] * len(rows),
+                                    [r for _, r in rows])), nxt)
 
 
-def _views(conn: Any, account_number: str, rows: list[tuple[Any, ...]]) -> list[BookingView]:
+def list_all_page(session: Session, *, limit: int = PAGE_DEFAULT,
+                  cursor: Cursor | None = None) -> BookingPage:
+    """One page of every account's bookings, latest start first (the operator's console,
+    ``service.list_all``'s order): the same keyset cursors, three statements a page."""
+    if type(limit) is not int or not 1 <= limit <= PAGE_MAX:
+        raise BookingError("field.range", "limit", min=1, max=PAGE_MAX, value=limit)
+    conn = session.connection()
+    params: dict[str, Any] = {"n": limit + 1}
+    if cursor is not None:
+        params["after_start"], params["after_id"] = cursor.start_at, cursor.id
+    got = _EVERYONE[cursor is not None].all(conn, params)
+    rows, more = got[:limit], len(got) > limit
+    nxt = Cursor(False, rows[-1][4], rows[-1][0]) if more else None
+    return BookingPage(tuple(_views(conn, [r[-1] for r in rows], rows)), nxt)
+
+
+def _views(conn: Any, numbers: list[str], rows: list[Any]) -> list[BookingView]:
+    """The views of ``rows`` (``_COLS`` first), ``numbers[k]`` the account of ``rows[k]``."""
     if not rows:
         return []
     ids = {f"b{k}": r[0] for k, r in enumerate(rows)}
@@ -167,7 +198,7 @@ def _views(conn: Any, account_number: str, rows: list[tuple[Any, ...]]) -> list[
     for a in _of_ids("attempts", len(rows)).all(conn, ids):
         tries[a[0]].append(AttemptView(a[1], a[2], a[3], a[4], a[5], a[6],
                                        AttemptResult(a[7]) if a[7] else None, a[8], a[9]))
-    return [BookingView(r[0], r[1], BookingKind(r[2]), account_number, r[3], tuple(parts[r[0]]),
+    return [BookingView(r[0], r[1], BookingKind(r[2]), number, r[3], tuple(parts[r[0]]),
                         r[4], r[5], r[6], bool(r[7]), r[8], r[9], BookingState(r[10]), r[11],
                         r[12], r[13], r[14], r[15], r[16], r[17], tuple(tries[r[0]]))
-            for r in rows]
+            for number, r in zip(numbers, rows, strict=True)]

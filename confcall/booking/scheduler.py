@@ -107,9 +107,16 @@ class BookingScheduler:
 
     def __init__(self, reactor: Any, runner: Any, dialer: BookedDialer, *, box: str,
                  now: Callable[[], datetime], policy: SchedulerPolicy = SchedulerPolicy(),
-                 on_serve: Callable[[BookedCall], None] | None = None) -> None:
+                 on_serve: Callable[[BookedCall], None] | None = None,
+                 writes: Any = None) -> None:
+        """``writes``: the box's ``OrderedWrites`` (``confcall.store.writes``). The scheduler's
+        own state writes (an attempt's outcome, answered, finished, released, the lease
+        renewals) go through it: in order per booking, retried while the database is away, so
+        an outage does not lose them. Without it (unit tests) they run once on ``runner``."""
         self.reactor = reactor
         self.runner = runner
+        self.writes = writes
+        self._renewing = False  # a renewal waits in the write queue (the DB is away)
         self.dialer = dialer
         self.box = box
         self.now = now
@@ -140,7 +147,8 @@ class BookingScheduler:
         ds = []
         for c in waiting:
             c.drop()
-            ds.append(self._db("releasing a booking", leases.release, c.job.id, box=self.box))
+            ds.append(self._write(c.job, "releasing a booking", leases.release, c.job.id,
+                                  box=self.box))
         return gatherResults(ds) if ds else succeed(None)
 
     def _db(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
@@ -151,6 +159,21 @@ class BookingScheduler:
             log.error("%s failed: %s", what, f.getErrorMessage())
             return None
         d.addErrback(failed)
+        return d
+
+    def _write(self, job: DueBooking, what: str, fn: Callable[..., Any], *args: Any,
+               **kwargs: Any) -> Deferred[Any]:
+        """A state write of one booking: through the ordered, retried write queue (keyed by the
+        booking), so it lands after the booking's earlier writes and survives a DB outage; a
+        write the database refuses for good is logged and answers None."""
+        if self.writes is None:
+            return self._db(what, fn, *args, **kwargs)
+        d: Deferred[Any] = self.writes.call(f"booking:{job.reference}", fn, *args, **kwargs)
+
+        def refused(f: Any) -> None:
+            log.error("%s (booking %s) failed: %s", what, job.reference, f.getErrorMessage())
+            return None
+        d.addErrback(refused)
         return d
 
     # -- claiming ---------------------------------------------------------------------------------
@@ -209,15 +232,26 @@ class BookingScheduler:
             del self.live[call.job.id]
 
     def renew(self) -> None:
+        """Extend the leases of the bookings served here. Through the write queue: while the
+        database is away the renewal waits and is retried (one at a time; it reads the time
+        when it runs), and once it lands the box learns which leases it lost meanwhile."""
         ids = sorted(self.live)
-        if not ids or self._stopped:
+        if not ids or self._stopped or self._renewing:
             return
-        d = self._db("renewing booking leases", leases.renew, box=self.box, ids=ids,
-                     now=self.now(), lease_s=self.policy.lease_s)
+        if self.writes is None:
+            d = self._db("renewing booking leases", leases.renew, box=self.box, ids=ids,
+                         now=self.now(), lease_s=self.policy.lease_s)
+        else:
+            self._renewing = True
+            d = self.writes.call(f"booking-leases:{self.box}", leases.renew, box=self.box,
+                                 ids=ids, now=self.now, lease_s=self.policy.lease_s)
+            d.addErrback(lambda f: log.error("renewing booking leases failed: %s",
+                                             f.getErrorMessage()))
 
         def renewed(held: list[int] | None) -> None:
+            self._renewing = False
             if held is None:
-                return  # the DB is unreachable: keep serving; the lease may lapse
+                return  # the DB refused it: keep serving; the next period tries again
             for bid in set(ids) - set(held):
                 call = self.live.get(bid)
                 if call is not None:
@@ -239,6 +273,8 @@ class BookedCall:
         self.dialled = False
         self._timers: list[Any] = []
         self._dropped = False
+        self._reclaiming = False
+        self.lost = False  # taken over by another box while its conference ran here
 
     @property
     def number(self) -> str:
@@ -263,14 +299,42 @@ class BookedCall:
 
     def lost_lease(self) -> None:
         if self.conference is not None and not self.conference.ended:
-            log.error("booking %s: lease lost while its conference runs (the DB was "
-                      "unreachable?); the call goes on here", self.job.reference)
+            self._take_back(self.conference)
             return
         log.warning("booking %s is no longer held by %s (cancelled, or taken over): not "
                     "dialled here", self.job.reference, self.s.box)
         if self.state == "waiting" and not self.dialled:
             self.state = "cancelled"
         self.drop()
+
+    def _take_back(self, conf: BookedConference) -> None:
+        """The lease lapsed while this box could not reach the database, and another box took
+        the booking over, while its conference still runs here: the call goes on here (never
+        cut talking subscribers off), and the booking is taken back if the other box has not
+        reached the initiator yet (``leases.reclaim``); otherwise it stays the other box's and
+        this box stops renewing it. Either way nobody is dialled again from here for it."""
+        if self._reclaiming:
+            return
+        self._reclaiming = True
+        log.error("booking %s: lease lost while its conference runs here (the database was "
+                  "unreachable longer than the lease); the call goes on here, taking the "
+                  "booking back", self.job.reference)
+        d = self.s._write(self.job, "taking a booking back", leases.reclaim, self.job.id,
+                          box=self.s.box, now=self.s.now(), lease_s=self.s.policy.lease_s,
+                          conference_ref=conf.reference)
+
+        def done(other: str | None) -> None:
+            self._reclaiming = False
+            if other is not None:
+                log.warning("booking %s taken back from %s: its conference runs here",
+                            self.job.reference, other)
+                return
+            log.error("booking %s stays with the box that took it over (it reached the "
+                      "initiator, or the booking is over); the conference here goes on and is "
+                      "billed here", self.job.reference)
+            self.lost = True
+            self.s.forget(self)  # no more renewals or dials for it from here
+        d.addCallback(done)
 
     # -- the initiator ---------------------------------------------------------------------------
     def _begin(self) -> None:
@@ -325,10 +389,10 @@ class BookedCall:
             self.state = "answered"
             self.conference = conf
             now = self.s.now()
-            self.s._db("recording an answer", leases.close_attempt, ref,
-                       result=AttemptResult.ANSWERED, cause=None, now=now, answered_at=now)
-            self.s._db("starting the conference", leases.answered, job.id, box=self.s.box,
-                       now=now, conference_ref=conf.reference)
+            self.s._write(job, "recording an answer", leases.close_attempt, ref,
+                          result=AttemptResult.ANSWERED, cause=None, now=now, answered_at=now)
+            self.s._write(job, "starting the conference", leases.answered, job.id,
+                          box=self.s.box, now=now, conference_ref=conf.reference)
             conf.when_ended(self._conference_ended)
             for p in job.participants:
                 self._participant(p, p.attempts_made + 1)
@@ -336,8 +400,8 @@ class BookedCall:
         def failed(cause: int | None, refused: bool) -> None:
             self.attempts.append((float(self.s.reactor.seconds()), cause))
             result = AttemptResult.REFUSED if refused else result_for_cause(cause)
-            self.s._db("recording an attempt", leases.close_attempt, ref, result=result,
-                       cause=cause, now=self.s.now())
+            self.s._write(job, "recording an attempt", leases.close_attempt, ref,
+                          result=result, cause=cause, now=self.s.now())
             if not refused and cause in RETRY_CAUSES and n <= job.retries:
                 self.state = "waiting"
                 log.info("booking %s: initiator %s %s (cause %s), attempt %d/%d in %g s",
@@ -369,19 +433,19 @@ class BookedCall:
         if ref is None or conf is None:
             return
         if conf.ended:
-            self.s._db("recording an attempt", leases.close_attempt, ref,
-                       result=AttemptResult.REFUSED, cause=None, now=self.s.now())
+            self.s._write(self.job, "recording an attempt", leases.close_attempt, ref,
+                          result=AttemptResult.REFUSED, cause=None, now=self.s.now())
             return
 
         def answered() -> None:
             now = self.s.now()
-            self.s._db("recording an answer", leases.close_attempt, ref,
-                       result=AttemptResult.ANSWERED, cause=None, now=now, answered_at=now)
+            self.s._write(self.job, "recording an answer", leases.close_attempt, ref,
+                          result=AttemptResult.ANSWERED, cause=None, now=now, answered_at=now)
 
         def failed(cause: int | None, refused: bool) -> None:
             result = AttemptResult.REFUSED if refused else result_for_cause(cause)
-            self.s._db("recording an attempt", leases.close_attempt, ref, result=result,
-                       cause=cause, now=self.s.now())
+            self.s._write(self.job, "recording an attempt", leases.close_attempt, ref,
+                          result=result, cause=cause, now=self.s.now())
             if not refused and cause in RETRY_CAUSES and \
                     n <= p.attempts_made + self.job.retries:
                 log.info("booking %s: participant %s %s (cause %s), attempt %d/%d in %g s",
@@ -400,8 +464,8 @@ class BookedCall:
         if state is not BookingState.DONE:
             log.warning("booking %s (%s to %s): %s", self.job.reference, self.job.kind,
                         self.job.initiator_dial, outcome)
-        self.s._db("closing a booking", leases.finish, self.job.id, box=self.s.box,
-                   now=self.s.now(), state=state, outcome=outcome)
+        self.s._write(self.job, "closing a booking", leases.finish, self.job.id,
+                      box=self.s.box, now=self.s.now(), state=state, outcome=outcome)
         self.drop()
 
 

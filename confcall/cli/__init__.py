@@ -45,3 +45,7 @@ for _command in (span, calls, conferences, serve, demo, hw, db, account, card, r
 from .booking import booking  # noqa: E402 - issue 12, kept apart from the list above
 
 main.add_command(booking)
+
+from .boxes import box  # noqa: E402 - issue 13 (fleet): `confcall box list|reap`
+
+main.add_command(box)

@@ -64,10 +64,14 @@ def span_status_cmd(as_json: bool, sim: str | None, socket_path: str | None) -> 
 def writes_line(w: dict) -> str:
     """The box's money/record writes under the spans (issue 13): OK, or WAITING while the
     database cannot take them (retried; calls go on)."""
+    # journal's hunk: how many of them are safe on disk (docs/durability.md, the write journal)
+    disk = (f"; {w['journaled']} kept in the write journal" if w.get("journaled") else "") + \
+        (f"; the write journal FAILED {w['journal_failures']} time(s): those wait in memory "
+         "only (disk full?)" if w.get("journal_failures") else "")
     if w.get("failing"):
         return (f"database writes  WAITING  {w.get('pending', 0)} pending, the database "
-                f"refuses them (retried; {w.get('retries', 0)} retries so far)")
-    return f"database writes  OK  {w.get('pending', 0)} pending"
+                f"refuses them (retried; {w.get('retries', 0)} retries so far){disk}")
+    return f"database writes  OK  {w.get('pending', 0)} pending{disk}"
 
 
 def _media_line(m: dict) -> str:

@@ -90,27 +90,32 @@ def _complete(session: Any, reference: str, values: dict[str, Any],
 
 
 def _answered(session: Any, reference: str, billing: dict[str, Any]) -> None:
-    from sqlalchemy import update
+    from sqlalchemy import or_, update
 
     from confcall.billing import handoff
     from confcall.store.models import CallLog
+    at = billing["answered_at"]
     session.execute(update(CallLog).where(CallLog.reference == reference)
-                    .values(answered_at=billing["answered_at"],
-                            alive_at=billing["answered_at"]))
+                    .values(answered_at=at))
+    # alive_at only moves forward: a replay (confcall.store.journal) never takes it back
+    session.execute(update(CallLog).where(CallLog.reference == reference, or_(
+        CallLog.alive_at.is_(None), CallLog.alive_at < at)).values(alive_at=at))
     handoff.leg_answered(session, reference, **billing)
 
 
 def _interim(session: Any, reference: str, at: Any) -> None:
     """The leg is alive at ``at``: its call-log row says so (what a restart closes it at) and
     the carrier's billing gets its Interim-Update, in one transaction."""
-    from sqlalchemy import update
+    from sqlalchemy import or_, update
 
     from confcall.billing import handoff
+    from confcall.store.engine import rowcount
     from confcall.store.models import CallLog
-    session.execute(update(CallLog).where(CallLog.reference == reference,
-                                          CallLog.ended_at.is_(None))
-                    .values(alive_at=at))
-    handoff.leg_interim(session, reference, at)
+    moved = rowcount(session, update(CallLog).where(
+        CallLog.reference == reference, CallLog.ended_at.is_(None),
+        or_(CallLog.alive_at.is_(None), CallLog.alive_at < at)).values(alive_at=at))
+    if moved:  # not a replay of an interim already written (confcall.store.journal)
+        handoff.leg_interim(session, reference, at)
 
 
 _CHARGED_ROLES = ("callback", "participant")

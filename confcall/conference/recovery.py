@@ -44,7 +44,7 @@ from confcall.dahdi.legs import Cause
 from confcall.rating import cdr, credit
 from confcall.store.models import Account, CallLog, Conference, Reservation
 
-__all__ = ["BOX_RESTART", "Recovered", "recover_box"]
+__all__ = ["BOX_RESTART", "Recovered", "recover_box", "restart"]
 
 log = logging.getLogger("confcall.recovery")
 
@@ -69,10 +69,12 @@ class Recovered:
                 + (f", {self.failed} FAILED (see the log)" if self.failed else ""))
 
 
-def recover_box(store: object, box: str, now: datetime) -> Recovered:
+def recover_box(store: object, box: str, now: datetime, reason: str = BOX_RESTART) -> Recovered:
     """Close ``box``'s legs, holds and conferences left open by a previous run: every one
     still open (run it before this run seizes anything). ``now``: when the settling is
-    recorded (ledger rows). Idempotent."""
+    recorded (ledger rows). Idempotent. ``reason``: the legs' ``end_reason`` (another box
+    closing a dead box's rows, ``confcall.fleet``, says "box lost"); every row is re-read
+    under a row lock, so two recoveries of one box at once settle each row once."""
     from confcall.store.engine import Store
     assert isinstance(store, Store)
     closed = rated = fen = released = confs = failed = 0
@@ -81,7 +83,7 @@ def recover_box(store: object, box: str, now: datetime) -> Recovered:
             CallLog.box == box, CallLog.ended_at.is_(None)).order_by(CallLog.id)).all()
     for ref in open_legs:
         try:
-            amount = store.run(_close_leg, ref, now)
+            amount = store.run(_close_leg, ref, now, reason)
         except Exception:  # noqa: BLE001 - one bad leg must not keep the others open
             log.exception("closing leg %s after the restart failed", ref)
             failed += 1
@@ -100,6 +102,8 @@ def recover_box(store: object, box: str, now: datetime) -> Recovered:
         except Exception:  # noqa: BLE001
             log.exception("settling the hold of leg %s after the restart failed", ref)
             failed += 1
+            continue
+        if amount is None:  # settled meanwhile (a concurrent recovery of the same box)
             continue
         if amount == _RELEASED:
             released += 1
@@ -120,17 +124,28 @@ def recover_box(store: object, box: str, now: datetime) -> Recovered:
     return Recovered(closed, rated, fen, released, confs, failed)
 
 
-def _close_leg(session: Session, reference: str, now: datetime) -> int | None:
+def restart(store: object, journal: object, box: str, now: datetime) -> tuple[object, Recovered]:
+    """What a box does first at start-up: replay the writes its previous run journalled
+    while the database was away (``confcall.store.journal``; ``journal`` None: none kept),
+    then close what is still open (``recover_box``). Returns (``Replayed``, ``Recovered``).
+    A transient failure (the database away) raises: the whole is run again (idempotent)."""
+    from confcall.store.journal import Replayed, WriteJournal, replay
+    replayed = replay(store, journal) if isinstance(journal, WriteJournal) else Replayed()
+    return replayed, recover_box(store, box, now)
+
+
+def _close_leg(session: Session, reference: str, now: datetime,
+               reason: str = BOX_RESTART) -> int | None:
     """End one open leg at its last sign of life; rate it if it was answered and charged.
     Returns the fen it cost; ``_RELEASED`` (its hold given back) or None (nothing held)."""
     row = session.scalar(select(CallLog).where(CallLog.reference == reference)
-                         .execution_options(populate_existing=True))
+                         .with_for_update().execution_options(populate_existing=True))
     if row is None or row.ended_at is not None:
         return None  # closed meanwhile (a retried recovery)
     end = row.alive_at or row.answered_at or row.seized_at
-    row.ended_at, row.cause, row.end_reason = end, RESTART_CAUSE, BOX_RESTART
+    row.ended_at, row.cause, row.end_reason = end, RESTART_CAUSE, reason
     session.flush()
-    res = session.scalar(select(Reservation).where(Reservation.reference == reference))
+    res = _locked_hold(session, reference)  # locks in one order: the leg, then its hold
     if row.answered_at is not None:
         handoff.leg_logged(session, reference, end, RESTART_CAUSE)
     if res is None:
@@ -148,16 +163,21 @@ def _close_leg(session: Session, reference: str, now: datetime) -> int | None:
     return bill.amount_fen
 
 
-def _settle_hold(session: Session, reference: str, now: datetime) -> int:
+def _settle_hold(session: Session, reference: str, now: datetime) -> int | None:
     """A hold still held once every leg is closed: its leg ended (the call log says so) but
     the rating never committed — rate it as logged — or the leg never reached the call log
-    or was never answered: give the hold back. Returns the fen, or ``_RELEASED``."""
-    row = session.scalar(select(CallLog).where(CallLog.reference == reference))
+    or was never answered: give the hold back. Returns the fen, ``_RELEASED``, or None
+    (no longer held: a concurrent recovery settled it)."""
+    row = session.scalar(select(CallLog).where(CallLog.reference == reference)
+                         .with_for_update().execution_options(populate_existing=True))
+    res = _locked_hold(session, reference)
+    if res is None or res.state != "held":
+        return None
+    if row is not None and row.ended_at is None and row.box is not None:
+        return None  # its leg is still open: whoever closes the leg settles its hold
     if row is None or row.answered_at is None or row.ended_at is None:
         credit.release_leg(session, reference)
         return _RELEASED
-    res = session.scalar(select(Reservation).where(Reservation.reference == reference))
-    assert res is not None
     payer = session.get(Account, res.account_id)
     assert payer is not None
     bill = cdr.settle_leg(session, payer.number, row.conference_ref, cdr.LegRecord(
@@ -167,8 +187,16 @@ def _settle_hold(session: Session, reference: str, now: datetime) -> int:
     return bill.amount_fen
 
 
+def _locked_hold(session: Session, reference: str) -> Reservation | None:
+    """The leg's hold, re-read under a row lock (a concurrent recovery of the same box, e.g.
+    another box reaping it while it restarts, may have settled it)."""
+    return session.scalar(select(Reservation).where(Reservation.reference == reference)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
 def _close_conference(session: Session, reference: str) -> None:
-    conf = session.scalar(select(Conference).where(Conference.reference == reference))
+    conf = session.scalar(select(Conference).where(Conference.reference == reference)
+                          .with_for_update().execution_options(populate_existing=True))
     if conf is None or conf.ended_at is not None:
         return
     payer = session.get(Account, conf.account_id)

@@ -183,6 +183,32 @@ class Plan:
         billed = billed_seconds(duration_s, row.initial_s, row.subsequent_s, row.free_seconds)
         if billed == 0:
             return Charge(0, 0, row)
+        price = self._one_price(key, row, start, billed)
+        if price is not None:  # the whole call in one period: one piece, one price
+            usage = round_fen(billed * price, self.rounding)
+            return Charge(max(usage + row.connect_fee_fen, row.min_charge_fen), billed, row,
+                          ((billed, price),))
+        return self._charge_by_pieces(key, row, start, billed)
+
+    def _one_price(self, key: str, row: RateRow, start: datetime, billed: int) -> int | None:
+        """The price of every unit when the call crosses no period boundary, else None.
+
+        Why: the expected cost of every booking is a charge, and almost none crosses one;
+        ``_charge_by_pieces`` looks the row up again for each piece.  Same result by rule 4:
+        with one row for the key every unit pays its price (``current or row``); otherwise
+        no row's window starts or ends before ``_next_change``, so every unit starting
+        before it is priced by the row in force at the first unit's start."""
+        rows = self._by_key[key]
+        if len(rows) == 1:
+            return row.price_per_min_fen
+        t = start + timedelta(seconds=row.free_seconds)
+        if t + timedelta(seconds=billed) > self._next_change(key, t):
+            return None
+        return (self.row_at(key, t) or row).price_per_min_fen
+
+    def _charge_by_pieces(self, key: str, row: RateRow, start: datetime, billed: int
+                          ) -> Charge:
+        """Rule 4 piece by piece: each run of units priced by the row at its start."""
         parts: list[tuple[int, int]] = []
         t = start + timedelta(seconds=row.free_seconds)
         first = True

@@ -32,6 +32,7 @@ __all__ = [
     "Base",
     "BilledLeg",
     "BookingHorizon",
+    "BoxSeen",
     "Card",
     "CardBatch",
     "CdrFile",
@@ -541,3 +542,20 @@ class AccountLimit(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     max_conferences: Mapped[int | None] = mapped_column(Integer, nullable=True)
     spend_per_hour_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# -- the fleet (migration 0015): boxes sharing the database, and the cleanup of a dead one ------
+
+class BoxSeen(Base):
+    """One row per box (``[box] id``): when it started and was last seen alive (renewed every
+    ``[fleet] heartbeat_s``), and who closed its open rows once it was not seen for ``[fleet]
+    dead_after_s`` (``confcall.fleet``)."""
+    __tablename__ = "boxes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    box: Mapped[str] = mapped_column(String(32), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    reaping_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the claim
+    reaping_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reaped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reaped_by: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -16,9 +16,13 @@ key and handed to the caller's errback; the queue goes on. Every write here is i
 its reference (``settle_leg``, ``release_leg``, the call log), so a retry after a commit whose
 answer was lost changes nothing.
 
-What is still only in memory is bounded by the interim records: if the box dies while writes
-wait, the start-up recovery (``confcall.conference.recovery``) closes its legs at their last
-"alive at" time.
+A write that has to wait is first made durable (``journal``, ``confcall.store.journal``):
+appended to an on-disk journal and fsync'ed (in the DB pool, not on the reactor) — the write
+that failed because the database is away, every write queued behind it, and every write
+submitted while the database is known to be away. If the box dies before the database is
+back, the next start replays the journal before its recovery. Writes that did not have to
+wait are not journalled (nothing touches the disk on the happy path); if the box dies with
+one of those in flight, the recovery closes its leg at its last "alive at" time.
 
 How to use::
 
@@ -63,20 +67,30 @@ class _Write:
     retry: bool = True  # False: a transient failure is the caller's to handle (no waiting)
     done: Deferred[Any] = field(default_factory=Deferred)
     tries: int = 0
+    seq: int = 0  # > 0: appended to the journal under this sequence number
+    slow: Any = None  # the timer that journals the queue if this attempt hangs
 
 
 class OrderedWrites:
     """Per-key serial queues of DB writes on a ``DbRunner`` (or ``InlineRunner``)."""
 
     def __init__(self, runner: Any, clock: Any, *, first_retry_s: float = 0.5,
-                 max_retry_s: float = 15.0) -> None:
+                 max_retry_s: float = 15.0, journal: Any = None,
+                 slow_s: float = 2.0) -> None:
+        """``journal``: a ``WriteJournal`` that the writes which must wait are made durable
+        in (None: they wait in memory only). ``slow_s``: an attempt still unanswered after
+        this long (a database that hangs rather than refuses) has its queue journalled too."""
         self.runner = runner
         self.clock = clock
         self.first_retry_s = first_retry_s
         self.max_retry_s = max_retry_s
+        self.journal = journal
+        self.slow_s = slow_s
         self._queues: dict[str, deque[_Write]] = {}
         self.failing = False  # the last attempt failed transiently (the DB is away)
         self.retries = 0  # transient failures so far (metrics, tests)
+        self.journaled = 0  # journalled writes not yet committed (metrics, tests)
+        self.journal_failures = 0  # appends that failed (disk full?): those wait in memory
 
     # -- what callers use -----------------------------------------------------------------------
     def call(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
@@ -108,8 +122,12 @@ class OrderedWrites:
         if queue is None:
             queue = self._queues[key] = deque()
         queue.append(w)
-        if len(queue) == 1:
+        if len(queue) == 1 and not self.failing:
             self._start(key)
+        elif len(queue) == 1:  # the DB is away: durable first, then tried
+            self._journal(key, [w]).addBoth(lambda _: self._start(key))
+        elif self.failing or queue[0].seq:  # it waits behind a write the DB could not take
+            self._journal(key, [w])
         return w.done
 
     def _start(self, key: str) -> None:
@@ -121,18 +139,31 @@ class OrderedWrites:
         except Exception as exc:  # noqa: BLE001 - a pool that refuses work: retried like the DB
             from twisted.internet.defer import fail
             d = fail(exc)
+        if self.journal is not None and w.retry and not d.called:
+            w.slow = self.clock.callLater(self.slow_s, self._slow, key)
         d.addCallbacks(self._committed, self._failed, callbackArgs=(key, w),
                        errbackArgs=(key, w))
         d.addErrback(_log_bug, key)  # nothing above may raise; if it does, say so
 
+    def _slow(self, key: str) -> None:
+        """The database has not answered the key's write for ``slow_s``: it may hang for
+        minutes (a cut network), so the queue is made durable as if it had failed."""
+        queue = self._queues.get(key)
+        if queue:
+            queue[0].slow = None
+            self._journal(key, [x for x in queue if not x.seq])
+
     def _committed(self, result: Any, key: str, w: _Write) -> None:
+        _cancel(w)
         if self.failing:
             log.warning("database writes succeed again (%s after %d attempt(s))", key, w.tries)
         self.failing = False
+        self._applied(w)
         self._next(key)
         w.done.callback(result)
 
     def _failed(self, failure: Any, key: str, w: _Write) -> None:
+        _cancel(w)
         if is_transient(failure.value) and w.retry:
             self.retries += 1
             delay = min(self.max_retry_s, self.first_retry_s * 2 ** min(w.tries - 1, 16))
@@ -141,13 +172,54 @@ class OrderedWrites:
                           key, _name(w.fn), failure.getErrorMessage().splitlines()[0],
                           self.pending(), delay)
             self.failing = True
-            self.clock.callLater(delay, self._start, key)
+            waiting = [x for x in self._queues[key] if not x.seq]
+            self._journal(key, waiting).addBoth(
+                lambda _: self.clock.callLater(delay, self._start, key))
             return
         if w.retry:
             log.error("%s: writing %s failed for good: %s", key, _name(w.fn),
                       failure.getErrorMessage())
+        self._applied(w)
         self._next(key)
         w.done.errback(failure)
+
+    # -- the journal -----------------------------------------------------------------------------
+    def _journal(self, key: str, writes: list[_Write]) -> Deferred[Any]:
+        """Append the replayable ones of ``writes`` to the journal (fsync, in the pool)."""
+        from twisted.internet.defer import succeed
+
+        from .journal import Entry, name_of
+        if self.journal is None:
+            return succeed(None)
+        entries = []
+        for w in writes:
+            op = name_of(w.fn) if w.retry and not w.seq else None
+            if op is None:
+                continue
+            w.seq = self.journal.number()
+            self.journaled += 1
+            entries.append(Entry(w.seq, key, op, w.args, w.kwargs))
+        if not entries:
+            return succeed(None)
+        journal = self.journal
+        d: Deferred[Any] = self.runner.call_plain(lambda _store: journal.append(entries))
+
+        def failed(f: Any) -> None:
+            self.journal_failures += 1
+            log.error("%s: the write journal %s could not take %d write(s) (%s); they wait "
+                      "in memory only", key, journal.path, len(entries), f.getErrorMessage())
+        return d.addErrback(failed)
+
+    def _applied(self, w: _Write) -> None:
+        """A journalled write is done: once none is left waiting, empty the journal."""
+        if not w.seq:
+            return
+        self.journaled -= 1
+        if self.journaled == 0 and self.journal is not None:
+            journal, upto = self.journal, self.journal.last_number()
+            d = self.runner.call_plain(lambda _store: journal.truncate_upto(upto))
+            d.addErrback(lambda f: log.error("emptying the write journal failed: %s",
+                                             f.getErrorMessage()))
 
     def _next(self, key: str) -> None:
         queue = self._queues[key]
@@ -156,6 +228,12 @@ class OrderedWrites:
             self._start(key)
         else:
             del self._queues[key]
+
+
+def _cancel(w: _Write) -> None:
+    if w.slow is not None and w.slow.active():
+        w.slow.cancel()
+    w.slow = None
 
 
 def _name(fn: Callable[..., Any]) -> str:

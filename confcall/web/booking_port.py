@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from confcall import booking as service
 from confcall.booking import BookingLimits, BookingRequest, BookingView
-from confcall.booking.listing import PAGE_DEFAULT, Cursor, list_page
+from confcall.booking.listing import PAGE_DEFAULT, Cursor, list_all_page, list_page
 
 from .sessions import Credentials, resolve
 
 __all__ = ["available", "book", "book_as", "cancel", "classify", "get", "get_shared", "list_for",
-           "page_as", "page_for", "view"]
+           "page_any", "page_as", "page_for", "view"]
 
 
 def available() -> bool:
@@ -103,9 +103,12 @@ def get_shared(session: Session, booking_id: int) -> dict[str, Any] | None:
         return None
 
 
-def list_any(session: Session) -> list[dict[str, Any]]:
-    """The NOC's view: every booking, newest start first."""
-    return [view(v) for v in service.list_all(session)]
+def page_any(session: Session, limit: int = PAGE_DEFAULT, cursor: Cursor | None = None
+             ) -> tuple[list[dict[str, Any]], str | None]:
+    """The NOC's view a page at a time: every booking, newest start first, and the next
+    page's cursor text (None on the last page)."""
+    page = list_all_page(session, limit=limit, cursor=cursor)
+    return [view(v) for v in page.bookings], None if page.next is None else page.next.token()
 
 
 def cancel_any(session: Session, booking_id: int, now: datetime, operator: str

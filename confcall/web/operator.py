@@ -240,15 +240,30 @@ def install(site: WebSite) -> None:
 
     from . import booking_port
 
-    async def bookings_page(request: Any, who: Any, status: int = 200, **ctx: Any) -> bytes:
-        rows = await site.runner.call(booking_port.list_any)
-        return page(request, "ops_bookings.html", who, status, rows=rows,
+    from confcall.booking.listing import PAGE_DEFAULT, Cursor
+
+    from .actions import LIST
+
+    async def bookings_page(request: Any, who: Any, status: int = 200,
+                            limit: int = PAGE_DEFAULT, cursor: str | None = None,
+                            **ctx: Any) -> bytes:
+        """A page of every booking (newest start first) and a link to the next one."""
+        at = Cursor.parse(cursor) if cursor else None
+        rows, nxt = await site.runner.call(booking_port.page_any, limit, at)
+        more = None if nxt is None else f"/ops/bookings?limit={limit}&cursor={nxt}"
+        return page(request, "ops_bookings.html", who, status, rows=rows, more=more,
                     tz=site.config.timezone, **ctx)
 
     @route("/ops/bookings")
     async def bookings(request: Any) -> bytes:
         who = await site.need(request, "operator")
-        return await bookings_page(request, who)
+        values, errors = LIST.parse({f.name: arg(request, f.name) for f in LIST.fields})
+        if errors:
+            return page(request, "ops_bookings.html", who, 400, rows=[], more=None,
+                        tz=site.config.timezone,
+                        errors=[e.text(site.lang(request)) for e in errors])
+        return await bookings_page(request, who, limit=values["limit"],
+                                   cursor=values.get("cursor"))
 
     @route("/ops/bookings/<booking_id>/cancel", ("POST",))
     async def booking_cancel(request: Any, booking_id: str) -> bytes:

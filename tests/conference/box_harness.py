@@ -6,6 +6,7 @@ prompt was heard; the real Mandarin/English prompts are tested in tests/prompts.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from datetime import UTC, datetime
 
 import numpy as np
@@ -84,6 +85,8 @@ class Box:
         later); ``database``: an existing SQLite file to use (a restart) instead of a fresh
         copy of the seeded template."""
         config = {**(config or {}), **(config_overrides or {})}
+        # the write journal (issue 13) in the test's directory, never in the cwd's var/
+        config.setdefault("write_journal", str(Path(tmp_path) / "writes.journal"))
         kinds = list(span_kinds) if span_kinds else [("E1", "pri")] * spans
         spanconf = None
         if span_config:  # `hw genconf` output run as is, on a card simulated to match it

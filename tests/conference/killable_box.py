@@ -74,6 +74,8 @@ def life(args: argparse.Namespace) -> int:
              # count as in progress until the next life's recovery closes them: the fraud
              # limit (issue 14, its own tests) is raised so it does not refuse the callbacks
              config={"box_id": args.box, "acct_interim_s": args.interim_s,
+                     # one journal for every life (the next replays what the last left)
+                     "write_journal": str(Path(args.tmp or tmp) / f"{args.box}.journal"),
                      "fraud_max_conferences": 1000,
                      "rate_limit": 1000})
     offset = args.offset

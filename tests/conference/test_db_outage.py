@@ -72,13 +72,19 @@ def test_database_down_for_a_minute_loses_no_record(private_pg, tmp_path):
         assert waiting["line"].startswith(f"database writes  WAITING  {writes.pending()} "
                                           "pending, the database refuses them")
         assert waiting["metrics"] == (writes.pending(), 1)
+        # journal's hunk: the waiting writes are safe on disk too (docs/durability.md)
+        assert waiting["writes"]["journaled"] == writes.journaled >= 4
+        assert waiting["line"].endswith(f"; {writes.journaled} kept in the write journal")
+        assert bx.daemon.journal.path.stat().st_size > 0
 
         # back after a minute: everything is written, in order
         cluster.resume()
         assert bx.run_until(writes.idle, 60)
         assert not writes.failing and writes.retries > 0
         back = _noc_view(bx)
-        assert back["writes"] == {"pending": 0, "failing": False, "retries": writes.retries}
+        assert back["writes"] == {"pending": 0, "failing": False, "retries": writes.retries,
+                                  "journaled": 0, "journal_failures": 0}
+        assert bx.daemon.journal.path.stat().st_size == 0  # written: the journal emptied
         assert back["line"] == "database writes  OK  0 pending"
         assert back["metrics"] == (0, 0)
         log = {r.number: r for r in bx.call_log() if r.role != "access"}

@@ -24,3 +24,29 @@ def test_ulid_time_prefix_orders_across_milliseconds(monkeypatch):
 def test_bad_box_ids_are_refused(bad):
     with pytest.raises(ValueError, match="box id"):
         ids.set_box_id(bad)
+
+
+def test_random_parts_are_never_reused_across_pool_refills(monkeypatch):
+    """The random parts are read from the kernel in batches: each is used once, also past
+    a refill (more milliseconds than one batch holds)."""
+    monkeypatch.setattr(ids, "_last_ms", -1)
+    base = 4_100_000_000_000
+    rands = [ids.new_ulid(now_ms=base + i)[10:] for i in range(3 * ids._POOL_ULIDS + 7)]
+    assert len(set(rands)) == len(rands)
+
+
+def test_a_forked_child_does_not_repeat_the_parents_random_parts(monkeypatch):
+    import os
+
+    monkeypatch.setattr(ids, "_last_ms", -1)
+    ids.new_ulid(now_ms=4_200_000_000_000)  # the pool now holds unread bytes
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ULID, then out at once
+        os.write(write, ids.new_ulid(now_ms=4_200_000_000_001).encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    mine = ids.new_ulid(now_ms=4_200_000_000_001)
+    assert len(child) == 26 and child[10:] != mine[10:]
