@@ -168,7 +168,8 @@ def main() -> None:
     if a.keys:
         k = bench_keys_over_speech(a.keys, rng)
         print(f"\n== keys at -10 dBm0/tone over the line's own speech at -16 dBm0 "
-              f"({k['presses']} presses, engine, look-ahead "
+              f"({k['presses']} presses drawn by the bench, not the test's seed, engine, "
+              f"look-ahead "
               f"{keysuppress.LOOKAHEAD / 8:.1f} ms): {k['detected'] * 100:.1f} % detected, "
               f"{k['extra']} extra digits, leak p50 {k['leak_p50']:.1f} ms, p95 "
               f"{k['leak_p95']:.1f} ms, max {k['leak_max']:.1f} ms ({k['leaky']} presses leak "

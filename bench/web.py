@@ -8,13 +8,17 @@ What runs: the real box (``confcall.daemon.Daemon``) in its own process on a sim
 thread every 20 ms, and the web site on the box's reactor ([web] on a free loopback port) over
 SQLite (WAL, synchronous=FULL) through the DbRunner thread pool — the production shape.  The
 box's process is pinned to one core (``sched_setaffinity``), the load generator to the other.
+``--site alone``: the site in its own process (``confcall web``'s ``standalone.start``) pinned
+to the other core over the same SQLite file, the box without ``[web]`` on core 0 with the load
+generator: the deployment where the goal's "one core" is the site's (docs/web.md).
 
 The load: ``--clients`` keep-alive HTTP/1.1 connections (asyncio, one subscriber account per
 connection), each logged in through ``POST /api/v1/session``; phase 1 sends ``POST
 /api/v1/bookings`` (a 3-party call, start times spread so capacity never refuses) back to back
 for ``--seconds`` (closed loop: the most the box serves); then the same bookings are offered at
 ``--rate`` per second (open loop, default 500: what the goal asks, latency counted from when each
-request was due, so queueing is in it); phase 2 sends ``GET /api/v1/bookings`` for as long.
+request was due, so queueing is in it); phase 2 sends ``GET /api/v1/bookings`` (the first
+page: 20 bookings of the thousands each account holds by then) for as long.
 Latency is measured per request to the last byte of the answer.  Prompts are tones, argon2 the cheap
 test profile (logins only).
 
@@ -37,6 +41,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PIN = "482913"
@@ -68,7 +73,16 @@ def prepare(tmp: Path, clients: int, url_hint: str | None = None) -> str:
 
 
 # -- the box (subprocess) ---------------------------------------------------------------------
-def serve(url: str, spans: int, echo: bool) -> None:
+def bench_config(url: str, spans: int, echo: bool, web: bool) -> Any:
+    from confcall.config import Config
+    return Config(source="bench", database_url=url, simulated=True,
+                  sim_spans=(("E1", "pri"),) * spans, control_socket="", web_enabled=web,
+                  web_port=0, booking_max_days_ahead=365, booking_channels=100_000,
+                  echo_canceller=echo)
+
+
+def serve(url: str, spans: int, echo: bool, web: bool = True) -> None:
+    """The box: ``web`` = the site on its reactor (else the site runs alone: ``serve_site``)."""
     sys.path.insert(0, str(ROOT))
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -76,16 +90,12 @@ def serve(url: str, spans: int, echo: bool) -> None:
     from twisted.internet import reactor
     from twisted.internet.task import LoopingCall
 
-    from confcall.config import Config
     from confcall.daemon import Daemon
     from confcall.rating import secrets_
     from tests.conference.box_harness import tone_sounds
     secrets_.configure("test")
     card = SimCard([("E1", "pri")] * spans).install()
-    config = Config(source="bench", database_url=url, simulated=True,
-                    sim_spans=(("E1", "pri"),) * spans, control_socket="", web_enabled=True,
-                    web_port=0, booking_max_days_ahead=365, booking_channels=100_000,
-                    echo_canceller=echo)
+    config = bench_config(url, spans, echo, web)
     daemon = Daemon(config, reactor, card=card, sounds=tone_sounds(), media_in_thread=True,
                     on_event=lambda text: print(text, flush=True))
 
@@ -106,6 +116,23 @@ def serve(url: str, spans: int, echo: bool) -> None:
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", daemon.stop)
+    reactor.run()
+
+
+def serve_site(url: str, spans: int, core: int) -> None:
+    """The site alone (``confcall web``'s ``standalone.start``) on ``core``, over the box's
+    database: bookings are rows, the box's scheduler finds them by polling."""
+    sys.path.insert(0, str(ROOT))
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    from twisted.internet import reactor
+
+    from confcall.rating import secrets_
+    from confcall.web import WebConfig
+    from confcall.web.standalone import start
+    secrets_.configure("test")
+    cfg = WebConfig.from_config(bench_config(url, spans, True, True))
+    reactor.callWhenRunning(start, reactor, url, cfg, port=0)
     reactor.run()
 
 
@@ -208,7 +235,8 @@ def request_of(phase: str, n: int, base: datetime) -> tuple[str, str, dict | Non
 
 
 async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetime,
-                    box: BoxCpu, rate: float | None = None) -> dict[str, object]:
+                    box: BoxCpu, rate: float | None = None, other: BoxCpu | None = None
+                    ) -> dict[str, object]:
     """``phase`` requests for ``seconds``; the box's CPU and the machine's load average are
     taken around it.
 
@@ -221,11 +249,14 @@ async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetim
     lat: list[float] = []
     errors: dict[int, int] = {}
     counter = [0]
+    page: list[int] = []
     stop = time.perf_counter() + seconds
 
     async def send(c: Conn, n: int, due: float) -> None:
         status, body, _ = await c.request(*request_of(phase, n, base))
         lat.append(time.perf_counter() - due)
+        if phase == "list" and not page and status == 200:
+            page.append(len(json.loads(body)))
         if status not in (200, 201):
             errors[status] = errors.get(status, 0) + 1
             if sum(errors.values()) == 1:
@@ -261,12 +292,16 @@ async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetim
         await asyncio.gather(*tasks)
 
     t0, cpu0 = time.perf_counter(), thread_cpu(box.pid)
+    other0 = thread_cpu(other.pid) if other is not None else {}
     if rate is None:
         await asyncio.gather(*(worker(c) for c in conns))
     else:
         await open_loop(rate)
     elapsed = time.perf_counter() - t0
     _media, reactor, pool = box.split(cpu0, thread_cpu(box.pid))
+    extra: dict[str, object] = {"page": page[0]} if page else {}
+    if other is not None:  # the box beside a site alone: its media thread still ticks
+        extra["box_media"] = other.split(other0, thread_cpu(other.pid))[0] / elapsed
     n = max(len(lat), 1)
     lat.sort()
     return {"requests": len(lat), "per_s": len(lat) / elapsed,
@@ -275,11 +310,15 @@ async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetim
             "elapsed_s": elapsed, "load": os.getloadavg()[0],
             "p50_ms": 1000 * statistics.median(lat),
             "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "errors": errors,
-            "rate": rate}
+            "rate": rate, **extra}
 
 
-async def load(host: str, port: int, clients: int, seconds: float, box: BoxCpu,
-               spy: str | None = None, rate: float | None = None) -> dict[str, object]:
+async def load(host: str, port: int, clients: int, seconds: float, site: BoxCpu,
+               spy: str | None = None, rate: float | None = None,
+               box: BoxCpu | None = None) -> dict[str, object]:
+    """Log the clients in, then the phases against the site (``site``: the process serving
+    it; ``box``: the box's process when the site runs alone)."""
+    other = box if box is not None and box.pid != site.pid else None
     conns = [Conn(host, port) for _ in range(clients)]
     for c, number in zip(conns, numbers(clients), strict=True):
         await c.open()
@@ -289,24 +328,65 @@ async def load(host: str, port: int, clients: int, seconds: float, box: BoxCpu,
             raise SystemExit(f"login failed: {status} {body[:200]!r}")
         c.csrf = json.loads(body)["csrf"]
     base = datetime.now(UTC) + timedelta(hours=2)
-    await box.measure_idle()
+    if other is not None:
+        await asyncio.gather(site.measure_idle(), other.measure_idle())
+    else:
+        await site.measure_idle()
     results: dict[str, object] = {}
     for phase in ("book", "list"):
         sampler = None
-        if spy and phase == "book":  # where the box's time goes while it books (py-spy)
+        if spy and phase == "book":  # where the site's time goes while it books (py-spy)
             sampler = await asyncio.create_subprocess_exec(
-                "py-spy", "record", "-p", str(box.pid), "-d", str(int(seconds)), "-r", "200", "-f",
-                "raw", "-o", spy, "--nonblocking", stdout=subprocess.DEVNULL,
+                "py-spy", "record", "-p", str(site.pid), "-d", str(int(seconds)), "-r", "200",
+                "-f", "raw", "-o", spy, "--gil", "--nonblocking", stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)
-        results[phase] = await run_phase(conns, phase, seconds, base, box)
+        results[phase] = await run_phase(conns, phase, seconds, base, site, other=other)
         if rate and phase == "book":  # the same bookings offered at a fixed rate
             results["book@rate"] = await run_phase(conns, phase, seconds,
-                                                   base + timedelta(days=120), box, rate)
+                                                   base + timedelta(days=120), site, rate,
+                                                   other=other)
         if sampler is not None:
             await asyncio.wait_for(sampler.wait(), 60)
     for c in conns:
         c.w.close()
     return results
+
+
+class Child:
+    """A process of the bench (the box, the site alone) whose output is read to the end (a
+    full pipe would stall it) and searched for what it announces."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path,
+                 patterns: dict[str, str], ready_on: str) -> None:
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, env=env, cwd=cwd)
+        self.seen: list[str] = []
+        self.found: dict[str, int] = {}
+        self.ready = threading.Event()
+        self._patterns, self._ready_on = patterns, ready_on
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.seen.append(line)
+            for key, pattern in self._patterns.items():
+                m = re.search(pattern, line)
+                if m:
+                    self.found[key] = int(m.group(1))
+            if line.startswith(self._ready_on):
+                self.ready.set()
+        self.ready.set()
+
+    def tail(self) -> str:
+        return "".join(self.seen[-40:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 def main() -> int:
@@ -317,98 +397,108 @@ def main() -> int:
     ap.add_argument("--ec", choices=["on", "off"], default="on",
                     help="confcall's software echo canceller on every channel (on = the "
                          "config's default; off = the card's hardware canceller does it)")
+    ap.add_argument("--site", choices=["box", "alone"], default="box",
+                    help="box: the site on the box's reactor (core 0, with the media engine); "
+                         "alone: the site in its own process (confcall web) on core 1 over "
+                         "the same SQLite file, the box without [web] on core 0")
     ap.add_argument("--short", action="store_true", help="1 s per phase, 1 span, 4 clients")
-    ap.add_argument("--spy", metavar="FILE", help="sample the box with py-spy during the "
-                    "booking phase (raw stacks to FILE; py-spy must be on PATH)")
+    ap.add_argument("--spy", metavar="FILE", help="sample the site's process with py-spy --gil "
+                    "(the thread running Python) during the booking phase (raw stacks to "
+                    "FILE; py-spy must be on PATH)")
     ap.add_argument("--rate", type=float, default=500.0,
                     help="after the closed-loop booking phase, offer bookings at this fixed "
                          "rate per second (open loop, latency from when each was due; 0: skip)")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--no-web", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--serve-site", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve, args.spans, args.ec == "on")
+        serve(args.serve, args.spans, args.ec == "on", web=not args.no_web)
+        return 0
+    if args.serve_site:
+        serve_site(args.serve_site, args.spans, 1 if (os.cpu_count() or 1) > 1 else 0)
         return 0
     if args.short:
         args.seconds, args.clients, args.spans, args.rate = 1.0, 4, 1, 50.0
+    alone = args.site == "alone"
     tmp = Path(tempfile.mkdtemp(prefix="confcall-bench-web-"))
-    proc = None
+    children: list[Child] = []
     try:
         url = prepare(tmp, args.clients)
         env = {**os.environ, "CONFCALL_ARGON2": "test",
                "CONFCALL_PEPPER": "bench-pepper", "PYTHONPATH": str(ROOT)}
         env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--spans",
-                                 str(args.spans), "--ec", args.ec], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp)
-        seen: list[str] = []
-        ready = {"port": threading.Event(), "warm": threading.Event()}
-        found: dict[str, int] = {}
-
-        def drain() -> None:  # read the box's output to the end: a full pipe would stall it
-            for line in proc.stdout:
-                seen.append(line)
-                m = re.search(r"web site on http://127\.0\.0\.1:(\d+)/", line)
-                if m:
-                    found["port"] = int(m.group(1))
-                m = re.search(r"^channels (\d+)", line)
-                if m:
-                    found["channels"] = int(m.group(1))
-                    ready["port"].set()
-                m = re.search(r"^media thread (\d+)", line)
-                if m:
-                    found["media"] = int(m.group(1))
-                if line.startswith("media warm"):
-                    ready["warm"].set()
-            ready["port"].set()
-            ready["warm"].set()
-        threading.Thread(target=drain, daemon=True).start()
+        box_argv = [sys.executable, __file__, "--serve", url, "--spans", str(args.spans),
+                    "--ec", args.ec] + (["--no-web"] if alone else [])
+        box_proc = Child(box_argv, env, tmp, {
+            "port": r"web site on http://127\.0\.0\.1:(\d+)/", "channels": r"^channels (\d+)",
+            "media": r"^media thread (\d+)"}, "media warm")
+        children.append(box_proc)
         # the first start compiles the media kernels (minutes on a loaded machine)
-        ready["warm"].wait(900)
-        port, channels = found.get("port"), found.get("channels")
-        if port is None or channels is None or proc.poll() is not None:
-            print("".join(seen[-40:]))
+        box_proc.ready.wait(900)
+        channels = box_proc.found.get("channels")
+        if channels is None or box_proc.proc.poll() is not None:
+            print(box_proc.tail())
+            return 1
+        site_proc = box_proc
+        if alone:
+            site_proc = Child([sys.executable, __file__, "--serve-site", url, "--spans",
+                               str(args.spans)], env, tmp,
+                              {"port": r"listening on http://127\.0\.0\.1:(\d+)/"},
+                              "confcall web: listening")
+            children.append(site_proc)
+            site_proc.ready.wait(300)
+        port = site_proc.found.get("port")
+        if port is None or site_proc.proc.poll() is not None:
+            print(site_proc.tail())
             return 1
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-            os.sched_setaffinity(0, {1})
+            # the load beside the box (alone: the site's core is its own)
+            os.sched_setaffinity(0, {0} if alone else {1})
         try:
-            box = BoxCpu(proc.pid, found.get("media", -1))
-            r = asyncio.run(load("127.0.0.1", port, args.clients, args.seconds, box, args.spy,
-                                 args.rate or None))
+            box = BoxCpu(box_proc.proc.pid, box_proc.found.get("media", -1))
+            site = BoxCpu(site_proc.proc.pid, -1) if alone else box
+            r = asyncio.run(load("127.0.0.1", port, args.clients, args.seconds, site, args.spy,
+                                 args.rate or None, box=box))
         except ConnectionError as e:
-            print(f"{e}; the box said:\n" + "".join(seen[-40:]))
+            print(f"{e}; the site said:\n" + site_proc.tail())
             return 1
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for child in children:
+            child.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"web bench: box on 1 core with {channels} B-channels in its media engine (echo "
+    where = ("the site alone on core 1 (its own process, reactor + DB pool), the box on core 0"
+             if alone else "box and site on 1 core")
+    print(f"web bench: {where} with {channels} B-channels in the box's media engine (echo "
           f"canceller {args.ec}), SQLite (WAL, synchronous=FULL), {args.clients} keep-alive "
           f"clients, {args.seconds:.0f} s per phase")
-    idle = box.media_share + box.reactor_idle
     print(f"  box idle: media engine thread {100 * box.media_share:.0f} % of a core, reactor "
           f"(simulated spans' tick, signalling, timers) {100 * box.reactor_idle:.0f} %")
+    if alone:
+        print(f"  site idle: reactor {100 * site.reactor_idle:.0f} % of its core")
     ok = True
     phases = [("book", "POST /api/v1/bookings"), ("list", "GET /api/v1/bookings")]
     if "book@rate" in r:
         phases.insert(1, ("book@rate", f"  same, offered {args.rate:.0f}/s"))
+    who = "site" if alone else "box"
     for phase, name in phases:
         x = r[phase]
         assert isinstance(x, dict)
         print(f"  {name:24s} {x['requests']:6d} requests  {x['per_s']:7.1f} /s  "
               f"p50 {x['p50_ms']:6.1f} ms  p99 {x['p99_ms']:6.1f} ms  errors {x['errors']}  "
               f"load average {x['load']:.1f}")
-        print(f"  {'':24s} box CPU per request: DB pool {x['pool_ms']:.2f} ms + reactor "
-              f"{x['reactor_ms']:.2f} ms beyond its idle rate")
+        print(f"  {'':24s} {who} CPU per request: DB pool {x['pool_ms']:.2f} ms + reactor "
+              f"{x['reactor_ms']:.2f} ms beyond its idle rate"
+              + (f"; box media thread {100 * x['box_media']:.0f} % of a core meanwhile"
+                 if alone else "")
+              + (f"; {x['page']} bookings a page" if "page" in x else ""))
         ok = ok and not x["errors"]
     b = r["book"]
     assert isinstance(b, dict)
     cpu_ms = b["pool_ms"] + b["reactor_ms"]
+    idle = site.reactor_idle if alone else box.media_share + box.reactor_idle
     if cpu_ms > 0:
-        print(f"  bookings/s the box's core could serve beside its idle load, were it not "
+        print(f"  bookings/s the {who}'s core could serve beside its idle load, were it not "
               f"shared ((1 - idle) / CPU per booking): {1000 * max(1 - idle, 0) / cpu_ms:.0f}")
     o = r.get("book@rate")  # the goal: 500/s served with p99 < 50 ms (open loop at 500/s)
     met = isinstance(o, dict) and args.rate >= 500 and o["per_s"] >= 0.98 * args.rate and \

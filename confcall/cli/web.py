@@ -29,6 +29,10 @@ def web(config_path: str | None, port: int | None, threads: int) -> None:
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     ensure_pepper()
+    if cfg.booking_channels == 0:  # "this box's channels": the site alone has no box
+        click.echo("confcall web: [booking] channels is 0 (the box's own B-channels); alone, "
+                   "the site's capacity check assumes 30: set it to the channels your boxes "
+                   "keep for booked conferences (docs/web.md)", err=True)
     failed: list[BaseException] = []
 
     def go() -> None:

@@ -126,6 +126,53 @@ class CallLeg:
         for watch in self.watchers:  # observers that do not own the call (records, logs)
             watch(self, ev)
 
+    # -- state changes (made by the trunk that owns the leg, PRI or R2 alike) ----------------
+    def mark_answered(self, at: float) -> None:
+        """The call is answered (by us or the far end): media flows from here on."""
+        self.state = LegState.ANSWERED
+        self.answered = True
+        self.answered_at = at
+        if not self.has_media:
+            self.has_media = True
+            self._emit("media", at)
+        self._emit("answered", at)
+
+    def mark_far_end_cleared(self, cause: int, at: float) -> None:
+        """The network cleared the call: reported once (``hangup`` after answer, ``failed``
+        before), then the trunk releases its side."""
+        if self.state in (LegState.CLEARING, LegState.CLEARED):
+            return
+        self.cause = cause
+        self.ended_at = at
+        self._emit("hangup" if self.answered else "failed", at, cause)
+
+    def mark_failed_locally(self, cause: int, at: float) -> None:
+        """The call never reached the line (no channel, SETUP refused by the stack)."""
+        self.cause = cause
+        self.state = LegState.CLEARED
+        self.ended_at = at
+        self._emit("failed", at, cause)
+        self._emit("cleared", at, cause)
+
+    def mark_clearing(self, cause: int, at: float) -> None:
+        """We hang up: the first cause and end time stand (a far-end clearing may have set
+        them already)."""
+        self.state = LegState.CLEARING
+        if self.cause is None:
+            self.cause = int(cause)
+        if self.ended_at is None:
+            self.ended_at = at
+
+    def mark_cleared(self, at: float) -> None:
+        """All signalling done, the channel is free; ``cleared`` is reported once."""
+        self.handle = None
+        if self.state is LegState.CLEARED:
+            return
+        self.state = LegState.CLEARED
+        if self.ended_at is None:
+            self.ended_at = at
+        self._emit("cleared", at, self.cause)
+
     # -- actions (delegated to the trunk) ---------------------------------------------------
     def proceeding(self) -> None:
         self.trunk.leg_proceeding(self)

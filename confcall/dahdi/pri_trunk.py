@@ -166,11 +166,7 @@ class PriTrunk:
 
     def _fail_local(self, leg: CallLeg, cause: int) -> None:
         self._refused.pop(leg.id, None)
-        leg.cause = cause
-        leg.state = LegState.CLEARED
-        leg.ended_at = self._now()
-        leg._emit("failed", leg.ended_at, cause)
-        leg._emit("cleared", leg.ended_at, cause)
+        leg.mark_failed_locally(cause, self._now())
 
     # -- leg actions ------------------------------------------------------------------------------
     def leg_proceeding(self, leg: CallLeg) -> None:
@@ -195,11 +191,7 @@ class PriTrunk:
     def leg_hangup(self, leg: CallLeg, cause: int) -> None:
         if not leg.active:
             return
-        leg.state = LegState.CLEARING
-        if leg.cause is None:
-            leg.cause = int(cause)
-        if leg.ended_at is None:
-            leg.ended_at = self._now()
+        leg.mark_clearing(cause, self._now())
         if leg.handle is None:
             self._cleared(leg)
             return
@@ -236,28 +228,14 @@ class PriTrunk:
         if guard is not None and guard.active():
             guard.cancel()
         self._unbind(leg)
-        leg.handle = None
-        leg.state = LegState.CLEARED
-        if leg.ended_at is None:
-            leg.ended_at = self._now()
-        leg._emit("cleared", self._now(), leg.cause)
+        leg.mark_cleared(self._now())
 
     def _answered(self, leg: CallLeg) -> None:
-        leg.state = LegState.ANSWERED
-        leg.answered = True
-        leg.answered_at = self._now()
-        if not leg.has_media:
-            leg.has_media = True
-            leg._emit("media", leg.answered_at)
-        leg._emit("answered", leg.answered_at)
+        leg.mark_answered(self._now())
 
     def _far_end_cleared(self, leg: CallLeg, cause: int) -> None:
         """DISCONNECT/RELEASE from the network: report once, then release our side."""
-        if leg.state in (LegState.CLEARING, LegState.CLEARED):
-            return
-        leg.cause = cause
-        leg.ended_at = self._now()
-        leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
+        leg.mark_far_end_cleared(cause, self._now())
 
     # -- libpri events ----------------------------------------------------------------------------
     def _on_event(self, ev: PriEvent) -> None:

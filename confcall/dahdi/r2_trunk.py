@@ -284,11 +284,7 @@ class R2Trunk:
 
     def _fail_local(self, leg: CallLeg, cause: int) -> None:
         self.legs.pop(leg.id, None)
-        leg.cause = cause
-        leg.state = LegState.CLEARED
-        leg.ended_at = self._now()
-        leg._emit("failed", leg.ended_at, cause)
-        leg._emit("cleared", leg.ended_at, cause)
+        leg.mark_failed_locally(cause, self._now())
 
     def _setup_timed_out(self, ch: R2Channel, leg: CallLeg) -> None:
         ch.guard = None
@@ -334,11 +330,7 @@ class R2Trunk:
     def leg_hangup(self, leg: CallLeg, cause: int) -> None:
         if not leg.active:
             return
-        leg.state = LegState.CLEARING
-        if leg.cause is None:
-            leg.cause = int(cause)
-        if leg.ended_at is None:
-            leg.ended_at = self._now()
+        leg.mark_clearing(cause, self._now())
         ch = leg.handle
         if ch is None:
             self._cleared(leg)
@@ -397,29 +389,13 @@ class R2Trunk:
 
     def _cleared(self, leg: CallLeg) -> None:
         self.legs.pop(leg.id, None)
-        leg.handle = None
-        if leg.state is LegState.CLEARED:
-            return
-        leg.state = LegState.CLEARED
-        if leg.ended_at is None:
-            leg.ended_at = self._now()
-        leg._emit("cleared", self._now(), leg.cause)
+        leg.mark_cleared(self._now())
 
     def _answered(self, leg: CallLeg) -> None:
-        leg.state = LegState.ANSWERED
-        leg.answered = True
-        leg.answered_at = self._now()
-        if not leg.has_media:
-            leg.has_media = True
-            leg._emit("media", leg.answered_at)
-        leg._emit("answered", leg.answered_at)
+        leg.mark_answered(self._now())
 
     def _far_end_cleared(self, leg: CallLeg, cause: int) -> None:
-        if leg.state in (LegState.CLEARING, LegState.CLEARED):
-            return
-        leg.cause = cause
-        leg.ended_at = self._now()
-        leg._emit("hangup" if leg.answered else "failed", leg.ended_at, cause)
+        leg.mark_far_end_cleared(cause, self._now())
 
     def _channel_idle(self, ch: R2Channel) -> None:
         """OpenR2 has the channel idle again: the call (if any) is over, the audio comes back."""

@@ -321,29 +321,43 @@ def _gains(w, g, c, lo, hi):
 
 
 @njit(nogil=True, cache=True, _nrt=False)
+def _best_run(wc, win):
+    """The ``win`` consecutive taps of ``wc`` holding the most energy: (their first tap, their
+    energy, the whole filter's energy)."""
+    run = 0.0
+    for j in range(win):
+        run += wc[j] * wc[j]
+    tot = run
+    best = run
+    bj = 0
+    for j in range(win, wc.shape[0]):
+        v = wc[j] * wc[j]
+        tot += v
+        run += v - wc[j - win] * wc[j - win]
+        if run > best:
+            best = run
+            bj = j - win + 1
+    return bj, best, tot
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _narrow(wc, lo_hi, c, bj, win):
+    """Clear every tap outside ``[bj, bj + win)`` and make that the active window."""
+    for j in range(wc.shape[0]):
+        if j < bj or j >= bj + win:
+            wc[j] = 0.0
+    lo_hi[c, 0] = bj
+    lo_hi[c, 1] = bj + win
+
+
+@njit(nogil=True, cache=True, _nrt=False)
 def _window(w, c, lo_hi, wide):
     """Narrow to the smallest window (128 or 256 taps) holding nearly all the filter's energy."""
     wc = w[c]
-    tot = 0.0
-    for j in range(TAPS):
-        tot += wc[j] * wc[j]
     for win in (WIN // 2, WIN):
-        run = 0.0
-        for j in range(win):
-            run += wc[j] * wc[j]
-        best = run
-        bj = 0
-        for j in range(win, TAPS):
-            run += wc[j] * wc[j] - wc[j - win] * wc[j - win]
-            if run > best:
-                best = run
-                bj = j - win + 1
+        bj, best, tot = _best_run(wc, win)
         if best >= (WIN_SHARE_WIDE if wide and win == WIN else WIN_SHARE) * tot:
-            for j in range(TAPS):
-                if j < bj or j >= bj + win:
-                    wc[j] = 0.0
-            lo_hi[c, 0] = bj
-            lo_hi[c, 1] = bj + win
+            _narrow(wc, lo_hi, c, bj, win)
             return
 
 
@@ -352,27 +366,49 @@ def _middle(w, c, lo_hi):
     """Converging on a real echo path: keep only the ``MID`` taps holding ``MID_SHARE`` of the
     filter's energy, if any, and go on converging there at the full rate (4 x cheaper than
     the whole tail, and faster: fewer taps)."""
-    wc = w[c]
-    tot = 0.0
-    run = 0.0
-    for j in range(MID):
-        run += wc[j] * wc[j]
-    tot = run
-    best = run
-    bj = 0
-    for j in range(MID, TAPS):
-        v = wc[j] * wc[j]
-        tot += v
-        run += v - wc[j - MID] * wc[j - MID]
-        if run > best:
-            best = run
-            bj = j - MID + 1
+    bj, best, tot = _best_run(w[c], MID)
     if best >= MID_SHARE * tot:
-        for j in range(TAPS):
-            if j < bj or j >= bj + MID:
-                wc[j] = 0.0
-        lo_hi[c, 0] = bj
-        lo_hi[c, 1] = bj + MID
+        _narrow(w[c], lo_hi, c, bj, MID)
+
+
+@njit(nogil=True, cache=True, _nrt=False, fastmath=True)
+def _held_errors(wc, bwc, bc, o, d, lo, hi, blo, bhi):
+    """The filter ``wc`` (taps lo..hi) and its backup ``bwc`` (blo..bhi; none if empty) held
+    still over one sub-block, on every 4th sample: (rx power, filter's error power, backup's
+    error power) summed. ``d`` holds the sub-block's rx, ``bc[o + q ...]`` the reference whose
+    filtered value is sample q's echo estimate. Both the double-talk test (the coming
+    sub-block) and the look-back (the sub-block just done) measure a filter this way."""
+    pd = 0.0
+    pe = 0.0
+    pk = 0.0
+    for q in range(0, SB, 4):
+        e = d[q] - _dot(wc, bc, o + q, lo, hi)
+        pe += e * e
+        pd += d[q] * d[q]
+        if bhi > blo:
+            e = d[q] - _dot(bwc, bc, o + q, blo, bhi)
+            pk += e * e
+    return pd, pe, pk
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _room(b, p, keep, need):
+    """Where the next ``need`` samples go in the history buffer ``b`` whose next free slot is
+    ``p``: if they do not fit, the last ``keep`` samples move to the front first."""
+    if p + need > b.shape[0]:
+        for j in range(keep):
+            b[j] = b[p - keep + j]
+        p = keep
+    return p
+
+
+@njit(nogil=True, cache=True, _nrt=False)
+def _passthrough(rx, out, pre, keep):
+    """out = rx (and pre = rx if kept): a channel with no canceller working on it."""
+    for i in range(rx.shape[0]):
+        out[i] = rx[i]
+        if keep:
+            pre[i] = rx[i]
 
 
 @njit(nogil=True, cache=True, _nrt=False, fastmath=True)
@@ -382,19 +418,12 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
     nch, n = rx.shape
     for c in range(nch):
         if not enabled[c]:
-            for i in range(n):
-                out[c, i] = rx[c, i]
-                if keep:
-                    pre[c, i] = rx[c, i]
+            _passthrough(rx[c], out[c], pre[c], keep)
             continue
         wc = w[c]
         gc = g[c]
         bc = buf[c]
-        p0 = bp[c]
-        if p0 + n > BUF:  # keep the last KEEP reference samples, make room for the chunk
-            for j in range(KEEP):
-                bc[j] = bc[p0 - KEEP + j]
-            p0 = KEEP
+        p0 = _room(bc, bp[c], KEEP, n)  # the last KEEP reference samples and the chunk
         for i in range(n):
             bc[p0 + i] = ref[c, i]
         if mode[c] == 0 and idle[c] >= PROBE_AFTER:
@@ -424,10 +453,7 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
             acc[c] = 0.0
             fpow[c] = 0.0
         if mode[c] == 1:
-            for i in range(n):
-                out[c, i] = rx[c, i]
-                if keep:
-                    pre[c, i] = rx[c, i]
+            _passthrough(rx[c], out[c], pre[c], keep)
             _probe(c, rx[c], bc, p0, pw[c], pwh[c], pbuf[c], pbp, rtail[c], pacc, perle)
             bp[c] = p0 + n
             continue
@@ -478,17 +504,8 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     dt[c] = 1
                 elif er > CONVERGED and pa / SB > 4.0 * noise[c] and pa / SB > 0.001 * fmx:
                     # error test on every 4th sample of the coming sub-block, current filter
-                    pe4 = 0.0
-                    pa4 = 0.0
-                    pk4 = 0.0
-                    for q in range(0, SB, 4):
-                        y4 = _dot(wc, bc, o + q, lo, hi)
-                        e4 = rx[c, i + q] - y4
-                        pe4 += e4 * e4
-                        pa4 += rx[c, i + q] * rx[c, i + q]
-                        if bhi > blo:
-                            e4 = rx[c, i + q] - _dot(bwc, bc, o + q, blo, bhi)
-                            pk4 += e4 * e4
+                    pa4, pe4, pk4 = _held_errors(wc, bwc, bc, o, rx[c, i : i + SB], lo, hi,
+                                                 blo, bhi)
                     acc[c, 6] = pk4
                     # the filter held still over the sub-block: also the ERLE estimate's error
                     acc[c, 4] = pa4
@@ -518,17 +535,7 @@ def _process(rx, ref, out, pre, keep, w, g, buf, bp, fpow, fidx, sbpos, acc, han
                     # sample): a real echo path is predicted by fixed taps; taps that merely
                     # follow a near-end tone sample by sample (no echo, double talk missed)
                     # are not, so this error, not the running one, makes the ERLE estimate
-                    pb = 0.0
-                    eb = 0.0
-                    ek = 0.0
-                    for q in range(0, SB, 4):
-                        yb = _dot(wc, bc, o - SB + 1 + q, lo, hi)
-                        eq = rh[q] - yb
-                        pb += rh[q] * rh[q]
-                        eb += eq * eq
-                        if bhi > blo:
-                            eq = rh[q] - _dot(bwc, bc, o - SB + 1 + q, blo, bhi)
-                            ek += eq * eq
+                    pb, eb, ek = _held_errors(wc, bwc, bc, o - SB + 1, rh, lo, hi, blo, bhi)
                     acc[c, 4] = pb
                     acc[c, 5] = eb
                     acc[c, 6] = ek
@@ -638,11 +645,7 @@ def _probe(c, rx, bc, p0, pw, pwh, pb, pbp, rt, pacc, perle):
     decimated sample): a real echo path is predicted by fixed taps, a near-end tone the
     filter merely follows sample by sample is not."""
     n = rx.shape[0]
-    q = pbp[c]
-    if q + n // DEC + 1 > PBUF:
-        for j in range(PKEEP):
-            pb[j] = pb[q - PKEEP + j]
-        q = PKEEP
+    q = _room(pb, pbp[c], PKEEP, n // DEC + 1)
     ph = int(pacc[c, 3])  # samples since the probe started, modulo DEC * PSB
     for i in range(n):
         ph += 1

@@ -15,10 +15,11 @@ How it works
 The DTMF detector (``dtmf.rx``) reports, per channel and chunk, the offsets at which
 *confirming* mute-evidence windows ended (``kfirst``/``klast``): a 102-sample window whose two
 strongest tones pass looser tests than the detector's (``dtmf.MUTE_RATIO``: 62 % of the energy
-with the twist within ±6 dB, or 80 % with the detector's twist; loud speech under a key takes
-more than the 25 % the strict evidence allows), confirmed when one of the 2 windows before it
+with the twist within ±4 dB, or 80 % with the detector's twist; the row tone 3 dB over the
+other rows, not 6: loud speech under a key takes more than the 25 % the strict evidence allows
+and puts its first formant in the row band), confirmed when one of the 2 windows before it
 (hop 51) passed on the same digit. Speech passes such a window now and then, two on one digit
-within 3 windows rarely (0.08 false mutes a minute on the corpus against 1.4 for one window).
+within 3 windows rarely (0.04 false mutes a minute on the corpus against 1.4 for one window).
 If a tone started at ``s`` the first window fully inside it ends at ``e <= s + 152`` and a
 confirming one at most 2 windows later, so muting from ``e_confirm - PRE`` (``PRE`` = 153 + 8 +
 102 samples) always precedes the tone; the look-ahead is that long, so the decision is made

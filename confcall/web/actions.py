@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from confcall.booking import BookingLimits
+from confcall.booking.listing import PAGE_DEFAULT, PAGE_MAX, Cursor
 from confcall.rating import ops
 from confcall.rating.numbers import normalize
 
@@ -70,6 +71,14 @@ def book_form(limits: BookingLimits, retry_count: int, retry_interval_s: int,
 
 # the site rebuilds it from its [web] config
 BOOK = book_form(BookingLimits(), 2, 60, "Asia/Shanghai")
+LIST = Form("bookings", (
+    Field("limit", "bookings.limit", "int", required=False, min=1, max=PAGE_MAX,
+          default=PAGE_DEFAULT, doc="bookings per page"),
+    Field("cursor", "bookings.cursor", "text", required=False, max=40,
+          pattern=r"[lp][0-9]{1,17}_[0-9]{1,12}",
+          doc="where the page starts: the cursor of the previous page's Link rel=next "
+              "(absent: the first page)"),
+))
 QUOTE = Form("quote", (
     Field("participants", "book.participants", "phones", min=1, max=16),
     Field("initiator", "book.initiator", "phone", required=False, max=24),
@@ -197,17 +206,23 @@ async def book_as(site: Any, cred: sessions.Credentials, values: dict[str, Any],
                                       site.config.limits)
 
 
-async def bookings_as(site: Any, cred: sessions.Credentials) -> list[dict[str, Any]]:
-    return await site.runner.call(booking_port.list_as, cred, site.now())
+async def bookings_page_as(site: Any, cred: sessions.Credentials, limit: int = PAGE_DEFAULT,
+                           cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the session's bookings and the next page's cursor (None: the last), the
+    session checked in the same unit of work (the API)."""
+    at = Cursor.parse(cursor) if cursor else None
+    return await site.runner.call(booking_port.page_as, cred, site.now(), limit, at)
+
+
+async def bookings_page(site: Any, who: str, limit: int = PAGE_DEFAULT,
+                        cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    at = Cursor.parse(cursor) if cursor else None
+    return await site.runner.call(booking_port.page_for, who, limit, at)
 
 
 async def quote(site: Any, who: str, participants: list[str],
                 initiator: str | None = None) -> list[dict[str, Any]]:
     return await site.runner.call(booking_port.classify, who, participants, initiator)
-
-
-async def bookings(site: Any, who: str) -> list[dict[str, Any]]:
-    return await site.runner.call(booking_port.list_for, who, site.now())
 
 
 async def booking(site: Any, who: str, booking_id: int) -> dict[str, Any]:

@@ -51,14 +51,15 @@ def install(site: WebSite) -> None:
     def op(method: str, path: str, summary: str, who: str, *, body: Form | None = None,
            query: Form | None = None, answer: dict[str, Any] | None = None, status: int = 200,
            media: str = "application/json", tag: str = "",
-           path_params: dict[str, Any] | None = None, fused: Any = None) -> Any:
+           path_params: dict[str, Any] | None = None, fused: Any = None,
+           headers: dict[str, Any] | None = None) -> Any:
         """Declare an operation.  ``fused(request, credentials, values, **url_args)``: an
         alternative for a well-formed request that checks the session inside its own unit of
         work (one transaction, one trip to the DB pool: the booking path); a malformed one
         takes the ordinary path, so the answers (401, 403, then 400) are the same."""
         def register(fn: Any) -> Any:
             operation = Operation(method, path, summary, who, fn, body, query, answer, status,
-                                  media, tag, path_params or {})
+                                  media, tag, path_params or {}, headers or {})
             operations.append(operation)
             write = method != "GET"
 
@@ -198,15 +199,27 @@ def install(site: WebSite) -> None:
         if not booking_port.available():
             raise WebError(503, "booking.unavailable")
 
-    async def list_fused(request: Any, cred: Any, _v: dict[str, Any]) -> Any:
-        need_service()
-        return await actions.bookings_as(site, cred)
+    def page(request: Any, v: dict[str, Any], rows: list[Any], nxt: str | None) -> Any:
+        if nxt is not None:  # RFC 8288: the next page's URL (same page size)
+            request.setHeader(b"link", f'</api/v1/bookings?limit={v["limit"]}&cursor={nxt}>; '
+                                       'rel="next"'.encode())
+        return rows
 
-    @op("GET", "/api/v1/bookings", "My bookings with their dial attempts", "subscriber",
-        answer=arr(BOOKING), tag="bookings", fused=list_fused)
-    async def list_bookings(request: Any, who: Any, _v: dict[str, Any]) -> Any:
+    async def list_fused(request: Any, cred: Any, v: dict[str, Any]) -> Any:
         need_service()
-        return await actions.bookings(site, who.name)
+        rows, nxt = await actions.bookings_page_as(site, cred, v["limit"], v.get("cursor"))
+        return page(request, v, rows, nxt)
+
+    @op("GET", "/api/v1/bookings", "My bookings with their dial attempts, a page at a time: "
+        "live ones soonest first, then past ones latest first; the Link header (rel=next) "
+        "gives the next page", "subscriber", query=actions.LIST, answer=arr(BOOKING),
+        tag="bookings", fused=list_fused, headers={"Link": {
+            "description": 'the next page, absent on the last: </api/v1/bookings?limit=20&'
+                           'cursor=…>; rel="next"', "schema": {"type": "string"}}})
+    async def list_bookings(request: Any, who: Any, v: dict[str, Any]) -> Any:
+        need_service()
+        rows, nxt = await actions.bookings_page(site, who.name, v["limit"], v.get("cursor"))
+        return page(request, v, rows, nxt)
 
     book_form = getattr(site, "book_form", actions.BOOK)
 

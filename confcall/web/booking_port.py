@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from confcall import booking as service
 from confcall.booking import BookingLimits, BookingRequest, BookingView
+from confcall.booking.listing import PAGE_DEFAULT, Cursor, list_page
 
 from .sessions import Credentials, resolve
 
-__all__ = ["available", "book", "book_as", "cancel", "classify", "get", "get_shared", "list_as",
-           "list_for", "view"]
+__all__ = ["available", "book", "book_as", "cancel", "classify", "get", "get_shared", "list_for",
+           "page_as", "page_for", "view"]
 
 
 def available() -> bool:
@@ -64,9 +65,18 @@ def book_as(session: Session, cred: Credentials, initiator: str | None,
                 retry_interval_s, music, now, limits)
 
 
-def list_as(session: Session, cred: Credentials, now: datetime) -> list[dict[str, Any]]:
-    """``list_for`` the request's session, looked up in the same transaction."""
-    return list_for(session, resolve(session, cred, now), now)
+def page_for(session: Session, account: str, limit: int = PAGE_DEFAULT,
+             cursor: Cursor | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the account's bookings (``confcall.booking.listing``) and the next page's
+    cursor text (None on the last page)."""
+    page = list_page(session, account, limit=limit, cursor=cursor)
+    return [view(v) for v in page.bookings], None if page.next is None else page.next.token()
+
+
+def page_as(session: Session, cred: Credentials, now: datetime, limit: int = PAGE_DEFAULT,
+            cursor: Cursor | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """``page_for`` the request's session, looked up in the same transaction (the API)."""
+    return page_for(session, resolve(session, cred, now), limit, cursor)
 
 
 def classify(session: Session, account: str, numbers: list[str],

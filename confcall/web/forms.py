@@ -51,6 +51,7 @@ class Field:
     choices: tuple[str, ...] = ()
     default: Any = None
     doc: str = ""
+    pattern: str = ""  # text: the whole value must match (``field.pattern`` otherwise)
 
     # -- parsing --------------------------------------------------------------------------------
     def parse(self, raw: Any, typed: bool) -> tuple[Any, FieldError | None]:
@@ -81,6 +82,8 @@ class Field:
         value = self._str(raw)
         if value is None or "\x00" in value:
             return self._err("field.type")
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            return self._err("field.pattern")
         return self._length(value)
 
     def _digits(self, raw: Any, typed: bool) -> tuple[Any, FieldError | None]:
@@ -211,6 +214,8 @@ class Field:
                 s["pattern"] = "^[0-9]+$"
             if self.kind == "phone":
                 s["pattern"] = _PHONE.pattern
+            if self.pattern:
+                s["pattern"] = f"^(?:{self.pattern})$"
             if self.min is not None:
                 s["minLength"] = self.min
             if self.max is not None:

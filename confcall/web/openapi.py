@@ -48,6 +48,7 @@ class Operation:
     media: str = "application/json"
     tag: str = ""
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)  # of the 200/201 answer
 
     @property
     def openapi_path(self) -> str:
@@ -73,6 +74,8 @@ class Operation:
         if self.status != 204:
             schema = self.answer or {"type": "object"}
             ok["content"] = {self.media: {"schema": schema}}
+        if self.headers:
+            ok["headers"] = self.headers
         op["responses"] = {str(self.status): ok, "default": {
             "description": "refused: the code names the rule, the message says it in the "
                            "caller's language (Accept-Language or ?lang=zh|en)",

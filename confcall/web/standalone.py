@@ -32,4 +32,10 @@ def start(reactor: Any, database_url: str, config: WebConfig, out: IO[str] = sys
     out.write(f"confcall web: listening on {scheme}://{host.host}:{host.port}/\n")
     out.flush()
     reactor.addSystemEventTrigger("after", "shutdown", store.dispose)
+    import gc
+    # start-up's objects (SQLAlchemy's mappers and compiled statements, templates, phone
+    # metadata: some 170 000) out of every GC pass, as the box does: without it each full
+    # collection walked them all, a pause of a tenth of a second or more under load and about
+    # a quarter of the CPU per request (bench/web.py --site alone, docs/web.md)
+    gc.freeze()
     return site

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from . import actions, booking_port
 from .app import WebSite
 from .forms import parse_local_datetime
-from .http import Redirect, WebError, form_of
+from .http import Redirect, WebError, arg, form_of
 
 __all__ = ["install", "share_token"]
 
@@ -117,8 +117,15 @@ def install(site: WebSite, page: Callable[..., bytes], errors_text: Callable[...
     async def bookings(request: Any) -> bytes:
         who = await site.need(request, "subscriber")
         need_service()
-        rows = await actions.bookings(site, who.name)
-        return page(request, "bookings.html", who, bookings=rows, tz=cfg.timezone)
+        values, errors = actions.LIST.parse({f.name: arg(request, f.name)
+                                             for f in actions.LIST.fields})
+        if errors:
+            return page(request, "bookings.html", who, 400, bookings=[], tz=cfg.timezone,
+                        errors=errors_text(request, errors), more=None)
+        rows, nxt = await actions.bookings_page(site, who.name, values["limit"],
+                                                values.get("cursor"))
+        more = None if nxt is None else f"/bookings?limit={values['limit']}&cursor={nxt}"
+        return page(request, "bookings.html", who, bookings=rows, tz=cfg.timezone, more=more)
 
     async def one(request: Any, who: Any, booking_id: str) -> dict[str, Any]:
         if not booking_id.isdigit() or len(booking_id) > 12:

@@ -32,26 +32,6 @@ from helpers import LIMITS
 A, B, C = "13800138000", "13900139000", "13700137000"
 
 
-@pytest.fixture
-def boxes(tmp_path):
-    made: list[Box] = []
-
-    def make(**kwargs) -> Box:
-        b = Box(tmp_path, **kwargs)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        if not getattr(b, "closed", False):
-            b.close()
-
-
-def close(bx: Box) -> None:
-    bx.close()
-    bx.closed = True
-
-
 def book(store: Store, *, now, start, participants=(B, C), retries=1, interval=30,
          music=False):
     req = BookingRequest("+86" + A, A, tuple(participants), start, retries, interval, music)
@@ -62,8 +42,8 @@ def view(bx: Box, booking_id: int):
     return bx.store.run(get_any, booking_id)
 
 
-def test_booking_dials_the_initiator_at_its_time_then_the_participants(boxes):
-    bx = boxes()
+def test_booking_dials_the_initiator_at_its_time_then_the_participants(box):
+    bx = box()
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
     b = bx.phone(B, answer_after=2.0)
@@ -94,8 +74,8 @@ def test_booking_dials_the_initiator_at_its_time_then_the_participants(boxes):
     assert all(t.ended_at is not None for t in got.attempts)
 
 
-def test_busy_participant_is_retried_count_times_interval_apart(boxes):
-    bx = boxes()
+def test_busy_participant_is_retried_count_times_interval_apart(box):
+    bx = box()
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
     b = bx.phone(B, behaviour="busy")
@@ -112,8 +92,8 @@ def test_busy_participant_is_retried_count_times_interval_apart(boxes):
     assert got.state is BookingState.IN_PROGRESS
 
 
-def test_initiator_not_reached_fails_the_booking_after_its_retries(boxes):
-    bx = boxes()
+def test_initiator_not_reached_fails_the_booking_after_its_retries(box):
+    bx = box()
     bx.account(A)
     a = bx.phone(A, behaviour="unreachable")
     b = bx.phone(B)
@@ -129,8 +109,8 @@ def test_initiator_not_reached_fails_the_booking_after_its_retries(boxes):
     assert ops.balance(bx.store, "+86" + A).reserved_fen == 0
 
 
-def test_cancelled_bookings_never_dial_and_dialling_ones_cannot_be_cancelled(boxes):
-    bx = boxes()
+def test_cancelled_bookings_never_dial_and_dialling_ones_cannot_be_cancelled(box):
+    bx = box()
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
     b = bx.phone(B, answer_after=1.0)
@@ -166,10 +146,10 @@ def _prepared_db(tmp_path, start_after_s: float):
 
 
 @pytest.mark.parametrize("late_s, dialled", [(120.0, True), (400.0, False)])
-def test_booking_due_while_the_box_was_down(boxes, tmp_path, late_s, dialled):
+def test_booking_due_while_the_box_was_down(box, tmp_path, late_s, dialled):
     """grace 300 s: back 120 s after the start → dialled at once; 400 s after → missed."""
     path, bid = _prepared_db(tmp_path, 30)
-    bx = boxes(database=path, epoch=NOW + timedelta(seconds=30 + late_s),
+    bx = box(database=path, epoch=NOW + timedelta(seconds=30 + late_s),
                config_overrides={"booking_grace_s": 300.0})
     a = bx.phone(A, answer_after=1.0)
     bx.phone(B, answer_after=1.0)
@@ -183,8 +163,8 @@ def test_booking_due_while_the_box_was_down(boxes, tmp_path, late_s, dialled):
         assert got.state is BookingState.MISSED and "missed" in got.outcome
 
 
-def test_callback_survives_a_restart_between_rejection_and_callback(boxes, tmp_path):
-    bx = boxes(callback=CallbackPolicy(delay_s=20.0, retries=2, retry_interval_s=20.0,
+def test_callback_survives_a_restart_between_rejection_and_callback(box, tmp_path):
+    bx = box(callback=CallbackPolicy(delay_s=20.0, retries=2, retry_interval_s=20.0,
                                        caller_id="95000"))
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
@@ -194,9 +174,9 @@ def test_callback_survives_a_restart_between_rejection_and_callback(boxes, tmp_p
         row = s.scalars(select(Booking)).one()
         assert (row.kind, row.state, row.initiator_dial) == ("callback", "claimed", A)
     down_at = bx.clock.now
-    close(bx)  # the box restarts before the callback is due
+    bx.close()  # the box restarts before the callback is due
     assert len(a.calls) == 1
-    back = boxes(database=bx.db_path, epoch=NOW + timedelta(seconds=down_at + 30))
+    back = box(database=bx.db_path, epoch=NOW + timedelta(seconds=down_at + 30))
     a2 = back.phone(A, answer_after=1.0)
     assert back.run_until(lambda: bool(a2.calls) and a2.last.connected, 10)
     assert back.run_until(lambda: bool(back.sessions), 5)
@@ -204,9 +184,9 @@ def test_callback_survives_a_restart_between_rejection_and_callback(boxes, tmp_p
         assert s.scalars(select(Booking.state)).one() == "in_progress"
 
 
-def test_callback_storm_limit_counts_requests_on_every_box(boxes):
+def test_callback_storm_limit_counts_requests_on_every_box(box):
     """The limit is counted in the database: requests recorded by another box count."""
-    bx = boxes(config_overrides={"rate_limit": 2, "rate_window_s": 600.0})
+    bx = box(config_overrides={"rate_limit": 2, "rate_window_s": 600.0})
     bx.account(A)
     a = bx.phone(A, behaviour="busy")
     from confcall.booking.leases import add_callback
@@ -221,8 +201,8 @@ def test_callback_storm_limit_counts_requests_on_every_box(boxes):
     assert len(a.calls) == 1  # the access call only
 
 
-def test_booked_background_music_is_on_from_the_start(boxes):
-    bx = boxes()
+def test_booked_background_music_is_on_from_the_start(box):
+    bx = box()
     bx.account(A)
     bx.phone(A, answer_after=1.0)
     b = bx.phone(B, answer_after=1.0)
@@ -235,17 +215,17 @@ def test_booked_background_music_is_on_from_the_start(boxes):
     assert voice_level(audio(b.last, t, t + 1.5), BACKGROUND_HZ) > -40
 
 
-def test_box_restarting_mid_dial_continues_with_the_next_attempt(boxes, tmp_path):
+def test_box_restarting_mid_dial_continues_with_the_next_attempt(box, tmp_path):
     """The box dies between two initiator attempts: back again, it takes its own lease back
     and makes attempt 2 at the booked interval — attempt 1 is never made twice."""
     path, bid = _prepared_db(tmp_path, 10)
-    bx = boxes(database=path)
+    bx = box(database=path)
     a = bx.phone(A, behaviour="busy")
     assert bx.run_until(lambda: len(a.calls) == 1 and a.last.ended, 20)
     assert view(bx, bid).state is BookingState.DIALING
     down_at = bx.clock.now
-    close(bx)
-    back = boxes(database=path, epoch=NOW + timedelta(seconds=down_at + 5))
+    bx.close()
+    back = box(database=path, epoch=NOW + timedelta(seconds=down_at + 5))
     a2 = back.phone(A, answer_after=1.0)
     back.phone(B, answer_after=1.0)
     assert back.run_until(lambda: bool(a2.calls) and a2.last.connected, 40)

@@ -16,7 +16,6 @@ which rule a run broke, if any.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from confcall.store import Store
 from confcall.store.models import Booking, BookingAttempt, BookingParticipant
 
 from due import seed_due
+from tests.proc_ready import Output
 
 HERE = Path(__file__).resolve().parent
 BOX = HERE / "booking_box.py"
@@ -44,24 +44,14 @@ SLACK = timedelta(milliseconds=1)  # microsecond rounding between the box clock 
 
 
 class Lines:
-    """A box's stdout, line by line, with a timeout (a hung box fails the run, never hangs)."""
+    """A box's stdout, line by line, and its stdin. ``tests.proc_ready.Output`` drains the
+    pipe: a box that hangs fails the run at the timeout, one that exits fails it at once."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
-        self.proc, self.buf = proc, b""
+        self.proc, self.out = proc, Output(proc)
 
     def next(self, timeout_s: float = 180.0) -> str:
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            ready, _, _ = select.select([fd], [], [], timeout_s)
-            if not ready:
-                raise AssertionError(f"box {self.proc.args[-1]} said nothing for {timeout_s} s")
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise AssertionError(f"box {self.proc.args[-1]} exited ({self.proc.wait()}); "
-                                     "its log: rings.log's directory")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
+        return self.out.wait_for(r"^", timeout_s).string
 
     def send(self, line: str) -> None:
         self.proc.stdin.write((line + "\n").encode())

@@ -9,6 +9,7 @@ import shutil
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from confcall.conference.callback import CallbackPolicy
 from confcall.conference.session import SessionConfig
@@ -177,6 +178,11 @@ class Box:
         return self.callbacks.sessions
 
     def close(self) -> None:
+        """Stop the box as ``serve`` does at SIGTERM; a second call does nothing (a test that
+        restarts a box closes it before the fixture's teardown does)."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         stopped = self.daemon.stop()
         self.clock.run_until(lambda: stopped.called, 10)
         for s in self.switches:
@@ -237,3 +243,19 @@ def contains(seq: list[str], sub: list[str]) -> bool:
 
 def voice_level(x: np.ndarray, hz: float) -> float:
     return level_db(x, hz)
+
+
+@pytest.fixture
+def box(tmp_path):
+    """A factory of boxes (``box(**Box kwargs)``), all closed at the test's end. Shared by the
+    call-control, booking and web tests through their conftest."""
+    made: list[Box] = []
+
+    def make(**kwargs) -> Box:
+        b = Box(tmp_path, **kwargs)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()

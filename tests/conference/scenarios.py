@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from box_harness import ACCESS
 from phone_scenario import A, B  # the same subscribers as the three-party scenario
 
-__all__ = ["A", "B", "TwoParty", "hang_up_and_settle", "settled", "two_party_conference"]
+__all__ = ["A", "B", "TwoParty", "called_back", "hang_up_and_settle", "settled",
+           "two_party_conference"]
 
 
 @dataclass
@@ -24,6 +25,19 @@ class TwoParty:
     b: object  # B's phone: b.last is the invitation
 
 
+def called_back(bx, phone, *, hear_prompt: bool = True):
+    """The opening of every phone-mode call: ``phone`` (made by ``bx.phone``) dials the access
+    number, is refused on-hook, and answers the callback. With ``hear_prompt`` the "enter
+    number" prompt has played (1.5 virtual s) so the next key starts a number. Returns the
+    switch's record of the access call; ``phone.last`` is the answered callback."""
+    access = bx.switch.place_call(phone.number, ACCESS)
+    assert bx.run_until(lambda: access.ended, 10)
+    assert bx.run_until(lambda: len(phone.calls) == 2 and phone.last.connected, 15)
+    if hear_prompt:
+        bx.run(1.5)
+    return access
+
+
 def two_party_conference(bx, *, keys: str = "##", talk_s: float = 5.0) -> TwoParty:
     """A's callback conference with B, live after ``talk_s`` virtual seconds of talk.
 
@@ -32,10 +46,7 @@ def two_party_conference(bx, *, keys: str = "##", talk_s: float = 5.0) -> TwoPar
     payer = bx.account(A)
     a = bx.phone(A, answer_after=1.0)
     b = bx.phone(B, answer_after=1.0)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
-    bx.run(1.5)  # the "enter number" prompt
+    access = called_back(bx, a)
     a.press(B + keys)
     assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 10)
     bx.run(talk_s)

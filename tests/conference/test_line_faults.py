@@ -3,7 +3,7 @@ the initiator's callback and the participants' legs that the conference's end ha
 recorded with cause 38 (network out of order), not 16."""
 from confcall.dahdi.legs import LegState
 
-from box_harness import ACCESS
+from scenarios import called_back
 
 A, B, C = "13800138000", "13900139000", "13700137000"
 
@@ -14,10 +14,7 @@ def test_alarm_records_every_leg_of_a_conference_with_cause_38(box):
     a = bx.phone(A, answer_after=1.0)
     bx.phone(B, answer_after=1.0)
     bx.phone(C, answer_after=1.0)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
-    bx.run(1.5)
+    called_back(bx, a)
     a.press(B + "#")
     bx.run(4)
     a.press("*" + C + "#")

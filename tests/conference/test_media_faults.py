@@ -12,7 +12,8 @@ from confcall.control_socket import handle
 from confcall.dahdi.constants import Event
 from confcall.dsp.engine import FAULTS_BEFORE_STOP, MediaEngine, MediaFault
 
-from box_harness import ACCESS, audio, prompts_heard
+from box_harness import audio, prompts_heard
+from scenarios import called_back
 
 A, B = "13800138000", "13900139000"
 
@@ -21,10 +22,7 @@ def _conference(bx):
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
     b = bx.phone(B, answer_after=1.0, voice_hz=440.0, talk_on_answer=True)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
-    bx.run(1.5)
+    called_back(bx, a)
     a.press(B + "#")
     assert bx.run_until(lambda: b.calls and b.last.connected, 10)
     bx.run(2)

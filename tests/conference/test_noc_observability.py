@@ -11,7 +11,7 @@ from confcall.logsetup import configure_logging
 from confcall.store.models import Leg
 
 from box_harness import ACCESS
-from scenarios import A, B, hang_up_and_settle, two_party_conference
+from scenarios import A, B, called_back, hang_up_and_settle, two_party_conference
 
 
 def _conference(bx):
@@ -108,9 +108,7 @@ def test_span_alarm_and_channels_in_use_show_in_metrics(box):
     bx = box()
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
+    called_back(bx, a, hear_prompt=False)
     m = _scrape(bx)
     assert m[("confcall_channels_in_use", (("span", "1"),))] == 1
     assert m[("confcall_calls_active", (("direction", "out"),))] == 1

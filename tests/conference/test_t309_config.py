@@ -4,7 +4,7 @@ conference whose D-channel stays down is cleared 2 s after libpri's re-establish
 from confcall.dahdi.legs import LegState
 from confcall.dahdi.pri_trunk import REESTABLISH_S
 
-from box_harness import ACCESS
+from scenarios import called_back
 
 A, B = "13800138000", "13900139000"
 
@@ -14,10 +14,7 @@ def test_configured_t309_clears_a_conference_whose_link_stays_down(box):
     bx.account(A)
     a = bx.phone(A, answer_after=1.0)
     bx.phone(B, answer_after=1.0)
-    access = bx.switch.place_call(A, ACCESS)
-    assert bx.run_until(lambda: access.ended, 10)
-    assert bx.run_until(lambda: len(a.calls) == 2 and a.last.connected, 15)
-    bx.run(1.5)
+    called_back(bx, a)
     a.press(B + "#")
     bx.run(4)
     assert [m.state for m in bx.sessions[-1].members] == ["joined"]

@@ -42,10 +42,11 @@ def prepare(tmp: Path) -> tuple[str, list[tuple[str, str]]]:
 
 
 class SiteProcess:
-    def __init__(self, url: str, tmp: Path) -> None:
+    def __init__(self, url: str, tmp: Path, *, pepper: str = PEPPER, toml: str = "") -> None:
+        """``confcall web`` over ``url``; ``toml``: more config (e.g. a [booking] section)."""
         cfg = tmp / "web.toml"
-        cfg.write_text(f'[database]\nurl = "{url}"\n[web]\nport = 0\n')
-        env = {**os.environ, "CONFCALL_ARGON2": "test", "CONFCALL_PEPPER": PEPPER}
+        cfg.write_text(f'[database]\nurl = "{url}"\n[web]\nport = 0\n{toml}')
+        env = {**os.environ, "CONFCALL_ARGON2": "test", "CONFCALL_PEPPER": pepper}
         self.proc = subprocess.Popen([str(Path(sys.executable).parent / "confcall"), "web", "-c",
                                       str(cfg)], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, text=True,

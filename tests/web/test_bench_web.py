@@ -7,11 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_bench_web_short_mode_prints_its_figures():
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "web.py"), "--short"],
+@pytest.mark.parametrize("site", ["box", "alone"])
+def test_bench_web_short_mode_prints_its_figures(site):
+    """The site on the box's reactor, and alone in its own process beside the box."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "web.py"), "--short",
+                          "--site", site],
                          capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -20,4 +25,6 @@ def test_bench_web_short_mode_prints_its_figures():
         m = re.search(r"(\d+) requests\s+([\d.]+) /s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms\s+"
                       r"errors \{\}", line)
         assert m and int(m.group(1)) > 0, line
-    assert "B-channels in its media engine" in out.stdout
+    assert "B-channels in the box's media engine" in out.stdout
+    listing = next(x for x in out.stdout.splitlines() if "bookings a page" in x)
+    assert "20 bookings a page" in listing, "the first page of the default size"

@@ -2,6 +2,7 @@
 booking, an operator's audited adjustment — the same flows as on SQLite."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,6 +44,18 @@ def test_site_on_postgresql(db_url, cheap_argon2):  # noqa: F811
         r = c.submit("/book", "/book", {"participants": "13900139000", "start": start,
                                         "timezone": "UTC", "action": "book"})
         assert r.code == 303, r.text
+        later = (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+        r = c.submit("/book", "/book", {"participants": "13900139000", "start": later,
+                                        "timezone": "UTC", "action": "book"})
+        assert r.code == 303, r.text
+        # the list a page at a time (prepared statements through Connection.execute here)
+        first = c.get("/api/v1/bookings?limit=1")
+        assert first.code == 200 and first.json()[0]["start"].startswith(start[:10])
+        nxt = re.fullmatch(r'<([^>]+)>; rel="next"', first.header("link") or "")
+        assert nxt, first.header("link")
+        second = c.get(nxt.group(1))
+        assert second.code == 200 and second.json()[0]["start"].startswith(later[:10])
+        assert second.header("link") is None
         o = WebClient(site)
         op_login(o)
         r = o.submit("/ops/accounts", "/ops/accounts", {"action": "adjust", "number": A,
