@@ -148,6 +148,7 @@ class Soak(overload.Overload):
         is emptied when its slot is free again, ``_recycle``.)"""
         for sw in self.bx.switches:
             sw.records = [r for r in sw.records if not r.ended]
+        self.bx.card.device.ioctl_log.clear()  # the simulated card's record of every ioctl
 
     def soak(self, seconds: float, wall_limit: float = 0.0,
              progress: bool = False, trace: bool = False) -> dict[str, Any]:
