@@ -20,7 +20,20 @@ What is measured and required (Telcordia's figure for switches under overload):
   (an access call finding every channel of the route busy); no other failure cause;
 - no tick overruns: no 20 ms tick in which the box's own work (media engine, signalling, call
   control, rating; not the simulator's) took more than 20 ms of CPU, and no audio block lost
-  at the span (the simulated card counts the blocks confcall did not read in time).
+  at the span (the simulated card counts the blocks confcall did not read in time);
+- the box wastes nothing: it carries >= 97 % of what a perfect box (bench/erlang_model.py:
+  channels seized and freed instantly, the same arrivals and script) carries.
+
+Why 4 E1 by default, and what 2 E1 shows: a conference takes its three channels one at a
+time, so on a small route the loss limit of this traffic, not the box, bounds the carried
+load. The model over 20 seeds gives a perfect box 91.4 % on 2 E1 for 10 minutes (sd 1.1; 91.6 %
+over 2 hours), 95.0 % on 4 E1 (sd 0.6), 96.8 % on 8 E1, 84.8 % on 1 E1. On 2 E1 the limit sits
+on the 90 % goal, so a 10-minute run passes or fails by its dice: this bench's seed draws an
+unlucky 89.3 % for a perfect box, and the box carries 89.7 %. (The model is not exact: moving
+one phase of the script by a fraction of a second moves a single draw by about 1 %, hence a
+97 % share and not 100 %.) From 4 E1 up the limit clears the goal by more than its noise, so
+the absolute goal measures the box; the share of the perfect box's figure measures it at any
+size (run ``--spans 2`` to see both; ``bench/erlang_model.py`` prints the limits).
 """
 from __future__ import annotations
 
@@ -44,11 +57,16 @@ for p in (str(ROOT / "tests" / "conference"), str(ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
+sys.path.insert(0, str(ROOT / "bench"))
+from erlang_model import bench_arrivals, ideal_carried  # noqa: E402
 
 TICK_S = 0.020
 HOLD_S = (40.0, 80.0)  # conference held this long (uniform) once its members are in
 PARTICIPANTS = 2
 CLEAN = {34, 42}
+# the box must carry this share of what a perfect box carries with the same traffic
+# (erlang_model.py): what it wastes in set-up and release, whatever the span count
+SHARE_GOAL = 0.97
 
 
 @dataclass(eq=False)
@@ -265,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     cap = ov.capacity
     steady = [b for t, b in ov.samples if t >= 0.2 * seconds]
     carried = statistics.mean(steady) / cap if steady else 0.0
+    arrivals, holds = bench_arrivals(seconds, ov.rate, HOLD_S)
+    ideal = ideal_carried(cap, seconds, ov.rate, holds, arrivals)
+    share = carried / ideal if ideal else 0.0
     states = Counter(c.state for c in ov.confs)
     # 16 on a leg never answered: abandoned (its conference ended while it rang), not refused
     unclean = {k: v for k, v in fails.items() if k not in CLEAN | {16}}
@@ -284,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"carried load (last 80 %): {carried * 100:.1f} % of {cap} B-channels busy on average "
           f"(min {min(steady, default=0)}, max {max(steady, default=0)}) -> goal >= 90 %: "
           f"{'met' if carried >= 0.9 else 'NOT met'}")
+    access = [c.access.ended_at - c.access.started_at for c in ov.confs
+              if c.access is not None and c.access.ended]
+    print(f"  a perfect box (channels seized and freed instantly; bench/erlang_model.py, same "
+          f"arrivals) would carry {ideal * 100:.1f} %: this box carries {share * 100:.1f} % of "
+          f"that (goal >= {SHARE_GOAL * 100:.0f} %); access call held "
+          f"{statistics.mean(access) if access else 0.0:.2f} s on average")
     print(f"refused: {ov.refused_by_exchange} access call(s) at the exchange (all channels "
           f"busy, 34); box legs not answered by cause: "
           + (", ".join(f"{k}: {v}" for k, v in sorted(fails.items(), key=str)) or "none")
@@ -296,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{ov.db_cpu:.1f} CPU s")
     print(f"wall: {r['wall']:.1f} s for the run ({seconds / r['wall']:.1f}x real time), "
           f"{setup:.1f} s set-up; load average {os.getloadavg()[0]:.2f}")
-    ok = carried >= 0.9 and not unclean and over == 0 and card_overruns == 0
+    ok = (carried >= 0.9 and share >= SHARE_GOAL and not unclean and over == 0
+          and card_overruns == 0)
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -28,7 +28,6 @@ survives a restart and another box takes it over if this one dies.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ from twisted.internet.defer import Deferred, gatherResults, succeed
 from confcall.clock import cancel_pending, every
 from confcall.dahdi.legs import Cause
 from confcall.ids import new_ref
+from confcall.recent import RecentlyEnded
 
 from . import leases
 from .leases import DueBooking, DueParticipant
@@ -123,7 +123,10 @@ class BookingScheduler:
         self.policy = policy
         self.on_serve = on_serve
         self.live: dict[int, BookedCall] = {}  # bookings this box holds the lease of
-        self.calls: deque[BookedCall] = deque(maxlen=2000)  # recent ones (tests, control)
+        # every booking served here that is still live, and those over in the last ten
+        # minutes (tests, control); by time, not count: a count-bounded deque of 2000 kept
+        # every ended conference (legs, members, keypad) for ~80 minutes of a loaded box
+        self.calls: RecentlyEnded[BookedCall] = RecentlyEnded(reactor, _call_over)
         self._loops: list[Any] = []
         self._polling = False
         self._restarted = True  # the first claim also takes back this box's own old leases
@@ -257,6 +260,11 @@ class BookingScheduler:
                 if call is not None:
                     call.lost_lease()
         d.addCallback(renewed)
+
+
+def _call_over(call: "BookedCall") -> bool:
+    """A served booking that will not dial or hold a conference any more."""
+    return call.state in ("done", "given_up", "cancelled") or call._dropped
 
 
 class BookedCall:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import maybeDeferred
 
 from confcall.dahdi.legs import CallLeg, LegEvent
+from confcall.recent import RecentlyEnded
 
 from .media import MediaService
-from .recent import RecentlyEnded
 from .session import ConferenceSession, LegMoney, MoneyPort, RecordPort, Refusal, SessionConfig
 from .trunkgroup import TrunkGroup
 

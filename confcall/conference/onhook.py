@@ -26,6 +26,7 @@ from twisted.internet.defer import maybeDeferred
 
 from confcall.clock import cancel_pending
 from confcall.dahdi.legs import CallLeg, Cause, LegEvent, LegState, Presentation
+from confcall.recent import RecentlyEnded
 
 from .media import MediaService
 
@@ -105,8 +106,11 @@ class OnHookRejector:
         for cause in self.trunk_causes.values():
             OnHookPolicy(cause=cause)  # validates: 16, 17 or 21 only
         self.limiter = AniRateLimiter(policy.rate_limit, policy.rate_window_s)
-        # the recent verdicts (bounded: a daemon runs for months)
-        self.handled: deque[tuple[CallLeg, str]] = deque(maxlen=1000)
+        # the verdicts of access calls still up or cleared in the last ten minutes (bounded by
+        # time: a count of 1000 took half an hour of a loaded box to fill, each leg with its
+        # events and watchers)
+        self.handled: RecentlyEnded[tuple[CallLeg, str]] = RecentlyEnded(
+            reactor, lambda h: h[0].state is LegState.CLEARED)
         self._requested: weakref.WeakSet[CallLeg] = weakref.WeakSet()
 
     def offer(self, leg: CallLeg) -> None:

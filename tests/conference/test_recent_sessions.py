@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from twisted.internet import task
 
-from confcall.conference.recent import RecentlyEnded
+from confcall.recent import RecentlyEnded
 
 
 @dataclass(eq=False)
