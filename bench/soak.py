@@ -68,6 +68,43 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * PAGE / 2**20
 
 
+class _Native:
+    """Where native memory sits, for the progress lines: SQLite's own allocator (its page caches,
+    one per pool connection, fill as the database grows, up to ``cache_size`` each) and glibc's
+    heap (in use vs. free but kept: fragmentation across the threads' arenas). Both are read in
+    this process, which is the box's."""
+
+    def __init__(self) -> None:
+        import ctypes
+        import ctypes.util
+        self._sqlite = self._libc = None
+        try:
+            self._sqlite = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+            self._sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+        except OSError:
+            pass
+
+        class Mallinfo2(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        try:
+            self._libc = ctypes.CDLL("libc.so.6")
+            self._libc.mallinfo2.restype = Mallinfo2
+        except (OSError, AttributeError):
+            self._libc = None
+
+    def line(self) -> str:
+        parts = []
+        if self._sqlite is not None:
+            parts.append(f"sqlite {self._sqlite.sqlite3_memory_used() / 2**20:5.1f} MB")
+        if self._libc is not None:
+            m = self._libc.mallinfo2()
+            parts.append(f"heap in use {(m.uordblks + m.hblkhd) / 2**20:6.1f} MB "
+                         f"free {m.fordblks / 2**20:5.1f} MB")
+        return "  ".join(parts)
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -156,6 +193,7 @@ class Soak(overload.Overload):
         traced: list[Any] = []  # tracemalloc snapshots: after the first quarter, at the end
         active: list[overload.Conf] = []
         samples: list[tuple[float, float, int, int]] = []  # t, rss, fds, busy
+        native = _Native() if progress else None
         next_sample = 0.0
         wall0 = time.perf_counter()
         cpu0 = time.process_time()
@@ -194,7 +232,8 @@ class Soak(overload.Overload):
                     print(f"  [minute {t / 60:4.0f}] RSS {rss:6.1f} MB  fds {fds}  busy {b}  "
                           f"wall {time.perf_counter() - wall0:5.0f} s  CPU "
                           f"{time.process_time() - cpu0:5.0f} s  load "
-                          f"{os.getloadavg()[0]:.1f}", flush=True)
+                          f"{os.getloadavg()[0]:.1f}  {native.line() if native else ''}",
+                          flush=True)
                 next_sample += 60.0
             self._tick(clock)
         if traced:
