@@ -22,18 +22,6 @@ A, B = "13800138000", "13900139000"
 FAST = {"booking_lease_s": 6.0, "booking_poll_s": 1.0, "booking_claim_ahead_s": 3.0}
 
 
-def vanish(bx: Box) -> float:
-    """Box A dies between two ticks: nothing of its stop runs; returns its last virtual time."""
-    at = bx.clock.now
-    bx.reactor.settle()
-    for sw in bx.switches:
-        sw.link.stop()
-    bx.card.uninstall()
-    bx.pool.stop()
-    bx.store.dispose()
-    return at
-
-
 def run_conference_on_box_a(tmp_path, retries: int):
     bx = Box(tmp_path, config_overrides={"box_id": "box-a", **FAST})
     bx.account(A)
@@ -45,7 +33,7 @@ def run_conference_on_box_a(tmp_path, retries: int):
     bx.run(2)  # talking
     assert bx.store.run(get_any, v.id).state is BookingState.IN_PROGRESS
     assert len(a.calls) == 1 and len(b.calls) == 1
-    return bx, v.id, vanish(bx)
+    return bx, v.id, bx.vanish()
 
 
 def box_b(tmp_path, box_a: Box, down_at: float) -> Box:

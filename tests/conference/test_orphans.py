@@ -32,18 +32,6 @@ NO_REDIAL = CallbackPolicy(delay_s=2.0, retries=0, retry_interval_s=20.0, caller
 PER_MINUTE = {A: 12, B: 20}  # A: mobile local; B: long distance (the default plan)
 
 
-def vanish(bx: Box) -> float:
-    """The box dies between two ticks: nothing of its stop runs; returns its last second."""
-    at = bx.clock.now
-    bx.reactor.settle()
-    for sw in bx.switches:
-        sw.link.stop()
-    bx.card.uninstall()
-    bx.pool.stop()
-    bx.store.dispose()
-    return at
-
-
 def box(tmp_path, name: str, url: str, box_id: str, epoch) -> Box:
     (tmp_path / name).mkdir()
     return Box(tmp_path / name, db_url=url, epoch=epoch, callback=NO_REDIAL,
@@ -65,7 +53,7 @@ def test_a_dead_box_is_reaped_once_by_a_live_box(db_url, tmp_path):  # noqa: F81
     bx = box(tmp_path, "a", db_url, "box-a", NOW)
     call = two_party_conference(bx, keys="##", talk_s=12)
     conf_ref = bx.sessions[0].reference
-    died = vanish(bx)
+    died = bx.vanish()
 
     nb = box(tmp_path, "b", db_url, "box-b", NOW + timedelta(seconds=died + 1))
     try:
