@@ -82,7 +82,9 @@ class WebSite:
         self.now = now or (lambda: datetime.now(UTC))
         self.daemon = daemon
         from .groupcommit import GroupCommit
-        self.bookings = GroupCommit(runner)  # bursts of bookings share one commit
+        from .metrics import observe_commit
+        # bursts of bookings share one commit; its time and size go to /metrics
+        self.bookings = GroupCommit(runner, observe=observe_commit)
         self.app = Klein()
         self.env = Environment(loader=PackageLoader("confcall.web", "templates"),
                                autoescape=select_autoescape(["html"]),

@@ -12,9 +12,16 @@ How to use: ``group.submit(fn, *args)`` → Deferred of ``fn(session, *args)``. 
 goes to the DB pool at once; units arriving meanwhile wait for it and then go together (at most
 ``max_batch``).  A unit's exception reaches only that unit's Deferred; a failed commit reaches
 every unit of the batch.
+
+Each batch's time from hand-off to answer (queue for a pool thread, the units, the commit and
+its disk flush) and its size go to ``observe(seconds, units)``: the site's ``/metrics`` shows
+them as ``confcall_web_commit_seconds`` / ``confcall_web_commit_units``, so a slow booking
+page can be told apart as the disk's (a long commit of a small batch) or the site's CPU.
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,13 +33,19 @@ from confcall.store.prepared import Prepared
 
 __all__ = ["GroupCommit"]
 
+log = logging.getLogger("confcall.web.groupcommit")
+
 Unit = tuple[Callable[..., Any], tuple[Any, ...], Deferred[Any]]
 
 
 class GroupCommit:
-    def __init__(self, runner: Any, max_batch: int = 64) -> None:
+    def __init__(self, runner: Any, max_batch: int = 64,
+                 observe: Callable[[float, int], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.runner = runner
         self.max_batch = max_batch
+        self._observe = observe
+        self._clock = clock
         self._queue: list[Unit] = []
         self._busy = False
         self.batches = 0  # how many transactions ran (observability, tests)
@@ -51,10 +64,15 @@ class GroupCommit:
         self._busy = True
         self.batches += 1
         work = [(fn, args) for fn, args, _d in batch]
-        self.runner.call(_run_batch, work).addBoth(self._done, batch)
+        self.runner.call(_run_batch, work).addBoth(self._done, batch, self._clock())
 
-    def _done(self, result: Any, batch: list[Unit]) -> None:
+    def _done(self, result: Any, batch: list[Unit], started: float) -> None:
         self._busy = False
+        if self._observe is not None:
+            try:
+                self._observe(self._clock() - started, len(batch))
+            except Exception:  # noqa: BLE001 - a metric must never lose a booking's answer
+                log.exception("recording a commit batch's time failed")
         if isinstance(result, Failure):
             for _fn, _args, d in batch:
                 d.errback(result)

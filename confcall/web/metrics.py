@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE_LATEST", "exposition", "observe"]
+__all__ = ["CONTENT_TYPE_LATEST", "exposition", "observe", "observe_commit"]
 
 
 def _metric(kind: type, name: str, doc: str, labels: list[str], **kw: Any) -> Any:
@@ -28,6 +28,13 @@ LATENCY = _metric(Histogram, "confcall_web_request_seconds",
                   "Time from request received to response finished",
                   ["method", "route"],
                   buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+COMMIT = _metric(Histogram, "confcall_web_commit_seconds",
+                 "Group commit of bookings: time from hand-off to the DB pool to the answer "
+                 "(pool queue, the units, the commit and its disk flush)", [],
+                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+COMMIT_UNITS = _metric(Histogram, "confcall_web_commit_units",
+                       "Bookings sharing one group commit", [],
+                       buckets=(1, 2, 4, 8, 16, 32, 64))
 _METHODS = {"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"}
 
 
@@ -37,6 +44,11 @@ def observe(request: Any, seconds: float) -> None:
     route = getattr(request, "route_pattern", None) or "unmatched"
     REQUESTS.labels(method, route, str(request.code)).inc()
     LATENCY.labels(method, route).observe(seconds)
+
+
+def observe_commit(seconds: float, units: int) -> None:
+    COMMIT.observe(seconds)
+    COMMIT_UNITS.observe(units)
 
 
 def exposition() -> bytes:

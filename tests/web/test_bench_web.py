@@ -26,5 +26,13 @@ def test_bench_web_short_mode_prints_its_figures(site):
                       r"errors \{\}", line)
         assert m and int(m.group(1)) > 0, line
     assert "B-channels in the box's media engine" in out.stdout
+    commits = [x for x in out.stdout.splitlines() if "group commits:" in x]
+    assert len(commits) == 2, "closed loop and fixed rate: " + out.stdout
+    for line in commits:
+        m = re.search(r"group commits: (\d+), ([\d.]+) bookings each, (\d+) took over 50 ms",
+                      line)
+        assert m and int(m.group(1)) > 0 and float(m.group(2)) >= 1.0, line
+    disk = [x for x in out.stdout.splitlines() if "disk flush (fdatasync probe" in x]
+    assert len(disk) == 3 and all(re.search(r"\d+ flushes\): p50 [\d.]+ ms", x) for x in disk)
     listing = next(x for x in out.stdout.splitlines() if "bookings a page" in x)
     assert "20 bookings a page" in listing, "the first page of the default size"

@@ -130,3 +130,26 @@ def test_openapi_documents_the_page_parameters_and_link(world):
     assert params["limit"]["in"] == "query" and params["limit"]["schema"]["maximum"] == 100
     assert params["cursor"]["schema"]["pattern"].startswith("^")
     assert "Link" in op["responses"]["200"]["headers"]
+
+
+def _metric(text: str, name: str) -> float:
+    m = re.search(rf"^{name} ([\d.e+-]+)$", text, re.M)
+    assert m, name
+    return float(m.group(1))
+
+
+def test_metrics_show_the_bookings_group_commits(world):
+    """/metrics counts every booking in a group commit and times each batch (what tells a
+    NOC whether slow bookings are the disk's flushes or the site's CPU)."""
+    c = world.client()
+    h = api_login(c, A, PIN)
+    before = c.get("/metrics").text
+    make(world, c, h, 3)
+    after = c.get("/metrics").text
+    assert _metric(after, "confcall_web_commit_units_sum") - \
+        _metric(before, "confcall_web_commit_units_sum") == 3
+    batches = _metric(after, "confcall_web_commit_seconds_count") - \
+        _metric(before, "confcall_web_commit_seconds_count")
+    assert 1 <= batches <= 3
+    assert _metric(after, "confcall_web_commit_seconds_sum") > \
+        _metric(before, "confcall_web_commit_seconds_sum")

@@ -104,3 +104,39 @@ def test_a_unit_that_fails_after_writing_leaves_nothing_and_spoils_no_other(worl
                           .order_by(Account.id)).first()
     assert sorted(principals) == [A, A, A]
     assert tuple(after) == tuple(before)
+
+
+def test_each_batch_reports_its_time_to_answer_and_its_size(world):
+    """What /metrics shows as confcall_web_commit_seconds/_units: a batch held (as a slow
+    disk flush holds it) reports the whole wait, and the units that queued behind it report
+    as one batch of their number; a refused unit still counts in its batch."""
+    clock = [0.0]
+    seen: list[tuple[float, int]] = []
+    runner = HeldRunner(world.store)
+    group = GroupCommit(runner, observe=lambda s, n: seen.append((s, n)),
+                        clock=lambda: clock[0])
+    limits = BookingLimits()
+    answers: list = []
+    for minutes, parts in ((0, ("13900139000",)), (1, ("13900139000",)),
+                           (2, ("13900139000", "13900139000"))):
+        group.submit(booking_port.book, A, A, list(parts),
+                     NOW + timedelta(hours=2, minutes=minutes), 1, 60, False, NOW,
+                     limits).addBoth(answers.append)
+    clock[0] += 0.5  # the first batch's commit takes 500 ms
+    runner.held[0].callback(None)
+    assert seen == [(0.5, 1)]
+    clock[0] += 0.25
+    runner.held[1].callback(None)
+    assert seen == [(0.5, 1), (0.25, 2)]
+    assert len(answers) == 3
+
+
+def test_a_failing_metric_loses_no_answer(world):
+    def broken(_s: float, _n: int) -> None:
+        raise ValueError("the registry is broken")
+
+    group = GroupCommit(InlineRunner(world.store), observe=broken)
+    answers: list = []
+    group.submit(booking_port.book, A, A, ["13900139000"], NOW + timedelta(hours=2), 1, 60,
+                 False, NOW, BookingLimits()).addBoth(answers.append)
+    assert len(answers) == 1 and answers[0]["state"] == "booked"
