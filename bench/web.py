@@ -17,7 +17,8 @@ connection), each logged in through ``POST /api/v1/session``; phase 1 sends ``PO
 /api/v1/bookings`` (a 3-party call, start times spread so capacity never refuses) back to back
 for ``--seconds`` (closed loop: the most the box serves); then the same bookings are offered at
 ``--rate`` per second (open loop, default 500: what the goal asks, latency counted from when each
-request was due, so queueing is in it); phase 2 sends ``GET /api/v1/bookings`` (the first
+request was due, so queueing is in it) on up to ``--rate-clients`` connections (default 64: at
+that rate the requests are many browsers', not 16 sockets'); phase 2 sends ``GET /api/v1/bookings`` (the first
 page: 20 bookings of the thousands each account holds by then) for as long.
 Latency is measured per request to the last byte of the answer.  Prompts are tones, argon2 the cheap
 test profile (logins only).
@@ -314,10 +315,14 @@ async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetim
     connections make (Little's law: clients / rate).  Open loop (``rate``): requests are
     due at a fixed rate whatever the answers, each sent on a free connection, and its latency
     counts from when it was due (time waiting for a free connection included, so a stalled
-    box cannot hide its stall): what a subscriber at that load sees."""
+    box cannot hide its stall): what a subscriber at that load sees.  Its pool is larger
+    (``--rate-clients``): at 500 bookings/s the requests come from as many browsers, each
+    with its own connection, so a request waiting for one of 16 sockets measures the bench's
+    pool, not the site; how many had to wait is counted (``waited``)."""
     lat: list[float] = []
     errors: dict[int, int] = {}
     counter = [0]
+    waited = [0]
     page: list[int] = []
     stop = time.perf_counter() + seconds
 
@@ -343,6 +348,8 @@ async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetim
             idle.put_nowait(c)
 
         async def one(n: int, due: float) -> None:
+            if idle.empty():
+                waited[0] += 1
             c = await idle.get()
             try:
                 if time.perf_counter() > stop + 1.0:  # a box that fell behind: not sent at all
@@ -379,18 +386,21 @@ async def run_phase(conns: list[Conn], phase: str, seconds: float, base: datetim
             "elapsed_s": elapsed, "load": os.getloadavg()[0],
             "p50_ms": 1000 * statistics.median(lat),
             "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "errors": errors,
-            "rate": rate, **extra}
+            "rate": rate, "waited": waited[0], "connections": len(conns), **extra}
 
 
 async def load(host: str, port: int, clients: int, seconds: float, site: BoxCpu,
                spy: str | None = None, rate: float | None = None,
-               box: BoxCpu | None = None, probe: DiskProbe | None = None
-               ) -> dict[str, object]:
+               box: BoxCpu | None = None, probe: DiskProbe | None = None,
+               rate_clients: int = 0) -> dict[str, object]:
     """Log the clients in, then the phases against the site (``site``: the process serving
-    it; ``box``: the box's process when the site runs alone)."""
+    it; ``box``: the box's process when the site runs alone).  The closed loop and the
+    listing use the first ``clients`` connections, the fixed rate all ``rate_clients``."""
     other = box if box is not None and box.pid != site.pid else None
-    conns = [Conn(host, port) for _ in range(clients)]
-    for c, number in zip(conns, numbers(clients), strict=True):
+    total = max(clients, rate_clients)
+    pool = [Conn(host, port) for _ in range(total)]
+    conns = pool[:clients]
+    for c, number in zip(pool, numbers(total), strict=True):
         await c.open()
         status, body, _ = await c.request("POST", "/api/v1/session",
                                           {"number": number, "password": PIN})
@@ -414,10 +424,10 @@ async def load(host: str, port: int, clients: int, seconds: float, site: BoxCpu,
             conns, phase, seconds, base, site, other=other))
         if rate and phase == "book":  # the same bookings offered at a fixed rate
             results["book@rate"] = await observed(host, port, probe, run_phase(
-                conns, phase, seconds, base + timedelta(days=120), site, rate, other=other))
+                pool, phase, seconds, base + timedelta(days=120), site, rate, other=other))
         if sampler is not None:
             await asyncio.wait_for(sampler.wait(), 60)
-    for c in conns:
+    for c in pool:
         c.w.close()
     return results
 
@@ -483,7 +493,11 @@ class Child:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--clients", type=int, default=16,
+                    help="connections of the closed loop and the listing phase")
+    ap.add_argument("--rate-clients", type=int, default=64,
+                    help="connections the fixed-rate phase may use (the requests of many "
+                         "browsers; how many requests found none free is printed)")
     ap.add_argument("--spans", type=int, default=8)
     ap.add_argument("--ec", choices=["on", "off"], default="on",
                     help="confcall's software echo canceller on every channel (on = the "
@@ -511,11 +525,12 @@ def main() -> int:
         return 0
     if args.short:
         args.seconds, args.clients, args.spans, args.rate = 1.0, 4, 1, 50.0
+        args.rate_clients = 8
     alone = args.site == "alone"
     tmp = Path(tempfile.mkdtemp(prefix="confcall-bench-web-"))
     children: list[Child] = []
     try:
-        url = prepare(tmp, args.clients)
+        url = prepare(tmp, max(args.clients, args.rate_clients))
         env = {**os.environ, "CONFCALL_ARGON2": "test",
                "CONFCALL_PEPPER": "bench-pepper", "PYTHONPATH": str(ROOT)}
         env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
@@ -553,7 +568,8 @@ def main() -> int:
             probe.start()
             try:
                 r = asyncio.run(load("127.0.0.1", port, args.clients, args.seconds, site,
-                                     args.spy, args.rate or None, box=box, probe=probe))
+                                     args.spy, args.rate or None, box=box, probe=probe,
+                                     rate_clients=args.rate_clients))
             finally:
                 probe.stop()
         except ConnectionError as e:
@@ -576,6 +592,7 @@ def main() -> int:
     phases = [("book", "POST /api/v1/bookings"), ("list", "GET /api/v1/bookings")]
     if "book@rate" in r:
         phases.insert(1, ("book@rate", f"  same, offered {args.rate:.0f}/s"))
+        print(f"  (the fixed rate on up to {args.rate_clients} connections)")
     who = "site" if alone else "box"
     for phase, name in phases:
         x = r[phase]
@@ -588,6 +605,9 @@ def main() -> int:
               + (f"; box media thread {100 * x['box_media']:.0f} % of a core meanwhile"
                  if alone else "")
               + (f"; {x['page']} bookings a page" if "page" in x else ""))
+        if x["rate"]:
+            print(f"  {'':24s} requests that found all {x['connections']} connections busy "
+                  f"and waited: {x['waited']}")
         if "commits" in x and phase != "list":
             batches, units, slow = x["commits"]  # type: ignore[misc]
             print(f"  {'':24s} group commits: {batches:.0f}, {units / max(batches, 1):.1f} "

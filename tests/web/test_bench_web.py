@@ -26,6 +26,8 @@ def test_bench_web_short_mode_prints_its_figures(site):
                       r"errors \{\}", line)
         assert m and int(m.group(1)) > 0, line
     assert "B-channels in the box's media engine" in out.stdout
+    waited = next(x for x in out.stdout.splitlines() if "connections busy and waited" in x)
+    assert re.search(r"all 8 connections busy and waited: \d+$", waited), waited
     commits = [x for x in out.stdout.splitlines() if "group commits:" in x]
     assert len(commits) == 2, "closed loop and fixed rate: " + out.stdout
     for line in commits:
