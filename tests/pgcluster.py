@@ -11,6 +11,7 @@ copy (``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, a file copy on SQLite).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import itertools
 import os
@@ -279,3 +280,17 @@ def empty_db_url(request, tmp_path):  # type: ignore[no-untyped-def]
     name = cluster.new_database()
     yield cluster.url(name)
     cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def private_database(seed):  # type: ignore[no-untyped-def]
+    """A PostgreSQL cluster of the test's own (one the test may stop and start: a database
+    outage) with one database seeded by ``seed(url)``: yields ``(cluster, url)``."""
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        url = cluster.url(cluster.new_database())
+        seed(url)
+        yield cluster, url
+    finally:
+        cluster.stop()

@@ -16,7 +16,7 @@ import pytest
 from confcall.booking import BookingRequest, BookingState, get_any
 from confcall.booking import service as booking_service
 from tests.conference.box_harness import NOW, Box
-from tests.pgcluster import PgCluster
+from tests.pgcluster import private_database
 
 from helpers import LIMITS
 from two_boxes import prepare_db
@@ -28,14 +28,8 @@ FAST = {"box_id": "box-a", "booking_lease_s": 6.0, "booking_poll_s": 1.0,
 
 @pytest.fixture
 def private_pg():
-    cluster = PgCluster()
-    cluster.start()
-    try:
-        url = cluster.url(cluster.new_database())
-        prepare_db(url)
-        yield cluster, url
-    finally:
-        cluster.stop()
+    with private_database(prepare_db) as cluster_and_url:
+        yield cluster_and_url
 
 
 def test_booking_state_writes_wait_out_a_database_outage(private_pg, tmp_path):

@@ -14,7 +14,7 @@ from confcall.rating import ops
 from confcall.rating.accounts import get_account
 from confcall.rating.cdr import conference_bill
 from confcall.rating.ledger import audit
-from tests.pgcluster import PgCluster, prepare
+from tests.pgcluster import prepare, private_database
 
 from box_harness import ACCESS, Box, audio, voice_level
 
@@ -24,14 +24,8 @@ A_HZ, B_HZ = 350.0, 450.0
 
 @pytest.fixture
 def private_pg():
-    cluster = PgCluster()
-    cluster.start()
-    try:
-        url = cluster.url(cluster.new_database())
-        prepare(url)
-        yield cluster, url
-    finally:
-        cluster.stop()
+    with private_database(prepare) as cluster_and_url:
+        yield cluster_and_url
 
 
 def test_database_down_for_a_minute_loses_no_record(private_pg, tmp_path):
