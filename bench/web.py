@@ -18,8 +18,9 @@ connection), each logged in through ``POST /api/v1/session``; phase 1 sends ``PO
 for ``--seconds`` (closed loop: the most the box serves); then the same bookings are offered at
 ``--rate`` per second (open loop, default 500: what the goal asks, latency counted from when each
 request was due, so queueing is in it) on up to ``--rate-clients`` connections (default 64: at
-that rate the requests are many browsers', not 16 sockets'); phase 2 sends ``GET /api/v1/bookings`` (the first
-page: 20 bookings of the thousands each account holds by then) for as long.
+that rate the requests are many browsers', not 16 sockets'); phase 2 sends
+``GET /api/v1/bookings`` (the first page: 20 bookings of the thousands each account holds by
+then) for as long.
 Latency is measured per request to the last byte of the answer.  Prompts are tones, argon2 the cheap
 test profile (logins only).
 
