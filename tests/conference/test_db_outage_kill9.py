@@ -17,7 +17,6 @@ so the first cannot pass by accident.
 """
 import math
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from confcall.store.models import CallLog, Leg, Reservation
 from tests.pgcluster import PgCluster, prepare
 
 from box_harness import NOW
+from child_lines import Lines
 
 HERE = Path(__file__).resolve().parent
 A, B = "+8613800138000", "+8613900139000"
@@ -59,29 +59,6 @@ def private_cluster():
 def private_pg(private_cluster):
     cluster, seeded = private_cluster
     yield cluster, cluster.url(cluster.new_database(template=seeded))
-
-
-class Lines:
-    """A box's stdout, line by line, read from the pipe itself (a buffered ``readline`` may
-    take several lines at once and leave ``select`` waiting for one it already has). A box
-    that dies fails the test at once, with its exit status; one that hangs after the timeout
-    (its stderr, in the captured output, says why)."""
-
-    def __init__(self, proc: subprocess.Popen) -> None:
-        self.proc, self.buf = proc, b""
-
-    def next(self, timeout_s: float = 300.0) -> str:
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            ready, _, _ = select.select([fd], [], [], timeout_s)
-            assert ready, f"the box (pid {self.proc.pid}, alive) said nothing for {timeout_s} s"
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                pytest.fail(f"the box exited with status {self.proc.wait(10)} (its stderr is "
-                            "in the captured output)", pytrace=False)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode(errors="replace").strip()
 
 
 def _box(url: str, journal: str, phase: str, epoch: datetime) -> subprocess.Popen:

@@ -19,7 +19,6 @@ process with its own DB connections and threads. ``CONFCALL_KILL_SEED`` replays 
 import math
 import os
 import random
-import select
 import signal
 import subprocess
 import sys
@@ -35,37 +34,12 @@ from confcall.store.models import Account, CallLog, Conference, Leg, Reservation
 from tests.pgcluster import db_url, pg_cluster  # noqa: F401
 
 from box_harness import NOW
+from child_lines import Lines
 
 HERE = Path(__file__).resolve().parent
 SLOTS, SLOT_S, INTERIM_S = 10, 12.0, 2.0
 RUN_S = 1.0 + SLOTS * SLOT_S
 LIFE = timedelta(hours=1)  # each life's reactor second 0 is an hour after the previous one's
-
-
-class Lines:
-    """Lines of a child's stdout, with a timeout (a hung box fails the test, never hangs it)."""
-
-    def __init__(self, proc: subprocess.Popen) -> None:
-        self.proc, self.buf = proc, b""
-
-    def next(self, timeout_s: float = 120.0) -> str:
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            ready, _, _ = select.select([fd], [], [], timeout_s)
-            assert ready, f"the box said nothing for {timeout_s} s"
-            chunk = os.read(fd, 65536)
-            assert chunk, f"the box's parent exited ({self.proc.poll()})"
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        text = line.decode(errors="replace")
-        # a life shot in the middle of a line leaves it unfinished: the parent's next line
-        # ("ended ...") is glued to it
-        for marker in ("ended ", "pid "):
-            i = text.find(marker)
-            if i > 0:
-                self.buf = text[i:].encode() + b"\n" + self.buf
-                return text[:i]
-        return text
 
 
 def test_kill9_at_random_points_of_a_ten_conference_run(tmp_path, db_url):  # noqa: F811
@@ -86,7 +60,7 @@ def test_kill9_at_random_points_of_a_ten_conference_run(tmp_path, db_url):  # no
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(HERE.parent.parent))
     lives = []  # (epoch, offset, run time when shot or None, last run time it printed)
     try:
-        out = Lines(zygote)
+        out = Lines(zygote, glued=("ended ", "pid "))  # a life shot mid-line
         assert out.next(300) == "warm"
         offset, killed = 0.0, 0
         while True:
