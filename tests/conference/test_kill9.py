@@ -25,14 +25,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select as sql_select
 
 from confcall.rating import ops
 from confcall.rating.ledger import audit
 from confcall.store import Store
-from confcall.store.models import Account, CallLog, Conference, Leg, Reservation
 from tests.pgcluster import db_url, pg_cluster  # noqa: F401
 
+from books import read_books
 from box_harness import NOW
 from child_lines import Lines
 
@@ -112,15 +111,9 @@ def test_kill9_at_random_points_of_a_ten_conference_run(tmp_path, db_url):  # no
         return (epoch + timedelta(seconds=shot - offset),
                 epoch + timedelta(seconds=last - offset + 0.1))
 
-    with store.transaction() as s:
-        logs = s.scalars(sql_select(CallLog).order_by(CallLog.id)).all()
-        legs = {leg.reference: leg for leg in s.scalars(sql_select(Leg))}
-        held = s.scalars(sql_select(Reservation.reference)
-                         .where(Reservation.state == "held")).all()
-        accounts = s.scalars(sql_select(Account)).all()
-        conferences = s.scalars(sql_select(Conference)).all()
-        totals = dict(s.execute(sql_select(Leg.conference_id, func.sum(Leg.amount_fen))
-                                .group_by(Leg.conference_id)).all())
+    b = read_books(store)
+    logs, legs, held, accounts, conferences, totals = (
+        b.logs, b.legs, b.held, b.accounts, b.conferences, b.totals)
     context = f"(seed {seed}, CONFCALL_KILL_SEED replays it)"
     assert [r.reference for r in logs if r.ended_at is None] == [], context
     charged = [r for r in logs if r.role in ("callback", "participant")]

@@ -19,16 +19,16 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from confcall.rating import ops
 from confcall.rating.ledger import audit
 from confcall.store import Store
-from confcall.store.models import Account, CallLog, Conference, Leg, Reservation
+from confcall.store.models import CallLog
 from tests.pgcluster import template
 from tests.proc_ready import Output
 
+from books import read_books
 from box_harness import NOW, Box
 
 HERE = Path(__file__).resolve().parent
@@ -81,15 +81,9 @@ def test_a_box_killed_for_good_is_reaped_by_another(tmp_path):
     finally:
         nb.close()
 
-    with store.transaction() as s:
-        logs = s.scalars(sql_select(CallLog).order_by(CallLog.id)).all()
-        legs = {leg.reference: leg for leg in s.scalars(sql_select(Leg))}
-        held = s.scalars(sql_select(Reservation.reference)
-                         .where(Reservation.state == "held")).all()
-        accounts = s.scalars(sql_select(Account)).all()
-        conferences = s.scalars(sql_select(Conference)).all()
-        totals = dict(s.execute(sql_select(Leg.conference_id, func.sum(Leg.amount_fen))
-                                .group_by(Leg.conference_id)).all())
+    b = read_books(store)
+    logs, legs, held, accounts, conferences, totals = (
+        b.logs, b.legs, b.held, b.accounts, b.conferences, b.totals)
     assert [r.reference for r in logs if r.ended_at is None] == []
     shot_at = NOW + timedelta(seconds=shot)
     for r in logs:
