@@ -30,3 +30,20 @@ def request(**changes) -> BookingRequest:
             "retry_interval_s": 60, "music": False}
     base.update(changes)
     return BookingRequest(**base)
+
+
+def booked_call_talking(bx, initiator: str, participant: str, now: datetime):
+    """``initiator`` (an account on box ``bx``, a ``tests.conference.box_harness.Box`` whose
+    clock starts at ``now``) books a call with ``participant`` for 10 s later; the box dials
+    it and both legs talk for 2 s.
+    Returns the two phones and the booking's view: the common start of the outage tests."""
+    from confcall.booking import service as booking_service
+    bx.account(initiator)
+    a = bx.phone(initiator, answer_after=1.0)
+    b = bx.phone(participant, answer_after=1.0)
+    req = BookingRequest("+86" + initiator, initiator, (participant,),
+                         now + timedelta(seconds=10), 1, 30, False)
+    v = bx.store.run(booking_service.book, req, now=now, limits=LIMITS)
+    assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 30)
+    bx.run(2)
+    return a, b, v

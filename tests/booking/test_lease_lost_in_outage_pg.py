@@ -17,14 +17,13 @@ from datetime import timedelta
 import pytest
 from twisted.internet.task import Clock
 
-from confcall.booking import BookingRequest, BookingState, get_any
-from confcall.booking import service as booking_service
+from confcall.booking import BookingState, get_any
 from confcall.booking.scheduler import BookingScheduler, SchedulerPolicy
 from confcall.store import Store
 from confcall.store.inline import InlineRunner
 from tests.conference.box_harness import NOW, Box
 
-from helpers import LIMITS
+from helpers import booked_call_talking
 from simnet import RingLog, SimNetwork, read_rings
 from tcp_cut import TcpCut
 from two_boxes import prepare_db
@@ -78,13 +77,7 @@ def test_box_cut_off_past_its_lease_takes_its_running_booking_back(pg_url, tmp_p
     ba = Box(tmp_path, db_url=relayed, config_overrides={"box_id": "box-a", **FAST})
     bb = None
     try:
-        ba.account(A)
-        a = ba.phone(A, answer_after=1.0)
-        b = ba.phone(B, answer_after=1.0)
-        req = BookingRequest("+86" + A, A, (B,), NOW + timedelta(seconds=10), 1, 30, False)
-        v = ba.store.run(booking_service.book, req, now=NOW, limits=LIMITS)
-        assert ba.run_until(lambda: bool(b.calls) and b.last.connected, 30)
-        ba.run(2)
+        a, b, v = booked_call_talking(ba, A, B, NOW)
         bb = SchedulerBox(url, NOW + timedelta(seconds=ba.clock.now), tmp_path / "rings.log")
 
         relay.cut()  # box A alone loses the database, for longer than the lease

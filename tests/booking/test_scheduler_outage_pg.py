@@ -9,16 +9,14 @@ outcome, its lease released, every attempt closed. (Before, ``finish`` was one p
 it failed during the outage and the booking stayed ``in_progress`` for ever, its lease lapsed,
 for another box to take over and ring the initiator again.)
 """
-from datetime import timedelta
 
 import pytest
 
-from confcall.booking import BookingRequest, BookingState, get_any
-from confcall.booking import service as booking_service
+from confcall.booking import BookingState, get_any
 from tests.conference.box_harness import NOW, Box
 from tests.pgcluster import private_database
 
-from helpers import LIMITS
+from helpers import booked_call_talking
 from two_boxes import prepare_db
 
 A, B = "13800138000", "15000150000"  # mobile blocks prepare_db seeds (138…, 150…)
@@ -36,13 +34,7 @@ def test_booking_state_writes_wait_out_a_database_outage(private_pg, tmp_path):
     cluster, url = private_pg
     bx = Box(tmp_path, db_url=url, config_overrides=FAST)
     try:
-        bx.account(A)
-        a = bx.phone(A, answer_after=1.0)
-        b = bx.phone(B, answer_after=1.0)
-        req = BookingRequest("+86" + A, A, (B,), NOW + timedelta(seconds=10), 1, 30, False)
-        v = bx.store.run(booking_service.book, req, now=NOW, limits=LIMITS)
-        assert bx.run_until(lambda: bool(b.calls) and b.last.connected, 30)
-        bx.run(2)
+        a, b, v = booked_call_talking(bx, A, B, NOW)
         assert bx.store.run(get_any, v.id).state is BookingState.IN_PROGRESS
 
         cluster.halt()  # the database goes away; the conference goes on, then ends
