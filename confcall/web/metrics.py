@@ -22,16 +22,17 @@ def _metric(kind: type, name: str, doc: str, labels: list[str], **kw: Any) -> An
     return kind(name, doc, labels, **kw)
 
 
+_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)  # latency buckets
 REQUESTS = _metric(Counter, "confcall_web_requests", "HTTP requests served by the site",
                    ["method", "route", "status"])
 LATENCY = _metric(Histogram, "confcall_web_request_seconds",
                   "Time from request received to response finished",
                   ["method", "route"],
-                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+                  buckets=_SECONDS)
 COMMIT = _metric(Histogram, "confcall_web_commit_seconds",
                  "Group commit of bookings: time from hand-off to the DB pool to the answer "
                  "(pool queue, the units, the commit and its disk flush)", [],
-                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+                 buckets=_SECONDS)
 COMMIT_UNITS = _metric(Histogram, "confcall_web_commit_units",
                        "Bookings sharing one group commit", [],
                        buckets=(1, 2, 4, 8, 16, 32, 64))
